@@ -1,0 +1,38 @@
+"""Command-line entry point: parses arguments, calls the library, maps errors to exit codes.
+
+Command modules import their heavy dependencies inside the command functions so that
+`deployer --help` and `deployer validate` stay fast and never load TensorFlow or API clients.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from deployer.cli import schema_cmd, validate_cmd  # noqa: F401  (registers commands)
+from deployer.cli.app import app
+from deployer.errors import DeployerError
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except DeployerError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and aborts
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            print("Aborted.", file=sys.stderr)
+            sys.exit(1)
+        raise

@@ -1,0 +1,13 @@
+"""Errors a user can cause. The CLI prints them as one line and exits non-zero, never a traceback."""
+
+from __future__ import annotations
+
+
+class DeployerError(Exception):
+    """A failure the user can act on; `str()` is the one line the CLI prints."""
+
+    exit_code = 1
+
+
+class UsageError(DeployerError):
+    """Bad command-line arguments (a flag value, a missing file)."""
