@@ -7,6 +7,7 @@ class DeployerError(Exception):
     """A failure the user can act on; `str()` is the one line the CLI prints."""
 
     exit_code = 1
+    prefix = "Error: "
 
 
 class UsageError(DeployerError):

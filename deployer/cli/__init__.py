@@ -15,24 +15,7 @@ from deployer.errors import DeployerError
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        app()
     except DeployerError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"{exc.prefix}{exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors and aborts
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            print("Aborted.", file=sys.stderr)
-            sys.exit(1)
-        raise

@@ -1,0 +1,61 @@
+"""Manifest problems as `FILE:LINE:COL: message` lines, collected so a run reports all of them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deployer.errors import DeployerError
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    line: int = 1
+    col: int = 1
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+def display_path(path: Path) -> str:
+    """The path as the user would type it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+@dataclass
+class Diagnostics:
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, file: str, pos: Position, message: str) -> None:
+        self.items.append(Diagnostic(file, pos.line, pos.col, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(set(self.items))
+
+
+class ManifestError(DeployerError):
+    """Raised with every problem found in the manifests; each is one line with its position."""
+
+    prefix = ""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        count = len(diagnostics)
+        lines = "\n".join(str(d) for d in diagnostics)
+        super().__init__(f"{lines}\n{count} error{'s' if count != 1 else ''} in manifests")

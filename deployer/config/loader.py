@@ -1,0 +1,165 @@
+"""Load a manifests directory (or one file) into a validated `Stack`, or every problem at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from deployer.config import rules
+from deployer.config.diagnostics import Diagnostics, ManifestError, Position, display_path
+from deployer.config.schema import ModelSpec, Settings
+from deployer.config.stack import DeclaredModel, Stack
+from deployer.config.validation import validate
+from deployer.config.variables import interpolate
+from deployer.config.yamlsource import PathKey, SourceMap, YamlDocument, load_yaml
+from deployer.errors import UsageError
+
+SETTINGS_NAMES = ("deployer.yaml", "deployer.yml")
+_SETTINGS_ONLY_KEYS = ("vars", "environments")
+
+
+def _find_files(path: Path) -> tuple[Path | None, list[Path]]:
+    """The settings file and the model files for a directory or a single file."""
+    if path.is_dir():
+        settings = next((path / n for n in SETTINGS_NAMES if (path / n).is_file()), None)
+        models = sorted(
+            p
+            for pattern in ("*.yaml", "*.yml")
+            for p in path.rglob(pattern)
+            if p.is_file()
+            and p != settings
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        return settings, models
+    if path.name in SETTINGS_NAMES:
+        return path, []
+    settings = next(
+        (path.parent / n for n in SETTINGS_NAMES if (path.parent / n).is_file()), None
+    )
+    return settings, [path]
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _variables(
+    doc: YamlDocument, environment: str | None, cli_vars: Mapping[str, str], diags: Diagnostics
+) -> dict[str, str]:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    values: dict[str, str] = {}
+    raw_vars = data.get("vars", {})
+    if isinstance(raw_vars, dict):
+        values.update({k: _scalar_text(v) for k, v in raw_vars.items()})
+    if environment is not None:
+        envs = data.get("environments", {})
+        envs = envs if isinstance(envs, dict) else {}
+        if environment not in envs:
+            known = ", ".join(sorted(envs)) or "none defined"
+            pos = doc.source.key(("environments",)) if "environments" in data else Position()
+            diags.add(doc.source.file, pos, f"unknown environment '{environment}' (known: {known})")
+        elif isinstance(envs[environment], dict):
+            env_vars = envs[environment].get("vars", {})
+            if isinstance(env_vars, dict):
+                values.update({k: _scalar_text(v) for k, v in env_vars.items()})
+    values.update(cli_vars)
+    return values
+
+
+def _interpolated(doc: YamlDocument, values: Mapping[str, str], diags: Diagnostics, skip=()) -> Any:
+    def on_error(path: PathKey, message: str) -> None:
+        diags.add(doc.source.file, doc.source.value(path), message)
+
+    if not isinstance(doc.data, dict):
+        return doc.data
+    return {
+        k: (v if k in skip else interpolate(v, values, on_error, (k,)))
+        for k, v in doc.data.items()
+    }
+
+
+def _load_settings(
+    path: Path | None,
+    root: Path,
+    environment: str | None,
+    cli_vars: Mapping[str, str],
+    diags: Diagnostics,
+) -> tuple[Settings | None, dict[str, str], SourceMap | None]:
+    if path is None:
+        where = display_path(root / SETTINGS_NAMES[0])
+        diags.add(where, Position(), "settings file not found: deployer.yaml must set 'project' and 'artifacts'")
+        return None, dict(cli_vars), None
+    file = display_path(path)
+    doc = load_yaml(path, file, diags)
+    if doc is None:
+        return None, dict(cli_vars), None
+    if not isinstance(doc.data, dict):
+        diags.add(file, doc.source.value(()), "deployer.yaml must be a mapping with 'project' and 'artifacts'")
+        return None, dict(cli_vars), doc.source
+    values = _variables(doc, environment, cli_vars, diags)
+    data = _interpolated(doc, values, diags, skip=_SETTINGS_ONLY_KEYS)
+    settings = validate(Settings, data, doc.source, diags)
+    if settings is not None:
+        rules.check_settings(settings, doc.source, root, diags)
+    return settings, values, doc.source
+
+
+def _load_model_file(
+    path: Path, values: Mapping[str, str], diags: Diagnostics
+) -> list[tuple[ModelSpec, SourceMap, int]]:
+    file = display_path(path)
+    doc = load_yaml(path, file, diags)
+    if doc is None:
+        return []
+    if doc.data is None:
+        diags.add(file, Position(), "empty model file: expected a 'models' list")
+        return []
+    if not isinstance(doc.data, dict) or "models" not in doc.data:
+        diags.add(file, doc.source.value(()), "a model file must be a mapping with a 'models' list")
+        return []
+    data = _interpolated(doc, values, diags)
+    for key in data:
+        if key != "models":
+            hint = "; did you mean 'models'?" if key in ("model", "Models") else ""
+            diags.add(file, doc.source.key((key,)), f"unknown key '{key}'{hint}")
+    models = data["models"]
+    if not isinstance(models, list):
+        diags.add(file, doc.source.value(("models",)), "'models' must be a list of models")
+        return []
+    loaded = []
+    for i, item in enumerate(models):
+        spec = validate(ModelSpec, item, doc.source, diags, prefix=("models", i))
+        if spec is not None:
+            loaded.append((spec, doc.source, i))
+    return loaded
+
+
+def load_stack(
+    path: Path | str,
+    environment: str | None = None,
+    cli_vars: Mapping[str, str] | None = None,
+) -> Stack:
+    """Load and validate manifests; raises ManifestError listing every problem found."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{display_path(path)}: no such file or directory")
+    root = path if path.is_dir() else path.parent
+    diags = Diagnostics()
+    settings_path, model_paths = _find_files(path)
+    settings, values, _ = _load_settings(
+        settings_path, root, environment, cli_vars or {}, diags
+    )
+    declared: list[DeclaredModel] = []
+    for model_path in model_paths:
+        for spec, source, index in _load_model_file(model_path, values, diags):
+            default_region = settings.region if settings else "us-central1"
+            regions = spec.regions if spec.regions is not None else (default_region,)
+            declared.append(DeclaredModel(spec, model_path, source, index, regions))
+    rules.check_models(declared, settings, diags)
+    if diags or settings is None:
+        raise ManifestError(diags.sorted())
+    stack_name = settings.stack or rules.default_stack_name(root)
+    return Stack(root, stack_name, settings, environment, tuple(declared))

@@ -1,0 +1,51 @@
+"""The loaded, validated manifests: what the rest of deployer consumes as the desired state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from deployer.config.schema import ModelSpec, Settings, VersionSpec
+from deployer.config.yamlsource import SourceMap
+
+
+@dataclass(frozen=True)
+class DeclaredModel:
+    """One model entry of a model file, with where it came from."""
+
+    spec: ModelSpec
+    file: Path
+    source: SourceMap
+    index: int
+    regions: tuple[str, ...]
+
+    @property
+    def display_file(self) -> str:
+        return self.source.file
+
+    def artifact_path(self, version: VersionSpec) -> Path | None:
+        """The local directory a version's artifact names, or None for a gs:// URI."""
+        if version.artifact.startswith("gs://"):
+            return None
+        return (self.file.parent / version.artifact).resolve()
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Everything one `deployer` run declares: settings plus the models of every file."""
+
+    root: Path
+    name: str
+    settings: Settings
+    environment: str | None
+    models: tuple[DeclaredModel, ...]
+
+    @property
+    def project(self) -> str:
+        return self.settings.project
+
+    def regions(self) -> tuple[str, ...]:
+        return tuple(sorted({r for m in self.models for r in m.regions}))
+
+    def version_count(self) -> int:
+        return sum(len(m.spec.versions) * len(m.regions) for m in self.models)

@@ -1,0 +1,93 @@
+"""Test knobs: latency, operation duration, injected faults and quotas, with a seed."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from deployer import catalog
+
+
+@dataclass
+class Knobs:
+    """What makes the twin slow, flaky or strict. All of it can change at run time."""
+
+    op_seconds: float = 2.0
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    op_failure_rate: float = 0.0
+    seed: int | None = None
+    max_version_ops: int = catalog.MAX_CONCURRENT_VERSION_OPS
+    max_models: int = catalog.MAX_MODELS_PER_PROJECT
+    max_versions: int = catalog.MAX_VERSIONS_PER_PROJECT
+
+    def validate(self) -> None:
+        if self.op_seconds < 0:
+            raise ValueError("op_seconds must be >= 0")
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms must be >= 0")
+        for name in ("fault_rate", "op_failure_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        for name in ("max_version_ops", "max_models", "max_versions"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "op_seconds": (int, float),
+    "latency_ms": (int, float),
+    "fault_rate": (int, float),
+    "op_failure_rate": (int, float),
+    "seed": (int, type(None)),
+    "max_version_ops": (int,),
+    "max_models": (int,),
+    "max_versions": (int,),
+}
+
+
+class KnobBox:
+    """Thread-safe holder of the knobs and the seeded random source that the faults draw from."""
+
+    def __init__(self, knobs: Knobs) -> None:
+        knobs.validate()
+        self._knobs = knobs
+        self._lock = threading.Lock()
+        self._rng = random.Random(knobs.seed)
+
+    def get(self) -> Knobs:
+        with self._lock:
+            return Knobs(**asdict(self._knobs))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self.get())
+
+    def update(self, changes: dict[str, Any]) -> Knobs:
+        """Apply a partial update (from the control route); ValueError on a bad key or value."""
+        names = {f.name for f in fields(Knobs)}
+        for key, value in changes.items():
+            if key not in names:
+                raise ValueError(f"unknown knob {key!r}; known: {', '.join(sorted(names))}")
+            if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+                raise ValueError(f"knob {key!r} has the wrong type")
+        with self._lock:
+            candidate = Knobs(**{**asdict(self._knobs), **changes})
+            candidate.validate()
+            self._knobs = candidate
+            if "seed" in changes:
+                self._rng = random.Random(candidate.seed)
+            return Knobs(**asdict(candidate))
+
+    def chance(self, rate: float) -> bool:
+        """True with probability `rate`, drawn from the seeded source."""
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+    def pick(self, options: tuple[Any, ...]) -> Any:
+        with self._lock:
+            return self._rng.choice(options)
