@@ -48,7 +48,7 @@ def _object(body: dict[str, Any], spec: dict[str, Any], where: str) -> dict[str,
             if key.startswith("@"):
                 continue
             path = f"{where}.{key}" if where else key
-            raise invalid(f'Invalid JSON payload received. Unknown name "{key}" at \'{path}\'.')
+            raise invalid(f"Invalid JSON payload received. Unknown name \"{key}\" at '{path}'.")
         if name in out:
             raise invalid(f'Invalid JSON payload received. Field "{name}" given twice.')
         out[name] = _value(value, props[name], f"{where}.{name}" if where else name)
@@ -67,7 +67,9 @@ def _value(value: Any, spec: dict[str, Any], where: str) -> Any:
     if kind == "array":
         if not isinstance(value, list):
             raise invalid(f"Invalid value at '{where}': expected a list.")
-        return [_value(item, spec.get("items", {}), f"{where}[{i}]") for i, item in enumerate(value)]
+        return [
+            _value(item, spec.get("items", {}), f"{where}[{i}]") for i, item in enumerate(value)
+        ]
     if kind == "object":
         if not isinstance(value, dict):
             raise invalid(f"Invalid value at '{where}': expected an object.")
@@ -77,7 +79,9 @@ def _value(value: Any, spec: dict[str, Any], where: str) -> Any:
         return {k: _value(v, inner, f"{where}.{k}") for k, v in value.items()}
     if kind == "string":
         if not isinstance(value, str):
-            raise invalid(f"Invalid value at '{where}' ({type(value).__name__}): expected a string.")
+            raise invalid(
+                f"Invalid value at '{where}' ({type(value).__name__}): expected a string."
+            )
         if "enum" in spec and value not in spec["enum"]:
             raise invalid(f"Invalid value at '{where}' ({value!r}): not one of the enum values.")
         return value

@@ -105,7 +105,7 @@ class GcsServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                preexec_fn=_die_with_parent if platform.system() == "Linux" else None,  # noqa: PLW1509
+                preexec_fn=_die_with_parent if platform.system() == "Linux" else None,
             )
         self._proc = proc
         deadline = time.monotonic() + READY_TIMEOUT

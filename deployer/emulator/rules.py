@@ -127,8 +127,7 @@ def _check_scaling(version: dict[str, Any], machine_type: str) -> None:
         nodes = manual.get("nodes", 0)
         if nodes < 1:
             raise invalid(
-                "Field: version.manual_scaling.nodes Error: nodes must be at least 1; "
-                f"got {nodes}."
+                f"Field: version.manual_scaling.nodes Error: nodes must be at least 1; got {nodes}."
             )
     if auto is not None:
         min_nodes = auto.get("minNodes", 0)
@@ -176,9 +175,10 @@ def version_for_create(body: dict[str, Any], endpoint: str) -> dict[str, Any]:
             "configured by updating an existing version."
         )
     regional = catalog.is_regional(endpoint)
-    machine_type = version.get("machineType") or catalog.DEFAULT_MACHINE_TYPE[
-        "regional" if regional else catalog.GLOBAL
-    ]
+    machine_type = (
+        version.get("machineType")
+        or catalog.DEFAULT_MACHINE_TYPE["regional" if regional else catalog.GLOBAL]
+    )
     allowed = catalog.machine_types_for(endpoint)
     if machine_type not in allowed:
         where = f"the {endpoint} regional endpoint" if regional else "the global endpoint"
