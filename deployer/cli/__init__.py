@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from deployer.cli import schema_cmd, validate_cmd  # noqa: F401  (registers commands)
+from deployer.cli import emulator_cmd, schema_cmd, validate_cmd  # noqa: F401  (registers commands)
 from deployer.cli.app import app
 from deployer.errors import DeployerError
 

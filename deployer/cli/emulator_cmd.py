@@ -1,0 +1,98 @@
+"""`deployer emulator`: run the local twin of AI Platform Prediction and Cloud Storage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from deployer.cli.app import app
+from deployer.errors import UsageError
+
+
+@app.command()
+def emulator(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the ml v1 API (0: any free port).")] = 8780,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where state, artifacts and GCS objects persist.")
+    ] = Path(".deployer/emulator"),
+    gcs_port: Annotated[
+        int, typer.Option("--gcs-port", help="Port of the Cloud Storage emulator (0: any free).")
+    ] = 4443,
+    no_gcs: Annotated[
+        bool,
+        typer.Option(
+            "--no-gcs",
+            help="Start no Cloud Storage emulator; read artifacts from STORAGE_EMULATOR_HOST.",
+        ),
+    ] = False,
+    op_seconds: Annotated[
+        float, typer.Option("--op-seconds", help="How long version operations take.")
+    ] = 2.0,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", help="Delay added to every API call.")
+    ] = 0.0,
+    fault_rate: Annotated[
+        float, typer.Option("--fault-rate", help="Share of API calls answered 429 or 503.")
+    ] = 0.0,
+    op_failure_rate: Annotated[
+        float, typer.Option("--op-failure-rate", help="Share of operations that end in error.")
+    ] = 0.0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for the injected faults.")
+    ] = None,
+) -> None:
+    """Run the local twin of AI Platform Prediction (ml v1) and Cloud Storage until Ctrl-C."""
+    import signal
+    import threading
+
+    from deployer.emulator import Knobs, start
+
+    knobs = Knobs(
+        op_seconds=op_seconds,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        op_failure_rate=op_failure_rate,
+        seed=seed,
+    )
+    try:
+        knobs.validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    storage_url = os.environ.get("STORAGE_EMULATOR_HOST") if no_gcs else None
+    handle = start(
+        data_dir,
+        host=host,
+        port=port,
+        gcs_port=None if no_gcs else gcs_port,
+        knobs=knobs,
+        storage_url=storage_url,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"deployer emulator: ml v1 API at {handle.url} (data in {handle.data_dir})")
+        print(f"  global endpoint:   {handle.url}/v1/...")
+        print(f"  regional endpoint: {handle.url}/REGION/v1/...")
+        if handle.gcs_url and not no_gcs:
+            print(f"  Cloud Storage:     {handle.gcs_url}")
+        elif not handle.gcs_url:
+            print("  Cloud Storage:     none (--no-gcs and no STORAGE_EMULATOR_HOST)")
+        print(f"export AIPLATFORM_EMULATOR_HOST={handle.url}")
+        if handle.gcs_url:
+            print(f"export STORAGE_EMULATOR_HOST={handle.gcs_url}")
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        handle.stop()
+        print("deployer emulator: stopped.", flush=True)
