@@ -38,9 +38,17 @@ def display_path(path: Path) -> str:
 @dataclass
 class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
+    blocked: set[tuple[str, Position]] = field(default_factory=set)
 
     def add(self, file: str, pos: Position, message: str) -> None:
+        if (file, pos) not in self.blocked:
+            self.items.append(Diagnostic(file, pos.line, pos.col, message))
+
+    def add_root_cause(self, file: str, pos: Position, message: str) -> None:
+        """Report a problem that makes the value unusable, and silence the follow-on errors
+        later checks would report at the same position."""
         self.items.append(Diagnostic(file, pos.line, pos.col, message))
+        self.blocked.add((file, pos))
 
     def __bool__(self) -> bool:
         return bool(self.items)

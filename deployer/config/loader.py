@@ -8,7 +8,7 @@ from typing import Any
 
 from deployer.config import rules
 from deployer.config.diagnostics import Diagnostics, ManifestError, Position, display_path
-from deployer.config.schema import ModelSpec, Settings
+from deployer.config.schema import ModelSpec, Settings, VersionSpec
 from deployer.config.stack import DeclaredModel, Stack
 from deployer.config.validation import validate
 from deployer.config.variables import interpolate
@@ -34,9 +34,7 @@ def _find_files(path: Path) -> tuple[Path | None, list[Path]]:
         return settings, models
     if path.name in SETTINGS_NAMES:
         return path, []
-    settings = next(
-        (path.parent / n for n in SETTINGS_NAMES if (path.parent / n).is_file()), None
-    )
+    settings = next((path.parent / n for n in SETTINGS_NAMES if (path.parent / n).is_file()), None)
     return settings, [path]
 
 
@@ -71,13 +69,12 @@ def _variables(
 
 def _interpolated(doc: YamlDocument, values: Mapping[str, str], diags: Diagnostics, skip=()) -> Any:
     def on_error(path: PathKey, message: str) -> None:
-        diags.add(doc.source.file, doc.source.value(path), message)
+        diags.add_root_cause(doc.source.file, doc.source.value(path), message)
 
     if not isinstance(doc.data, dict):
         return doc.data
     return {
-        k: (v if k in skip else interpolate(v, values, on_error, (k,)))
-        for k, v in doc.data.items()
+        k: (v if k in skip else interpolate(v, values, on_error, (k,))) for k, v in doc.data.items()
     }
 
 
@@ -90,14 +87,22 @@ def _load_settings(
 ) -> tuple[Settings | None, dict[str, str], SourceMap | None]:
     if path is None:
         where = display_path(root / SETTINGS_NAMES[0])
-        diags.add(where, Position(), "settings file not found: deployer.yaml must set 'project' and 'artifacts'")
+        diags.add(
+            where,
+            Position(),
+            "settings file not found: deployer.yaml must set 'project' and 'artifacts'",
+        )
         return None, dict(cli_vars), None
     file = display_path(path)
     doc = load_yaml(path, file, diags)
     if doc is None:
         return None, dict(cli_vars), None
     if not isinstance(doc.data, dict):
-        diags.add(file, doc.source.value(()), "deployer.yaml must be a mapping with 'project' and 'artifacts'")
+        diags.add(
+            file,
+            doc.source.value(()),
+            "deployer.yaml must be a mapping with 'project' and 'artifacts'",
+        )
         return None, dict(cli_vars), doc.source
     values = _variables(doc, environment, cli_vars, diags)
     data = _interpolated(doc, values, diags, skip=_SETTINGS_ONLY_KEYS)
@@ -109,7 +114,7 @@ def _load_settings(
 
 def _load_model_file(
     path: Path, values: Mapping[str, str], diags: Diagnostics
-) -> list[tuple[ModelSpec, SourceMap, int]]:
+) -> list[tuple[ModelSpec, tuple[int, ...], SourceMap, int]]:
     file = display_path(path)
     doc = load_yaml(path, file, diags)
     if doc is None:
@@ -131,10 +136,36 @@ def _load_model_file(
         return []
     loaded = []
     for i, item in enumerate(models):
-        spec = validate(ModelSpec, item, doc.source, diags, prefix=("models", i))
-        if spec is not None:
-            loaded.append((spec, doc.source, i))
+        model = _load_model(item, doc.source, ("models", i), diags)
+        if model is not None:
+            loaded.append((*model, doc.source, i))
     return loaded
+
+
+def _load_model(
+    item: Any, source: SourceMap, path: PathKey, diags: Diagnostics
+) -> tuple[ModelSpec, tuple[int, ...]] | None:
+    """Validate a model and each of its versions on their own, so one bad version does not
+    hide the problems of the others or of the model."""
+    if not isinstance(item, dict):
+        return validate(ModelSpec, item, source, diags, prefix=path) and None
+    raw_versions = item.get("versions", [])
+    if not isinstance(raw_versions, list):
+        diags.add(source.file, source.value((*path, "versions")), "'versions' must be a list")
+        raw_versions = []
+    spec = validate(
+        ModelSpec, {k: v for k, v in item.items() if k != "versions"}, source, diags, prefix=path
+    )
+    versions: list[VersionSpec] = []
+    indexes: list[int] = []
+    for j, raw in enumerate(raw_versions):
+        version = validate(VersionSpec, raw, source, diags, prefix=(*path, "versions", j))
+        if version is not None:
+            versions.append(version)
+            indexes.append(j)
+    if spec is None:
+        return None
+    return spec.model_copy(update={"versions": tuple(versions)}), tuple(indexes)
 
 
 def load_stack(
@@ -149,15 +180,15 @@ def load_stack(
     root = path if path.is_dir() else path.parent
     diags = Diagnostics()
     settings_path, model_paths = _find_files(path)
-    settings, values, _ = _load_settings(
-        settings_path, root, environment, cli_vars or {}, diags
-    )
+    settings, values, _ = _load_settings(settings_path, root, environment, cli_vars or {}, diags)
     declared: list[DeclaredModel] = []
     for model_path in model_paths:
-        for spec, source, index in _load_model_file(model_path, values, diags):
+        for spec, version_indexes, source, index in _load_model_file(model_path, values, diags):
             default_region = settings.region if settings else "us-central1"
             regions = spec.regions if spec.regions is not None else (default_region,)
-            declared.append(DeclaredModel(spec, model_path, source, index, regions))
+            declared.append(
+                DeclaredModel(spec, model_path, source, index, regions, version_indexes)
+            )
     rules.check_models(declared, settings, diags)
     if diags or settings is None:
         raise ManifestError(diags.sorted())

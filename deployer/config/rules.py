@@ -6,6 +6,7 @@ manifest fails in `validate` instead of halfway through an apply.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -98,6 +99,9 @@ def check_settings(settings: Settings, source: SourceMap, root: Path, diags: Dia
 
 
 def _unknown_region(region: str) -> str:
+    hint = difflib.get_close_matches(region, catalog.ENDPOINTS, n=1, cutoff=0.7)
+    if hint:
+        return f"unknown region '{region}'; did you mean '{hint[0]}'?"
     return (
         f"unknown region '{region}': use 'global' or a regional endpoint "
         f"({', '.join(catalog.REGIONAL_ENDPOINTS)})"
@@ -116,7 +120,7 @@ def check_models(
         c.name((*base, "name"), "model", spec.name)
         _check_regions(c, base, model)
         c.labels((*base, "labels"), spec.labels, extra=settings_labels + 4)
-        for region in model.regions:
+        for region in dict.fromkeys(model.regions):
             key = (spec.name, region)
             if key in first_seen:
                 file, pos = first_seen[key]
@@ -136,7 +140,7 @@ def check_models(
         _check_default_version(c, base, spec)
         seen_versions: dict[str, int] = {}
         for i, version in enumerate(spec.versions):
-            vpath = (*base, "versions", i)
+            vpath = (*base, "versions", model.version_index(i))
             if version.name in seen_versions:
                 first = model.source.value((*base, "versions", seen_versions[version.name], "name"))
                 c.at(
@@ -145,7 +149,7 @@ def check_models(
                     f"(first at line {first.line})",
                 )
             else:
-                seen_versions[version.name] = i
+                seen_versions[version.name] = model.version_index(i)
             _check_version(c, vpath, model, version, settings_labels)
 
 
@@ -162,7 +166,7 @@ def _check_regions(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
 
 
 def _check_default_version(c: _Checker, base: PathKey, spec: ModelSpec) -> None:
-    names = [v.name for v in spec.versions]
+    names = list(dict.fromkeys(v.name for v in spec.versions))
     if spec.default_version is None:
         if len(names) > 1:
             c.at(
@@ -235,9 +239,14 @@ def _check_machine(c: _Checker, path: PathKey, model: DeclaredModel, version: Ve
         if machine in allowed:
             continue
         if machine in catalog.GLOBAL_MACHINE_TYPES:
-            why = f"'{machine}' runs only on the global endpoint; region {region} needs an n1-* type"
+            why = (
+                f"'{machine}' runs only on the global endpoint; region {region} needs an n1-* type"
+            )
         elif machine in catalog.REGIONAL_MACHINE_TYPES:
-            why = f"'{machine}' runs only on regional endpoints; on global use mls1-c1-m2 or mls1-c4-m2"
+            why = (
+                f"'{machine}' runs only on regional endpoints; "
+                "on global use mls1-c1-m2 or mls1-c4-m2"
+            )
         else:
             why = f"unknown machine_type '{machine}' (for {region}: {', '.join(allowed)})"
         c.at(where, why)

@@ -18,6 +18,11 @@ class DeclaredModel:
     source: SourceMap
     index: int
     regions: tuple[str, ...]
+    version_indexes: tuple[int, ...] = ()
+
+    def version_index(self, position: int) -> int:
+        """Index in the file's `versions` list of the valid version at `position`."""
+        return self.version_indexes[position] if self.version_indexes else position
 
     @property
     def display_file(self) -> str:

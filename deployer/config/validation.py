@@ -39,6 +39,8 @@ _CONTEXT_FIELDS: dict[str, list[str]] = {
     "models": _fields(schema.ModelSpec),
     "versions": _fields(schema.VersionSpec),
     "scaling": sorted({*_fields(schema.AutoScaling), *_fields(schema.ManualScaling)}),
+    "scaling:auto": _fields(schema.AutoScaling),
+    "scaling:manual": _fields(schema.ManualScaling),
     "metrics": _fields(schema.ScalingMetric),
     "accelerator": _fields(schema.Accelerator),
     "request_logging": _fields(schema.RequestLogging),
@@ -78,14 +80,21 @@ def _key_name(loc: PathKey) -> str:
     return names[-1] if names else "value"
 
 
-def _message(err: dict[str, Any], loc: PathKey, root: type[BaseModel]) -> str:
+def _message(
+    err: dict[str, Any], loc: PathKey, root: type[BaseModel], mode: str | None = None
+) -> str:
     kind = err["type"]
     name = _key_name(loc)
     if kind == "extra_forbidden":
         known = _known_keys(loc[:-1], root)
+        if mode and loc[-2:-1] == ("scaling",):
+            known = _CONTEXT_FIELDS[f"scaling:{mode}"]
+            return f"unknown key '{loc[-1]}' for {mode} scaling (allowed: {', '.join(known)})"
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        suffix = f"; did you mean '{hint[0]}'?" if hint else (
-            f" (allowed: {', '.join(known)})" if known else ""
+        suffix = (
+            f"; did you mean '{hint[0]}'?"
+            if hint
+            else (f" (allowed: {', '.join(known)})" if known else "")
         )
         return f"unknown key '{loc[-1]}'{suffix}"
     if kind == "missing":
@@ -111,21 +120,47 @@ def validate(
     diags: Diagnostics,
     prefix: PathKey = (),
 ) -> M | None:
-    """Validate `data` (found at `prefix` in the file) into `model`; errors go to `diags`."""
+    """Validate `data` (found at `prefix` in the file) into `model`; errors go to `diags`.
+
+    When a mapping fails only on optional keys, those keys are dropped and the rest is returned,
+    so cross-field rules still run and one run reports everything.
+    """
     try:
         return TypeAdapter(model).validate_python(data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc = _clean_loc(err["loc"])
-            full = (*prefix, *loc)
-            if err["type"] == "extra_forbidden":
-                pos = source.key(full)
-            elif err["type"] == "missing":
-                pos = source.value(full[:-1])
-            else:
-                pos = source.value(full)
-            diags.add(source.file, pos, _message(err, full, model))
-        return None
+        errors = exc.errors(include_url=False)
+        _report(errors, model, source, diags, prefix)
+        if not isinstance(data, dict):
+            return None
+        bad = {err["loc"][0] for err in errors if err["loc"] and err["type"] != "missing"}
+        if any(err["type"] == "missing" and len(err["loc"]) == 1 for err in errors):
+            return None
+        try:
+            return TypeAdapter(model).validate_python(
+                {k: v for k, v in data.items() if k not in bad}
+            )
+        except ValidationError:
+            return None
+
+
+def _report(
+    errors: list[Any],
+    model: type[BaseModel],
+    source: SourceMap,
+    diags: Diagnostics,
+    prefix: PathKey,
+) -> None:
+    for err in errors:
+        loc = _clean_loc(err["loc"])
+        full = (*prefix, *loc)
+        mode = next((m for m in ("auto", "manual") if m in err["loc"]), None)
+        if err["type"] == "extra_forbidden":
+            pos = source.key(full)
+        elif err["type"] == "missing":
+            pos = source.value(full[:-1])
+        else:
+            pos = source.value(full)
+        diags.add(source.file, pos, _message(err, full, model, mode))
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> PathKey:

@@ -24,7 +24,9 @@ def parse_cli_vars(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not VAR_NAME_RE.match(name):
-            raise ValueError(f"--var {pair!r}: expected NAME=VALUE with NAME like [A-Za-z_][A-Za-z0-9_-]*")
+            raise ValueError(
+                f"--var {pair!r}: expected NAME=VALUE with NAME like [A-Za-z_][A-Za-z0-9_-]*"
+            )
         result[name] = value
     return result
 

@@ -65,7 +65,11 @@ class _Composer:
     def convert(self, node: yaml.Node, path: PathKey) -> Any:
         self.source.values[path] = _pos(node)
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
-            self.diags.add(self.source.file, _pos(node), f"unsupported YAML tag '{node.tag}'")
+            self.diags.add_root_cause(
+                self.source.file,
+                _pos(node),
+                f"unsupported YAML tag '{node.tag.replace('tag:yaml.org,2002:', '!!')}' (YAML is loaded safely)",
+            )
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -74,16 +78,23 @@ class _Composer:
         return self._scalar(node, path)
 
     def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
-        if path and path[-1] in VERSION_KEYS and node.tag in (
-            "tag:yaml.org,2002:float",
-            "tag:yaml.org,2002:int",
+        if (
+            path
+            and path[-1] in VERSION_KEYS
+            and node.tag
+            in (
+                "tag:yaml.org,2002:float",
+                "tag:yaml.org,2002:int",
+            )
         ):
             return node.value
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc)
-            self.diags.add(self.source.file, _pos(node), f"unsupported YAML value: {problem}")
+            self.diags.add_root_cause(
+                self.source.file, _pos(node), f"unsupported YAML value: {problem}"
+            )
             return None
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
@@ -91,10 +102,14 @@ class _Composer:
         seen: dict[str, Position] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.diags.add(self.source.file, _pos(key_node), "YAML merge keys (<<) are not supported")
+                self.diags.add(
+                    self.source.file, _pos(key_node), "YAML merge keys (<<) are not supported"
+                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.diags.add(self.source.file, _pos(key_node), "mapping keys must be plain strings")
+                self.diags.add(
+                    self.source.file, _pos(key_node), "mapping keys must be plain strings"
+                )
                 continue
             key = str(self._scalar(key_node, ()))
             key_pos = _pos(key_node)

@@ -1,0 +1,77 @@
+"""Each file under broken/ breaks one manifest rule; `deployer validate` must name its position.
+
+A case's first line is `# expect: LINE:COL: message` (the message may be a prefix). Model-file
+cases run beside a good deployer.yaml; `settings_*` cases are the deployer.yaml, beside a good
+model file. `# args:` on the next line adds command-line arguments.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BROKEN = Path(__file__).parent / "broken"
+CASES = sorted(BROKEN.glob("*.yaml"))
+
+GOOD_SETTINGS = """\
+project: demo-project
+artifacts: gs://demo-models/deployer
+vars: {bucket: demo-models}
+"""
+GOOD_MODEL = """\
+models:
+  - name: good
+    versions:
+      - {name: v1, artifact: model, runtime_version: "2.11"}
+"""
+
+
+def _expectation(case: Path) -> tuple[str, list[str]]:
+    lines = case.read_text().splitlines()
+    assert lines[0].startswith("# expect: "), f"{case.name} has no '# expect:' header"
+    args = (
+        lines[1].removeprefix("# args:").split()
+        if lines[1:2] and lines[1].startswith("# args:")
+        else []
+    )
+    return lines[0].removeprefix("# expect: "), args
+
+
+def _workspace(tmp_path: Path, case: Path) -> str:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "empty").mkdir()
+    if case.name.startswith("settings_"):
+        shutil.copy(case, tmp_path / "deployer.yaml")
+        (tmp_path / "good.yaml").write_text(GOOD_MODEL)
+        return "deployer.yaml"
+    (tmp_path / "deployer.yaml").write_text(GOOD_SETTINGS)
+    shutil.copy(case, tmp_path / case.name)
+    return case.name
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_broken_manifest_is_reported_at_its_position(tmp_path: Path, case: Path) -> None:
+    expected, args = _expectation(case)
+    file = _workspace(tmp_path, case)
+    result = subprocess.run(
+        [sys.executable, "-m", "deployer", "validate", ".", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if not line.endswith("in manifests")]
+    assert errors == [errors[0]], f"expected exactly one error, got:\n{result.stderr}"
+    assert errors[0].startswith(f"{file}:{expected}"), result.stderr
+    assert result.stderr.rstrip().endswith("1 error in manifests")
