@@ -52,6 +52,10 @@ class YamlDocument:
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
+def _short_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
 def _pos(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -68,7 +72,7 @@ class _Composer:
             self.diags.add_root_cause(
                 self.source.file,
                 _pos(node),
-                f"unsupported YAML tag '{node.tag.replace('tag:yaml.org,2002:', '!!')}' (YAML is loaded safely)",
+                f"unsupported YAML tag '{_short_tag(node.tag)}' (YAML is loaded safely)",
             )
             return None
         if isinstance(node, yaml.MappingNode):
