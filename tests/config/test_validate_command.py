@@ -113,7 +113,7 @@ def test_help_and_validate_do_not_load_tensorflow_or_api_discovery(example_repo:
         "except SystemExit:\n"
         "    pass\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'tensorflow'\n"
-        "               or m.startswith('googleapiclient.discovery') or m == 'google.cloud.storage')\n"
+        "    or m.startswith('googleapiclient.discovery') or m == 'google.cloud.storage')\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
     )
     for args in (["--help"], ["validate", "manifests"], ["schema"]):

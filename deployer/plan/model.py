@@ -1,0 +1,105 @@
+"""The Plan: what apply would do, as plain data that renderers print and the executor runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from deployer.providers.schema import ResourceKey
+
+FORMAT_VERSION = "1.0"
+
+
+class ActionKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    SET_DEFAULT = "set-default"
+    WAIT = "wait"
+    """A live resource is CREATING/UPDATING/DELETING: apply waits for it, then re-plans."""
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+    forces_replacement: bool = False
+    mask: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    kind: ActionKind
+    key: ResourceKey
+    reason: str
+    changes: tuple[FieldChange, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    desired: Mapping[str, Any] | None = None
+    """Desired fields (create, replace, update) and labels as the provider will write them."""
+    labels: Mapping[str, str] | None = None
+    artifact_source: str | None = None
+    drift: bool = False
+
+    @property
+    def address(self) -> str:
+        return self.key.address
+
+    @property
+    def destructive(self) -> bool:
+        return self.kind in (ActionKind.DELETE, ActionKind.REPLACE)
+
+
+@dataclass(frozen=True)
+class Ignored:
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    add: int
+    change: int
+    replace: int
+    destroy: int
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.change or self.replace or self.destroy)
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    project: str
+    actions: tuple[Action, ...] = ()
+    ignored: tuple[Ignored, ...] = ()
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    fingerprint: str = ""
+    artifacts: Mapping[str, str] = field(default_factory=dict)
+    """Artifact digests the plan relied on: source (dir or gs:// URI) -> digest."""
+
+    @property
+    def summary(self) -> Summary:
+        def count(*kinds: ActionKind) -> int:
+            return sum(1 for a in self.actions if a.kind in kinds)
+
+        return Summary(
+            add=count(ActionKind.CREATE),
+            change=count(ActionKind.UPDATE, ActionKind.SET_DEFAULT),
+            replace=count(ActionKind.REPLACE),
+            destroy=count(ActionKind.DELETE),
+        )
+
+    @property
+    def drift(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.drift)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)

@@ -1,0 +1,102 @@
+"""How a provider describes its resources to the diff, and the provider-neutral resource shape.
+
+Like Terraform's provider schemas (attributes marked Computed / ForceNew), each field says whether
+a change can be patched in place (and under which update-mask path), forces a replacement, or is
+output-only. The diff engine knows nothing else about a backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Behavior(StrEnum):
+    PATCH = "patch"
+    REPLACE = "replace"
+    OUTPUT = "output"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    path: str
+    behavior: Behavior
+    mask: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceSchema:
+    kind: str
+    fields: tuple[FieldSpec, ...]
+
+    def spec(self, path: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.path == path), None)
+
+    @property
+    def compared(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.behavior is not Behavior.OUTPUT)
+
+
+@dataclass(frozen=True, order=True)
+class ResourceKey:
+    """Identity of a model or version: endpoint ("global" or a region), model, optional version."""
+
+    endpoint: str
+    model: str
+    version: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "model" if self.version is None else "version"
+
+    @property
+    def model_key(self) -> ResourceKey:
+        return ResourceKey(self.endpoint, self.model)
+
+    @property
+    def address(self) -> str:
+        """Terraform-like address shown to users, e.g. `us-central1/fashion_mnist/v1`."""
+        base = f"{self.endpoint}/{self.model}"
+        return base if self.version is None else f"{base}/{self.version}"
+
+
+class State(StrEnum):
+    READY = "READY"
+    CREATING = "CREATING"
+    UPDATING = "UPDATING"
+    DELETING = "DELETING"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def transitional(self) -> bool:
+        return self in (State.CREATING, State.UPDATING, State.DELETING)
+
+
+@dataclass(frozen=True)
+class DesiredResource:
+    """What the manifests declare, as flattened API field paths -> normalized values."""
+
+    key: ResourceKey
+    fields: Mapping[str, Any]
+    labels: Mapping[str, str]
+    protect: bool = False
+    is_default: bool = False
+    artifact_source: str | None = None
+    """For versions: the local directory or gs:// URI the manifest names (for uploads)."""
+
+
+@dataclass(frozen=True)
+class ObservedResource:
+    """What the cloud holds, normalized to the same field paths as DesiredResource."""
+
+    key: ResourceKey
+    fields: Mapping[str, Any]
+    labels: Mapping[str, str]
+    state: State = State.READY
+    is_default: bool = False
+    error_message: str = ""
+    etag: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
