@@ -1,0 +1,35 @@
+"""Artifacts: content digests of local directories and gs:// prefixes, uploads to Cloud Storage.
+
+SavedModel inspection (TensorFlow) is imported lazily where it is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deployer.config.stack import Stack
+
+
+def digests_for(stack: Stack) -> dict[str, str]:
+    """Digest of every artifact the stack declares, keyed by its source (dir path or gs:// URI)."""
+    from deployer.artifacts.digest import HashCache, local_digest
+    from deployer.providers.mlengine.state import artifact_source
+
+    sources = {
+        artifact_source(model, version) for model in stack.models for version in model.spec.versions
+    }
+    digests: dict[str, str] = {}
+    cache = HashCache()
+    try:
+        for source in sorted(s for s in sources if not s.startswith("gs://")):
+            digests[source] = local_digest(Path(source), cache)
+    finally:
+        cache.save()
+    remote = sorted(s for s in sources if s.startswith("gs://"))
+    if remote:
+        from deployer.artifacts.gcs import gcs_digest, storage_client
+
+        client = storage_client(stack.project)
+        for source in remote:
+            digests[source] = gcs_digest(client, source)
+    return digests
