@@ -13,10 +13,9 @@ from deployer.config.stack import Stack
 def digests_for(stack: Stack) -> dict[str, str]:
     """Digest of every artifact the stack declares, keyed by its source (dir path or gs:// URI)."""
     from deployer.artifacts.digest import HashCache, local_digest
-    from deployer.providers.mlengine.state import artifact_source
 
     sources = {
-        artifact_source(model, version) for model in stack.models for version in model.spec.versions
+        model.artifact_source(version) for model in stack.models for version in model.spec.versions
     }
     digests: dict[str, str] = {}
     cache = HashCache()

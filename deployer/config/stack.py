@@ -34,6 +34,11 @@ class DeclaredModel:
             return None
         return (self.file.parent / version.artifact).resolve()
 
+    def artifact_source(self, version: VersionSpec) -> str:
+        """The key artifacts are known by: the resolved local directory or the gs:// URI."""
+        local = self.artifact_path(version)
+        return str(local) if local is not None else version.artifact.rstrip("/")
+
 
 @dataclass(frozen=True)
 class Stack:

@@ -32,15 +32,10 @@ def artifact_uri(stack: Stack, model: DeclaredModel, version: VersionSpec, diges
     return f"{stack.settings.artifacts.rstrip('/')}/{model.spec.name}/{digest}"
 
 
-def artifact_source(model: DeclaredModel, version: VersionSpec) -> str:
-    local = model.artifact_path(version)
-    return str(local) if local is not None else version.artifact.rstrip("/")
-
-
 def desired_resources(stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
     """Every model and version the manifests declare, one per endpoint.
 
-    `digests` maps each artifact source (see `artifact_source`) to its content digest.
+    `digests` maps each artifact source (see `DeclaredModel.artifact_source`) to its content digest.
     """
     resources: list[DesiredResource] = []
     for model in stack.models:
@@ -63,7 +58,7 @@ def desired_resources(stack: Stack, digests: Mapping[str, str]) -> list[DesiredR
                 )
             )
             for version in spec.versions:
-                source = artifact_source(model, version)
+                source = model.artifact_source(version)
                 digest = digests[source]
                 labels = managed_labels(stack.name, {**stack.settings.labels, **version.labels})
                 resources.append(
