@@ -77,6 +77,13 @@ def _value(value: Any, spec: dict[str, Any], where: str) -> Any:
             return _object(value, spec, where)
         inner = spec.get("additionalProperties", {})
         return {k: _value(v, inner, f"{where}.{k}") for k, v in value.items()}
+    if kind == "string" and spec.get("format") in ("int64", "uint64"):
+        # proto3 JSON takes 64-bit integers as numbers or strings; keep an int inside the twin
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise invalid(f"Invalid value at '{where}' ({value!r}): expected an integer.")
     if kind == "string":
         if not isinstance(value, str):
             raise invalid(

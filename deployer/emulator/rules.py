@@ -43,6 +43,22 @@ FILES_LIMIT = 1000
 SIZE_LIMIT = {"mls1": 500 * 1024 * 1024, "n1": 10 * 1024 * 1024 * 1024}
 
 
+def prune_defaults(message: dict[str, Any]) -> dict[str, Any]:
+    """Drop zero, false and empty scalar fields, as proto3 JSON output does (maps stay whole)."""
+    out: dict[str, Any] = {}
+    for key, value in message.items():
+        if key in ("labels", "routes"):
+            out[key] = value
+        elif isinstance(value, dict):
+            out[key] = prune_defaults(value)
+        elif isinstance(value, list):
+            if value:
+                out[key] = [prune_defaults(v) if isinstance(v, dict) else v for v in value]
+        elif value not in (0, "", None):
+            out[key] = value
+    return out
+
+
 def check_name(name: Any, what: str) -> str:
     if not isinstance(name, str) or not name:
         raise invalid(f"Field: {what}.name Error: A name should be provided.")
@@ -246,7 +262,9 @@ def version_for_create(body: dict[str, Any], endpoint: str) -> dict[str, Any]:
     if "autoScaling" not in version and "manualScaling" not in version:
         version["autoScaling"] = {"minNodes": 1} if catalog.is_n1(machine_type) else {}
     _check_scaling(version, machine_type)
-    return version
+    if accel is not None:
+        version["acceleratorConfig"] = {**accel, "count": str(accel["count"])}  # int64 as text
+    return prune_defaults(version)
 
 
 def parse_mask(mask: str | None) -> list[str]:
@@ -339,4 +357,4 @@ def patched_version(
                 "table must be given."
             )
     _check_scaling(result, machine_type)
-    return result
+    return prune_defaults(result)

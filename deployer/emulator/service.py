@@ -468,6 +468,8 @@ class Service:
             if not row.data.get("done"):
                 row.data["metadata"]["isCancellationRequested"] = True
                 row.internal["cancel"] = True
+                if row.internal["type"] == "CREATE_VERSION":
+                    row.due = time.time()  # creation stops promptly; other kinds run to the end
                 self.store.put(row)
         self.wake()
         return {}

@@ -1,5 +1,6 @@
 """SQLite persistence of the twin's models, versions and operations.
 
+WAL with synchronous=NORMAL survives a killed process (not a power cut).
 One table holds every resource as JSON, keyed by (kind, endpoint, full name). Each API call runs
 inside `transaction()`, which serializes writers with a lock and commits once at the end, so a
 crash (even SIGKILL) leaves either the whole call or none of it on disk.
@@ -56,7 +57,7 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._lock = threading.RLock()
         self._depth = 0
