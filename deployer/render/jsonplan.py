@@ -1,0 +1,163 @@
+"""The plan as a stable, versioned JSON document, and back (`deployer apply PLANFILE`).
+
+`plan_from_json(plan_to_json(plan)) == plan` for every plan whose field values are JSON data
+(str, int, float, bool, None, lists and string-keyed dicts), which is what providers produce.
+Documents with another `format_version` major are refused; newer minors are read, ignoring keys
+this version does not know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from deployer.errors import DeployerError
+from deployer.plan.model import (
+    FORMAT_VERSION,
+    Action,
+    ActionKind,
+    FieldChange,
+    Ignored,
+    Plan,
+)
+from deployer.providers.schema import ResourceKey
+
+Json = dict[str, Any]
+
+
+def plan_to_json(plan: Plan) -> Json:
+    """The document as plain data; keys are sorted when serialized, action order is kept."""
+    summary = plan.summary
+    return {
+        "format_version": FORMAT_VERSION,
+        "stack": plan.stack,
+        "project": plan.project,
+        "fingerprint": plan.fingerprint,
+        "summary": {
+            "add": summary.add,
+            "change": summary.change,
+            "replace": summary.replace,
+            "destroy": summary.destroy,
+        },
+        "actions": [_action_to_json(a) for a in plan.actions],
+        "drift": [a.id for a in plan.drift],
+        "ignored": [{"address": i.address, "reason": i.reason} for i in plan.ignored],
+        "warnings": list(plan.warnings),
+        "errors": list(plan.errors),
+        "artifacts": dict(sorted(plan.artifacts.items())),
+    }
+
+
+def dumps_plan(plan: Plan) -> str:
+    """The document as text: indented, keys sorted, newline-terminated; same plan, same text."""
+    return json.dumps(plan_to_json(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def loads_plan(text: str) -> Plan:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DeployerError(f"plan file is not JSON: {exc}") from exc
+    return plan_from_json(doc)
+
+
+def plan_from_json(doc: Mapping[str, Any]) -> Plan:
+    """Restore the Plan a document was written from; DeployerError if it cannot be read."""
+    if not isinstance(doc, Mapping):
+        raise DeployerError("plan document must be a JSON object")
+    _check_version(doc.get("format_version"))
+    try:
+        return Plan(
+            stack=_str(doc["stack"]),
+            project=_str(doc["project"]),
+            actions=tuple(_action_from_json(a) for a in doc["actions"]),
+            ignored=tuple(
+                Ignored(_str(i["address"]), _str(i["reason"])) for i in doc.get("ignored", [])
+            ),
+            errors=tuple(_str(e) for e in doc.get("errors", [])),
+            warnings=tuple(_str(w) for w in doc.get("warnings", [])),
+            fingerprint=_str(doc.get("fingerprint", "")),
+            artifacts={_str(k): _str(v) for k, v in dict(doc.get("artifacts", {})).items()},
+        )
+    except KeyError as exc:
+        raise DeployerError(f"plan document is missing {exc}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DeployerError(f"plan document is malformed: {exc}") from exc
+
+
+def _check_version(version: Any) -> None:
+    if not isinstance(version, str) or not version:
+        raise DeployerError("plan document has no format_version: it was not written by deployer")
+    major = version.split(".", 1)[0]
+    if major != FORMAT_VERSION.split(".", 1)[0]:
+        raise DeployerError(
+            f"plan format_version {version} is not supported (this deployer reads "
+            f"{FORMAT_VERSION.split('.', 1)[0]}.x): run `deployer plan` again with this version"
+        )
+
+
+def _action_to_json(action: Action) -> Json:
+    return {
+        "id": action.id,
+        "kind": action.kind.value,
+        "address": action.address,
+        "endpoint": action.key.endpoint,
+        "model": action.key.model,
+        "version": action.key.version,
+        "reason": action.reason,
+        "drift": action.drift,
+        "depends_on": list(action.depends_on),
+        "changes": [
+            {
+                "path": c.path,
+                "before": c.before,
+                "after": c.after,
+                "forces_replacement": c.forces_replacement,
+                "mask": c.mask,
+            }
+            for c in action.changes
+        ],
+        "desired": None if action.desired is None else dict(action.desired),
+        "labels": None if action.labels is None else dict(action.labels),
+        "artifact_source": action.artifact_source,
+    }
+
+
+def _action_from_json(doc: Mapping[str, Any]) -> Action:
+    key = ResourceKey(_str(doc["endpoint"]), _str(doc["model"]), _opt_str(doc.get("version")))
+    if "address" in doc and doc["address"] != key.address:
+        raise ValueError(f"action {doc['id']!r}: address {doc['address']!r} != {key.address!r}")
+    desired = doc.get("desired")
+    labels = doc.get("labels")
+    return Action(
+        id=_str(doc["id"]),
+        kind=ActionKind(doc["kind"]),
+        key=key,
+        reason=_str(doc["reason"]),
+        changes=tuple(
+            FieldChange(
+                path=_str(c["path"]),
+                before=c.get("before"),
+                after=c.get("after"),
+                forces_replacement=bool(c.get("forces_replacement", False)),
+                mask=_opt_str(c.get("mask")),
+            )
+            for c in doc.get("changes", [])
+        ),
+        depends_on=tuple(_str(d) for d in doc.get("depends_on", [])),
+        desired=None if desired is None else dict(desired),
+        labels=None if labels is None else {_str(k): _str(v) for k, v in dict(labels).items()},
+        artifact_source=_opt_str(doc.get("artifact_source")),
+        drift=bool(doc.get("drift", False)),
+    )
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)

@@ -1,0 +1,106 @@
+"""Terraform-like text output: colored on a terminal, plain under NO_COLOR or when piped."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.text import Text
+
+from deployer.plan.model import Action, ActionKind, Plan
+from deployer.render.values import (
+    CHANGE_INDENT,
+    DRIFT_TITLE,
+    FORCES,
+    IGNORED_TITLE,
+    by_model,
+    change_text,
+    drift_fields,
+    one_line,
+    plan_outcome,
+    symbol,
+)
+
+STYLES: dict[ActionKind, str] = {
+    ActionKind.CREATE: "green",
+    ActionKind.UPDATE: "yellow",
+    ActionKind.REPLACE: "magenta",
+    ActionKind.DELETE: "red",
+    ActionKind.SET_DEFAULT: "cyan",
+    ActionKind.WAIT: "blue",
+}
+HEADING = "bold"
+COMMENT = "dim"
+
+Segment = tuple[str, str]
+Line = list[Segment]
+
+
+def render_text(plan: Plan, console: Console | None = None) -> None:
+    """Print the plan. Without a console: stdout, colored only on a terminal without NO_COLOR."""
+    if console is None:
+        console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    styled = not console.no_color and console.color_system is not None
+    for line in _lines(plan):
+        text = Text()
+        for content, style in line:
+            text.append(content, style=style if styled else None)
+        console.print(text, soft_wrap=True, highlight=False)
+
+
+def text_plain(plan: Plan) -> str:
+    """The same output without any styling, for files and tests."""
+    return "".join("".join(content for content, _ in line) + "\n" for line in _lines(plan))
+
+
+def _lines(plan: Plan) -> list[Line]:
+    out: list[Line] = [
+        [(f'Stack "{plan.stack}" in project "{plan.project}"', HEADING)],
+    ]
+    drift = plan.drift
+    if drift:
+        out += [[], [(DRIFT_TITLE, HEADING)]]
+        for action in drift:
+            out.append(
+                [
+                    (symbol(action), STYLES[action.kind]),
+                    (f" {action.address}", ""),
+                    (f"  # changed live: {drift_fields(action)}", COMMENT),
+                ]
+            )
+    for model, actions in by_model(plan.actions):
+        out += [[], [(f"Model {model}", HEADING)]]
+        for action in actions:
+            out += _action_lines(action)
+    if plan.ignored:
+        out += [[], [(f"{IGNORED_TITLE}:", HEADING)]]
+        out += [
+            [(f"  {i.address}", ""), (f"  # {one_line(i.reason)}", COMMENT)] for i in plan.ignored
+        ]
+    for title, messages, style in (
+        ("Warnings:", plan.warnings, "yellow"),
+        ("Errors:", plan.errors, "red"),
+    ):
+        if messages:
+            out += [[], [(title, f"bold {style}")]]
+            out += [[(f"  - {one_line(m)}", style)] for m in messages]
+    out += [[], [(plan_outcome(plan), HEADING)]]
+    return out
+
+
+def _action_lines(action: Action) -> list[Line]:
+    style = STYLES[action.kind]
+    head: Line = [
+        (symbol(action), style),
+        (f" {action.address}", style),
+        (f"  # {one_line(action.reason)}", COMMENT),
+    ]
+    if action.drift:
+        head.append(("  (drift)", "yellow"))
+    lines = [head]
+    for change in action.changes:
+        line: Line = [(CHANGE_INDENT + change_text(action, change), "")]
+        if change.forces_replacement:
+            line.append((f"  {FORCES}", STYLES[ActionKind.REPLACE]))
+        lines.append(line)
+    return lines
