@@ -46,12 +46,13 @@ def plan_to_json(plan: Plan) -> Json:
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
         "artifacts": dict(sorted(plan.artifacts.items())),
+        "artifacts_uri": plan.artifacts_uri,
     }
 
 
 def dumps_plan(plan: Plan) -> str:
-    """The document as text: indented, keys sorted, newline-terminated; same plan, same text."""
-    return json.dumps(plan_to_json(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The document as text: indented, keys sorted; equal plans give identical text."""
+    return json.dumps(plan_to_json(plan), indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def loads_plan(text: str) -> Plan:
@@ -79,6 +80,7 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             warnings=tuple(_str(w) for w in doc.get("warnings", [])),
             fingerprint=_str(doc.get("fingerprint", "")),
             artifacts={_str(k): _str(v) for k, v in dict(doc.get("artifacts", {})).items()},
+            artifacts_uri=_str(doc.get("artifacts_uri", "")),
         )
     except KeyError as exc:
         raise DeployerError(f"plan document is missing {exc}") from exc

@@ -68,13 +68,13 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     kept: list[str] = []
     used = 0
     for section in sections:
-        if used + len(section) > budget:
+        if used + len(section) + 1 > budget:
             break
         kept.append(section)
-        used += len(section)
+        used += len(section) + 1
     body = head
     if sections:
-        body += "\n### Changes by model\n\n" + "".join(kept)
+        body += "\n### Changes by model\n\n" + "\n".join(kept)
     if len(kept) < len(sections):
         left_out = sum(len(actions) for _, actions in groups[len(kept) :])
         body += _truncation_note(len(sections) - len(kept), len(sections), left_out, limit)
@@ -141,9 +141,7 @@ def _model_section(plan: Plan, model: str, actions: Sequence[Action]) -> str:
     summary = f"<code>{html.escape(model)}</code>: {html.escape(group_summary(plan, actions))}"
     block = "\n".join(_block_lines(actions))
     fence = "`" * max(3, _longest_backtick_run(block) + 1)
-    return (
-        f"<details><summary>{summary}</summary>\n\n{fence}diff\n{block}\n{fence}\n\n</details>\n\n"
-    )
+    return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{block}\n{fence}\n\n</details>\n"
 
 
 def _block_lines(actions: Iterable[Action]) -> list[str]:

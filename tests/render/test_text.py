@@ -1,0 +1,199 @@
+"""Text output: what a user reads in a terminal or a CI log."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from rich.console import Console
+
+from deployer.plan.model import Action, ActionKind, FieldChange, Ignored, Plan
+from deployer.render.text import render_text, text_plain
+from render.plans import MODEL, version
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+GOLDEN = """\
+Stack "prod" in project "acme-ml"
+
+Drift: changed outside deployer
+  ~ us-central1/fashion_mnist  # changed live: description
+
+Model us-central1/fashion_mnist
+  ~ us-central1/fashion_mnist  # changed: description  (drift)
+      description: "Fashion MNIST" -> "Fashion MNIST v2"
+  + us-central1/fashion_mnist/v3  # declared in manifests, not found live
+      deploymentUri: "gs://acme/fashion_mnist/abc123"
+      autoScaling.minNodes: 0
+      labels: {"env": "prod", "team": "ml"}
+-/+ us-central1/fashion_mnist/v2  # replacement forced by: runtimeVersion
+      runtimeVersion: "2.8" -> "2.11"  # forces replacement
+      autoScaling.maxNodes: (none) -> 4
+  » us-central1/fashion_mnist/v3  # default version: v1 -> v3
+      defaultVersion: "v1" -> "v3"
+  - us-central1/fashion_mnist/v1  # managed live version is no longer declared
+
+Model global/iris
+  … global/iris/v7  # live version is UPDATING; apply waits until it settles
+
+Ignored (not managed by this stack):
+  europe-west1/legacy  # not managed by deployer
+
+Warnings:
+  - global/iris/v7 is UPDATING: apply waits for it
+
+Errors:
+  - cannot delete us-central1/old/v1: it is the default version
+
+Plan: 1 to add, 2 to change, 1 to replace, 1 to destroy.
+"""
+
+
+def test_every_action_kind_renders_terraform_like(plan: Plan) -> None:
+    assert text_plain(plan) == GOLDEN
+
+
+def test_empty_plan_says_no_changes_and_still_lists_ignored(empty_plan: Plan) -> None:
+    assert text_plain(empty_plan) == (
+        'Stack "prod" in project "acme-ml"\n\nNo changes. The live state matches the manifests.\n'
+    )
+    with_ignored = Plan("prod", "acme-ml", ignored=(Ignored("global/other", "managed by 'x'"),))
+    out = text_plain(with_ignored)
+    assert "Ignored (not managed by this stack):\n  global/other  # managed by 'x'\n" in out
+    assert out.endswith("No changes. The live state matches the manifests.\n")
+
+
+def test_errors_without_actions_do_not_claim_the_state_matches() -> None:
+    plan = Plan("prod", "acme-ml", errors=("global/m is declared but belongs to stack 'b'",))
+    out = text_plain(plan)
+    assert "No changes" not in out
+    assert "Errors:\n  - global/m is declared but belongs to stack 'b'\n" in out
+    assert out.endswith("Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy.\n")
+
+
+def test_values_are_compact_and_unambiguous() -> None:
+    plan = Plan(
+        "s",
+        "p",
+        actions=(
+            Action(
+                "update:us-central1/fashion_mnist/v1",
+                ActionKind.UPDATE,
+                version("v1"),
+                "changed: several",
+                changes=(
+                    FieldChange("description", "two\nlines", None),
+                    FieldChange("requestLoggingConfig", None, {"samplingPercentage": 0.5}),
+                    FieldChange("packageUris", ["gs://a/p.tar.gz"], []),
+                    FieldChange("onlinePredictionLogging", False, True),
+                ),
+            ),
+        ),
+    )
+    lines = text_plain(plan).splitlines()
+    assert '      description: "two\\nlines" -> (none)' in lines
+    assert '      requestLoggingConfig: (none) -> {"samplingPercentage": 0.5}' in lines
+    assert '      packageUris: ["gs://a/p.tar.gz"] -> []' in lines
+    assert "      onlinePredictionLogging: false -> true" in lines
+
+
+def test_only_forcing_fields_are_marked() -> None:
+    out = text_plain(
+        Plan(
+            "s",
+            "p",
+            actions=(
+                Action(
+                    "replace:us-central1/fashion_mnist/v1",
+                    ActionKind.REPLACE,
+                    version("v1"),
+                    "replacement forced by: machineType, framework",
+                    changes=(
+                        FieldChange("machineType", "mls1-c1-m2", "n1-standard-4", True),
+                        FieldChange("description", "a", "b"),
+                        FieldChange("framework", "SCIKIT_LEARN", "XGBOOST", True),
+                    ),
+                ),
+            ),
+        )
+    )
+    marked = [line.split(":")[0].strip() for line in out.splitlines() if "forces" in line]
+    assert marked == ["machineType", "framework"]
+
+
+def _console(**kwargs: object) -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, **kwargs), buf  # type: ignore[arg-type]
+
+
+def test_non_tty_output_is_plain(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    console, buf = _console()
+    render_text(plan, console)
+    assert "\x1b" not in buf.getvalue()
+    assert buf.getvalue() == GOLDEN
+
+
+def test_no_color_wins_over_a_terminal(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    console, buf = _console(force_terminal=True, color_system="truecolor")
+    render_text(plan, console)
+    assert "\x1b" not in buf.getvalue()
+    assert buf.getvalue() == GOLDEN
+
+
+def test_terminal_output_is_colored_by_action_kind(
+    plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    console, buf = _console(force_terminal=True, color_system="standard", width=200)
+    render_text(plan, console)
+    out = buf.getvalue()
+    assert ANSI.sub("", out) == GOLDEN
+    lines = out.splitlines()
+
+    def line_for(prefix: str) -> str:
+        return next(line for line in lines if ANSI.sub("", line).startswith(prefix))
+
+    assert "\x1b[32m" in line_for("  + us-central1/fashion_mnist/v3")  # green
+    assert "\x1b[33m" in line_for("  ~ us-central1/fashion_mnist  # changed: description")
+    assert "\x1b[35m" in line_for("-/+ us-central1/fashion_mnist/v2")  # magenta
+    assert "\x1b[31m" in line_for("  - us-central1/fashion_mnist/v1")  # red
+    assert "\x1b[36m" in line_for("  » us-central1/fashion_mnist/v3")  # cyan
+
+
+def test_narrow_terminal_does_not_wrap_lines(plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    console, buf = _console(force_terminal=True, width=20)
+    render_text(plan, console)
+    assert ANSI.sub("", buf.getvalue()) == GOLDEN
+
+
+def test_default_console_writes_plain_text_to_a_pipe(
+    plan: Plan, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    render_text(plan)
+    assert capsys.readouterr().out == GOLDEN
+
+
+def test_markup_in_user_values_is_printed_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    plan = Plan(
+        "s",
+        "p",
+        actions=(
+            Action(
+                "update:us-central1/fashion_mnist",
+                ActionKind.UPDATE,
+                MODEL,
+                "changed: description",
+                changes=(FieldChange("description", "[bold]x[/bold]", ":smile: [red]y"),),
+            ),
+        ),
+    )
+    console, buf = _console(force_terminal=True, color_system="standard")
+    render_text(plan, console)
+    assert '"[bold]x[/bold]" -> ":smile: [red]y"' in ANSI.sub("", buf.getvalue())
