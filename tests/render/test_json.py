@@ -1,0 +1,172 @@
+"""The JSON plan document: what CI tools parse, and what `deployer apply PLANFILE` executes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from deployer.errors import DeployerError
+from deployer.plan.model import FORMAT_VERSION, Action, FieldChange, Plan
+from deployer.render.jsonplan import dumps_plan, loads_plan, plan_from_json, plan_to_json
+from render.plans import full_plan
+
+
+def test_document_shape(plan: Plan) -> None:
+    doc = json.loads(dumps_plan(plan))
+    assert doc["format_version"] == FORMAT_VERSION == "1.0"
+    assert (doc["stack"], doc["project"], doc["fingerprint"]) == ("prod", "acme-ml", "f" * 64)
+    assert doc["summary"] == {"add": 1, "change": 2, "replace": 1, "destroy": 1}
+    assert [a["id"] for a in doc["actions"]] == [a.id for a in plan.actions]
+    assert [a["kind"] for a in doc["actions"]] == [
+        "update",
+        "create",
+        "replace",
+        "set-default",
+        "delete",
+        "wait",
+    ]
+    assert doc["drift"] == ["update:us-central1/fashion_mnist"]
+    assert doc["ignored"] == [
+        {"address": "europe-west1/legacy", "reason": "not managed by deployer"}
+    ]
+    assert doc["warnings"] == ["global/iris/v7 is UPDATING: apply waits for it"]
+    assert doc["errors"] == ["cannot delete us-central1/old/v1: it is the default version"]
+    assert doc["artifacts"] == {
+        "gs://acme/shared/v2": "sha256:9",
+        "models/fashion_mnist/v3": "sha256:abc123",
+    }
+
+    replace = doc["actions"][2]
+    assert replace["address"] == "us-central1/fashion_mnist/v2"
+    assert (replace["endpoint"], replace["model"], replace["version"]) == (
+        "us-central1",
+        "fashion_mnist",
+        "v2",
+    )
+    assert replace["reason"] == "replacement forced by: runtimeVersion"
+    assert replace["drift"] is False
+    assert replace["changes"] == [
+        {
+            "path": "runtimeVersion",
+            "before": "2.8",
+            "after": "2.11",
+            "forces_replacement": True,
+            "mask": None,
+        },
+        {
+            "path": "autoScaling.maxNodes",
+            "before": None,
+            "after": 4,
+            "forces_replacement": False,
+            "mask": "autoScaling.maxNodes",
+        },
+    ]
+    assert doc["actions"][3]["depends_on"] == ["create:us-central1/fashion_mnist/v3"]
+    model_action = doc["actions"][0]
+    assert model_action["version"] is None
+    assert model_action["address"] == "us-central1/fashion_mnist"
+    create = doc["actions"][1]
+    assert create["artifact_source"] == "models/fashion_mnist/v3"
+    assert create["desired"]["autoScaling.metrics"] == [{"name": "CPU_USAGE", "target": 60}]
+    assert create["labels"] == {"team": "ml", "env": "prod"}
+
+
+def test_round_trip_is_exact(plan: Plan, empty_plan: Plan) -> None:
+    for original in (plan, empty_plan):
+        restored = loads_plan(dumps_plan(original))
+        assert restored == original
+        # equality of the dataclasses would hide a mapping compared loosely: check the parts
+        # that apply executes from
+        for a, b in zip(restored.actions, original.actions, strict=True):
+            assert (a.desired, a.labels, a.artifact_source) == (
+                b.desired,
+                b.labels,
+                b.artifact_source,
+            )
+        assert dumps_plan(restored) == dumps_plan(original)
+
+
+def test_none_and_empty_are_kept_apart(plan: Plan) -> None:
+    restored = plan_from_json(plan_to_json(plan))
+    by_id = {a.id: a for a in restored.actions}
+    assert by_id["replace:us-central1/fashion_mnist/v2"].labels == {}
+    assert by_id["delete:us-central1/fashion_mnist/v1"].labels is None
+    assert by_id["delete:us-central1/fashion_mnist/v1"].desired is None
+    assert by_id["create:us-central1/fashion_mnist/v3"].desired["acceleratorConfig"] is None
+
+
+def test_every_plan_field_is_carried() -> None:
+    """A field added to Plan, Action or FieldChange must reach the document, or this fails."""
+    base = full_plan()
+    action = dataclasses.replace(
+        base.actions[1],
+        changes=(FieldChange("machineType", "a", "b", forces_replacement=True, mask="m"),),
+        depends_on=("update:us-central1/fashion_mnist",),
+        drift=True,
+    )
+    plan = dataclasses.replace(base, actions=(base.actions[0], action))
+    for cls, obj in ((Plan, plan), (Action, action), (FieldChange, action.changes[0])):
+        for f in dataclasses.fields(cls):
+            if f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                default = f.default
+            assert getattr(obj, f.name) != default, f"{cls.__name__}.{f.name} left at default"
+    assert plan_from_json(json.loads(dumps_plan(plan))) == plan
+
+
+def test_output_is_deterministic() -> None:
+    a = full_plan()
+    b = dataclasses.replace(a, artifacts=dict(reversed(list(a.artifacts.items()))))
+    assert dumps_plan(a) == dumps_plan(b)
+    text = dumps_plan(a)
+    # keys sorted within objects, actions in plan order
+    doc = json.loads(text)
+    assert list(doc) == sorted(doc)
+    assert text.index('"update:us-central1/fashion_mnist"') < text.index('"wait:global/iris/v7"')
+
+
+def test_newer_minor_version_is_read_and_unknown_keys_ignored(plan: Plan) -> None:
+    doc = plan_to_json(plan)
+    doc["format_version"] = "1.7"
+    doc["something_new"] = {"x": 1}
+    doc["actions"][0]["also_new"] = True
+    assert plan_from_json(doc) == plan
+
+
+@pytest.mark.parametrize("version", ["2.0", "0.9", "10"])
+def test_unknown_major_version_is_refused(plan: Plan, version: str) -> None:
+    doc = plan_to_json(plan)
+    doc["format_version"] = version
+    with pytest.raises(DeployerError, match=f"format_version {version} is not supported"):
+        plan_from_json(doc)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.pop("format_version"), "no format_version"),
+        (lambda d: d.pop("actions"), "missing 'actions'"),
+        (lambda d: d["actions"][0].pop("endpoint"), "missing 'endpoint'"),
+        (lambda d: d["actions"][0].update(kind="explode"), "malformed"),
+        (lambda d: d["actions"][0].update(reason=3), "malformed"),
+        (lambda d: d["actions"][0].update(address="global/other"), "malformed"),
+    ],
+)
+def test_broken_documents_are_refused_with_a_clear_error(
+    plan: Plan, mutate: Any, message: str
+) -> None:
+    doc = plan_to_json(plan)
+    mutate(doc)
+    with pytest.raises(DeployerError, match=message):
+        plan_from_json(doc)
+
+
+def test_not_json_or_not_an_object() -> None:
+    with pytest.raises(DeployerError, match="not JSON"):
+        loads_plan("Plan: 1 to add")
+    with pytest.raises(DeployerError, match="JSON object"):
+        loads_plan("[1, 2]")
