@@ -1,0 +1,69 @@
+"""The boundary every backend implements; the CLI and the executor talk to this only.
+
+A provider declares its resource schemas, turns the loaded manifests into desired resources,
+reads the live state into observed resources, and performs the writes a plan's actions name.
+Writes take the resource's `ResourceKey`; the provider dispatches on `key.kind` ("model" or
+"version" for `mlengine`; a Vertex backend brings its own kinds). `spec` is
+`deployer.plan.diff.spec_hash` of the desired resource, written as the `deployer-spec` label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from deployer.config.stack import Stack
+from deployer.providers.schema import (
+    DesiredResource,
+    ObservedResource,
+    ResourceKey,
+    ResourceSchema,
+)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    project: str
+
+    @property
+    def schemas(self) -> Mapping[str, ResourceSchema]:
+        """Field behaviors per resource kind, for the diff."""
+        ...
+
+    def desired(self, stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
+        """What the manifests declare (`digests`: artifact source -> content digest)."""
+        ...
+
+    def read(self, endpoints: Iterable[str], stack: str | None = None) -> list[ObservedResource]:
+        """The live resources on `endpoints` (with `stack`, details only for its own)."""
+        ...
+
+    def create(
+        self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
+    ) -> ObservedResource:
+        """Create and wait until usable (a version READY); an existing identical one is fine."""
+        ...
+
+    def update(
+        self,
+        key: ResourceKey,
+        mask: Iterable[str | None],
+        fields: Mapping[str, Any],
+        labels: Mapping[str, str],
+        spec: str,
+    ) -> ObservedResource:
+        """Patch the fields named by the update-mask paths `mask` in place, and wait."""
+        ...
+
+    def delete(self, key: ResourceKey) -> None:
+        """Delete and wait until gone; already gone is success."""
+        ...
+
+    def set_default(self, key: ResourceKey) -> ObservedResource:
+        """Make a version its model's default."""
+        ...
+
+    def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
+        """Wait while the resource is transitional; its settled state, or None when gone."""
+        ...

@@ -1,0 +1,84 @@
+"""`MLEngineProvider`: the `mlengine` backend behind the `Provider` protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from deployer.config.stack import Stack
+from deployer.providers.mlengine import schemas, state
+from deployer.providers.mlengine.client import MLClient
+from deployer.providers.mlengine.reader import read_state
+from deployer.providers.mlengine.writer import OPERATION_TIMEOUT, MLEngineWriter
+from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
+from deployer.providers.schema import (
+    DesiredResource,
+    ObservedResource,
+    ResourceKey,
+    ResourceSchema,
+)
+
+
+class MLEngineProvider:
+    """AI Platform Prediction (`ml` v1) for one project.
+
+    The client is built lazily per thread, so constructing a provider costs nothing and imports
+    no Google client code. Pass `client` to share one (tests, a custom retry policy).
+    """
+
+    name = "mlengine"
+
+    def __init__(
+        self,
+        project: str,
+        *,
+        client: MLClient | None = None,
+        parallelism: int = 8,
+        retry: RetryPolicy = DEFAULT_POLICY,
+        operation_timeout: float = OPERATION_TIMEOUT,
+    ) -> None:
+        self.project = project
+        self.client = client or MLClient(project, retry=retry)
+        self.parallelism = parallelism
+        self.writer = MLEngineWriter(self.client, operation_timeout=operation_timeout)
+
+    @property
+    def schemas(self) -> Mapping[str, ResourceSchema]:
+        return schemas.SCHEMAS
+
+    def desired(self, stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
+        return state.desired_resources(stack, digests)
+
+    def read(self, endpoints: Iterable[str], stack: str | None = None) -> list[ObservedResource]:
+        return read_state(self.project, endpoints, stack, self.parallelism, client=self.client)
+
+    def create(
+        self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
+    ) -> ObservedResource:
+        if key.version is None:
+            return self.writer.create_model(key, fields, labels, spec)
+        return self.writer.create_version(key, fields, labels, spec)
+
+    def update(
+        self,
+        key: ResourceKey,
+        mask: Iterable[str | None],
+        fields: Mapping[str, Any],
+        labels: Mapping[str, str],
+        spec: str,
+    ) -> ObservedResource:
+        if key.version is None:
+            return self.writer.patch_model(key, mask, fields, labels, spec)
+        return self.writer.patch_version(key, mask, fields, labels, spec)
+
+    def delete(self, key: ResourceKey) -> None:
+        if key.version is None:
+            self.writer.delete_model(key)
+        else:
+            self.writer.delete_version(key)
+
+    def set_default(self, key: ResourceKey) -> ObservedResource:
+        return self.writer.set_default(key)
+
+    def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
+        return self.writer.wait_settled(key)

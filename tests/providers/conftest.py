@@ -1,0 +1,60 @@
+"""Fixtures for the mlengine provider tests: a provider bound to the session twin and a fresh
+project, an uploaded SavedModel, and manifests written to a temporary directory."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deployer.config import Stack, load_stack
+from deployer.providers.mlengine.client import MLClient
+from deployer.providers.mlengine.provider import MLEngineProvider
+from deployer.providers.retry import RetryPolicy
+
+# Retries as in production, but with short waits (the twin's 429s say Retry-After: 1).
+FAST_RETRY = RetryPolicy(attempts=10, initial_delay=0.01, max_delay=0.05, deadline=30.0)
+
+
+@pytest.fixture
+def client(twin: Any, project: str) -> MLClient:
+    return MLClient(project, emulator=twin.url, retry=FAST_RETRY)
+
+
+@pytest.fixture
+def provider(client: MLClient) -> MLEngineProvider:
+    return MLEngineProvider(client.project, client=client, operation_timeout=60.0)
+
+
+@pytest.fixture
+def artifact(tiny_savedmodel: Path, bucket: Any, upload_dir: Any) -> str:
+    """gs:// URI of a valid tiny TensorFlow SavedModel."""
+    return upload_dir(tiny_savedmodel, bucket.name, "models/tiny/1")
+
+
+@pytest.fixture
+def manifests(tmp_path: Path, project: str, bucket: Any) -> Callable[[str], Stack]:
+    """`manifests(models_yaml) -> Stack`: writes settings (stack `vision`, this test's project
+    and bucket, region us-central1, label team=vision) plus one model file, and loads them."""
+
+    def write(models_yaml: str) -> Stack:
+        root = tmp_path / "manifests"
+        root.mkdir(exist_ok=True)
+        (root / "deployer.yaml").write_text(
+            textwrap.dedent(
+                f"""\
+                stack: vision
+                project: {project}
+                artifacts: gs://{bucket.name}/deployer
+                region: us-central1
+                labels: {{team: vision}}
+                """
+            )
+        )
+        (root / "models.yaml").write_text(textwrap.dedent(models_yaml))
+        return load_stack(root)
+
+    return write
