@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from deployer.cli import emulator_cmd, schema_cmd, validate_cmd  # noqa: F401  (registers commands)
+from deployer.cli import (  # noqa: F401  (registers commands)
+    apply_cmd,
+    emulator_cmd,
+    plan_cmd,
+    schema_cmd,
+    validate_cmd,
+)
 from deployer.cli.app import app
 from deployer.errors import DeployerError
 

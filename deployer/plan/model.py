@@ -83,6 +83,8 @@ class Plan:
     fingerprint: str = ""
     artifacts: Mapping[str, str] = field(default_factory=dict)
     """Artifact digests the plan relied on: source (dir or gs:// URI) -> digest."""
+    artifacts_uri: str = ""
+    """The stack's `artifacts` setting: where uploads and the lock live."""
 
     @property
     def summary(self) -> Summary:

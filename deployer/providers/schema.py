@@ -39,13 +39,22 @@ class ResourceSchema:
         return tuple(f for f in self.fields if f.behavior is not Behavior.OUTPUT)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ResourceKey:
-    """Identity of a model or version: endpoint ("global" or a region), model, optional version."""
+    """Identity of a model or version: endpoint ("global" or a region), model, optional version.
+
+    Keys sort by endpoint, model, then version, a model before its versions.
+    """
 
     endpoint: str
     model: str
     version: str | None = None
+
+    def _order(self) -> tuple[str, str, int, str]:
+        return (self.endpoint, self.model, self.version is not None, self.version or "")
+
+    def __lt__(self, other: ResourceKey) -> bool:
+        return self._order() < other._order()
 
     @property
     def kind(self) -> str:

@@ -1,0 +1,147 @@
+"""Runs a Plan's dependency graph against a provider with bounded concurrency.
+
+An action starts when everything it depends on has succeeded; an action whose dependency failed
+is skipped, while independent branches keep going. Version create/delete operations are further
+limited per project (the service allows 10 at once). Every write is idempotent on re-run (create
+after an interrupted create, delete of something already gone), so applying again after any
+failure or interruption converges.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from deployer import catalog
+from deployer.plan.diff import spec_hash
+from deployer.plan.model import Action, ActionKind, Plan
+from deployer.providers.base import Provider
+from deployer.providers.schema import DesiredResource
+
+DEFAULT_PARALLELISM = 10
+
+
+class Status(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: Action
+    status: Status
+    seconds: float = 0.0
+    error: str = ""
+
+
+class Events(Protocol):
+    def started(self, action: Action) -> None: ...
+
+    def finished(self, outcome: Outcome) -> None: ...
+
+
+Prepare = Callable[[Action], None]
+"""Runs before an action's write (e.g. uploads its artifact); raising fails the action."""
+
+
+def _uses_version_quota(action: Action) -> bool:
+    return action.key.version is not None and action.kind in (
+        ActionKind.CREATE,
+        ActionKind.REPLACE,
+        ActionKind.DELETE,
+    )
+
+
+def _spec(action: Action) -> str:
+    return spec_hash(DesiredResource(action.key, action.desired or {}, action.labels or {}))
+
+
+def perform(provider: Provider, action: Action) -> None:
+    """One action's calls, in the order the service needs them."""
+    key, fields, labels = action.key, action.desired or {}, action.labels or {}
+    kind = action.kind
+    if kind is ActionKind.WAIT:
+        provider.wait_settled(key)
+    elif kind is ActionKind.SET_DEFAULT:
+        provider.set_default(key)
+    elif kind is ActionKind.DELETE:
+        provider.delete(key)
+    elif kind is ActionKind.UPDATE:
+        mask = sorted({c.mask for c in action.changes if c.mask})
+        provider.update(key, mask, fields, labels, _spec(action))
+    elif kind in (ActionKind.CREATE, ActionKind.REPLACE):
+        if kind is ActionKind.REPLACE:
+            provider.delete(key)
+        provider.create(key, fields, labels, _spec(action))
+    else:  # pragma: no cover - exhaustive over ActionKind
+        raise ValueError(f"unknown action kind {kind}")
+
+
+def execute(
+    plan: Plan,
+    provider: Provider,
+    events: Events,
+    parallelism: int = DEFAULT_PARALLELISM,
+    prepare: Prepare | None = None,
+) -> list[Outcome]:
+    """Run every action of `plan`; returns one outcome per action, in plan order."""
+    by_id = {a.id: a for a in plan.actions}
+    outcomes: dict[str, Outcome] = {}
+    quota = threading.BoundedSemaphore(catalog.MAX_CONCURRENT_VERSION_OPS)
+    pending = list(plan.actions)
+    running: dict[Future[Outcome], Action] = {}
+
+    def run(action: Action) -> Outcome:
+        events.started(action)
+        started = time.monotonic()
+        try:
+            if prepare is not None:
+                prepare(action)
+            if _uses_version_quota(action):
+                with quota:
+                    perform(provider, action)
+            else:
+                perform(provider, action)
+            outcome = Outcome(action, Status.DONE, time.monotonic() - started)
+        except Exception as exc:  # every failure is reported at the end, none stops the rest
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            outcome = Outcome(action, Status.FAILED, time.monotonic() - started, message)
+        events.finished(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply") as pool:
+        while pending or running:
+            still_pending = []
+            for action in pending:
+                deps = [d for d in action.depends_on if d in by_id]
+                failed = [d for d in deps if d in outcomes and outcomes[d].status != Status.DONE]
+                if failed:
+                    outcome = Outcome(
+                        action, Status.SKIPPED, error=f"skipped: {by_id[failed[0]].address} failed"
+                    )
+                    outcomes[action.id] = outcome
+                    events.finished(outcome)
+                elif all(d in outcomes for d in deps):
+                    running[pool.submit(run, action)] = action
+                else:
+                    still_pending.append(action)
+            if len(still_pending) == len(pending) and not running:
+                for action in still_pending:  # a cycle: never happens with plans from diff()
+                    outcomes[action.id] = Outcome(
+                        action, Status.SKIPPED, error="skipped: dependency cycle"
+                    )
+                break
+            pending = still_pending
+            if not running:
+                continue
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                action = running.pop(future)
+                outcomes[action.id] = future.result()
+    return [outcomes[a.id] for a in plan.actions]

@@ -1,0 +1,113 @@
+"""One apply or destroy run: lock the stack, check a saved plan is still current, upload
+artifacts, execute, and report. The CLI calls `run_plan` after deciding what to run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deployer.apply.executor import Events, Outcome, Status, execute
+from deployer.artifacts.gcs import GcsUri
+from deployer.errors import DeployerError
+from deployer.plan.model import Action, ActionKind, Plan
+from deployer.providers.base import Provider
+
+
+class StalePlanError(DeployerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Report:
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def failed(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status is not Status.DONE)
+
+    def summary(self) -> str:
+        done = [o.action for o in self.outcomes if o.status is Status.DONE]
+
+        def count(*kinds: ActionKind) -> int:
+            return sum(1 for a in done if a.kind in kinds)
+
+        counts = (
+            f"{count(ActionKind.CREATE)} added, "
+            f"{count(ActionKind.UPDATE, ActionKind.SET_DEFAULT)} changed, "
+            f"{count(ActionKind.REPLACE)} replaced, {count(ActionKind.DELETE)} destroyed"
+        )
+        if not self.failed:
+            return f"Apply complete! Resources: {counts}."
+        return (
+            f"Apply failed: {len(self.failed)} of {len(self.outcomes)} actions did not complete "
+            f"(done: {counts}). Run apply again to converge."
+        )
+
+
+def check_current(plan: Plan, fingerprint: str, digests: dict[str, str]) -> None:
+    """Refuse a saved plan whose live state or artifacts changed since it was made."""
+    if fingerprint != plan.fingerprint:
+        raise StalePlanError(
+            "saved plan is stale: the live state changed since it was created; "
+            "run `deployer plan --out FILE` again"
+        )
+    for source, digest in plan.artifacts.items():
+        if digests.get(source) != digest:
+            raise StalePlanError(
+                f"saved plan is stale: artifact {source} changed since the plan was created; "
+                "run `deployer plan --out FILE` again"
+            )
+
+
+class Uploader:
+    """Uploads each local artifact an action needs, once, before the action's create call."""
+
+    def __init__(self, client: Any, note: Callable[[str], None], parallelism: int = 8) -> None:
+        self.client = client
+        self.note = note
+        self.parallelism = parallelism
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, action: Action) -> None:
+        from deployer.artifacts.upload import upload_directory
+
+        source = action.artifact_source
+        fields = action.desired or {}
+        if (
+            action.kind not in (ActionKind.CREATE, ActionKind.REPLACE)
+            or action.key.version is None
+            or not source
+            or source.startswith("gs://")
+        ):
+            return
+        dest = GcsUri.parse(str(fields["deploymentUri"]))
+        with self._guard:
+            lock = self._locks.setdefault(str(dest), threading.Lock())
+        with lock:
+            uploaded = upload_directory(
+                self.client,
+                Path(source),
+                dest,
+                str(fields["artifactDigest"]),
+                parallelism=self.parallelism,
+            )
+        if uploaded:
+            self.note(f"Uploaded {source} to {dest}/")
+
+
+def run_plan(
+    plan: Plan,
+    provider: Provider,
+    storage: Any,
+    events: Events,
+    note: Callable[[str], None],
+    parallelism: int,
+) -> Report:
+    outcomes = execute(
+        plan, provider, events, parallelism=parallelism, prepare=Uploader(storage, note)
+    )
+    return Report(tuple(outcomes))

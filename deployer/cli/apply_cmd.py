@@ -1,0 +1,232 @@
+"""`deployer apply`, `deployer destroy` and `deployer force-unlock`."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from deployer.cli.app import app
+from deployer.cli.options import EnvOpt, PathArg, VarOpt, load
+from deployer.cli.plan_cmd import DowntimeOpt, TargetOpt
+from deployer.errors import UsageError
+
+AutoApproveOpt = Annotated[
+    bool, typer.Option("--auto-approve", help="Skip the confirmation (required off a terminal).")
+]
+ParallelismOpt = Annotated[
+    int,
+    typer.Option("--parallelism", min=1, max=64, help="Actions in flight at once."),
+]
+LockTimeoutOpt = Annotated[
+    str,
+    typer.Option("--lock-timeout", help="How long to wait for the stack lock, e.g. 30s, 5m."),
+]
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+
+
+def parse_duration(text: str) -> float:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise UsageError(f"--lock-timeout {text!r}: expected a duration like 30s, 5m or 1h")
+    value, unit = float(match.group(1)), match.group(2) or "s"
+    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _confirm(auto_approve: bool, question: str) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("not on a terminal: pass --auto-approve to apply without confirmation")
+    answer = input(f"{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+    if answer.strip() != "yes":
+        raise UsageError("cancelled: nothing was changed")
+
+
+def _is_plan_file(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096).lstrip()
+    except OSError:
+        return False
+    return head.startswith(b"{") and b"format_version" in head
+
+
+def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str) -> None:
+    from deployer.apply.progress import LiveProgress, PlainProgress
+    from deployer.apply.run import run_plan
+
+    console = _console()
+    progress = LiveProgress(console) if console.is_terminal else PlainProgress()
+    with progress:
+        report = run_plan(plan, provider, storage, progress, progress.note, parallelism)
+    for outcome in report.failed:
+        print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
+    summary = report.summary()
+    if verb == "destroy":
+        summary = summary.replace("Apply", "Destroy")
+    print(summary)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _run(
+    stack_name: str,
+    project: str,
+    artifacts: str,
+    operation: str,
+    make_plan: Any,
+    auto_approve: bool,
+    parallelism: int,
+    lock_timeout: str,
+) -> None:
+    from deployer.apply.lock import StackLock
+    from deployer.artifacts.gcs import storage_client
+    from deployer.cli.plan_cmd import Format, show
+    from deployer.workflow import provider_for
+
+    timeout = parse_duration(lock_timeout)
+    provider = provider_for(project)
+    storage = storage_client(project)
+    with StackLock(storage, artifacts, stack_name, operation, timeout=timeout):
+        plan = make_plan(provider)
+        show(plan, Format.text)
+        if plan.errors:
+            raise typer.Exit(1)
+        if not plan.has_changes:
+            return
+        question = (
+            "Do you really want to destroy all resources of this stack?"
+            if operation == "destroy"
+            else "Do you want to perform these actions?"
+        )
+        _confirm(auto_approve, question)
+        _execute(plan, provider, storage, parallelism, operation)
+
+
+@app.command()
+def apply(
+    path: Annotated[
+        Path,
+        typer.Argument(help="Manifests directory or file, or a plan saved with `plan --out`."),
+    ] = Path("manifests"),
+    env: EnvOpt = None,
+    var: VarOpt = None,
+    target: TargetOpt = None,
+    auto_approve: AutoApproveOpt = False,
+    parallelism: ParallelismOpt = 10,
+    lock_timeout: LockTimeoutOpt = "0s",
+    allow_downtime: DowntimeOpt = False,
+) -> None:
+    """Make the live cloud match the manifests (or execute exactly a saved plan)."""
+    if _is_plan_file(path):
+        _apply_saved(path, auto_approve, parallelism, lock_timeout)
+        return
+    from deployer.workflow import compute_plan
+
+    stack = load(path, env, var)
+    _run(
+        stack.name,
+        stack.project,
+        stack.settings.artifacts,
+        "apply",
+        lambda provider: compute_plan(
+            stack, provider, allow_downtime=allow_downtime, targets=target or ()
+        ),
+        auto_approve,
+        parallelism,
+        lock_timeout,
+    )
+
+
+def _apply_saved(path: Path, auto_approve: bool, parallelism: int, lock_timeout: str) -> None:
+    from deployer.apply.run import check_current
+    from deployer.artifacts.digest import HashCache, local_digest
+    from deployer.artifacts.gcs import gcs_digest, storage_client
+    from deployer.render.jsonplan import loads_plan
+    from deployer.workflow import current_fingerprint
+
+    try:
+        saved = loads_plan(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+    if not saved.artifacts_uri:
+        raise UsageError(f"{path}: the plan file does not name its artifacts location")
+
+    def make_plan(provider: Any) -> Any:
+        digests: dict[str, str] = {}
+        cache = HashCache()
+        client = None
+        for source in saved.artifacts:
+            if source.startswith("gs://"):
+                client = client or storage_client(saved.project)
+                digests[source] = gcs_digest(client, source)
+            elif Path(source).is_dir():
+                digests[source] = local_digest(Path(source), cache)
+        cache.save()
+        check_current(saved, current_fingerprint(saved, provider), digests)
+        return saved
+
+    _run(
+        saved.stack,
+        saved.project,
+        saved.artifacts_uri,
+        "apply",
+        make_plan,
+        auto_approve,
+        parallelism,
+        lock_timeout,
+    )
+
+
+@app.command()
+def destroy(
+    path: PathArg = Path("manifests"),
+    env: EnvOpt = None,
+    var: VarOpt = None,
+    auto_approve: AutoApproveOpt = False,
+    parallelism: ParallelismOpt = 10,
+    lock_timeout: LockTimeoutOpt = "0s",
+) -> None:
+    """Delete every model and version this stack manages (honoring protect)."""
+    from deployer.workflow import compute_plan
+
+    stack = load(path, env, var)
+    _run(
+        stack.name,
+        stack.project,
+        stack.settings.artifacts,
+        "destroy",
+        lambda provider: compute_plan(stack, provider, destroy=True),
+        auto_approve,
+        parallelism,
+        lock_timeout,
+    )
+
+
+@app.command("force-unlock")
+def force_unlock(
+    lock_id: Annotated[str, typer.Argument(help="The lock ID named by the error message.")],
+    path: PathArg = Path("manifests"),
+    env: EnvOpt = None,
+    var: VarOpt = None,
+) -> None:
+    """Remove a stack lock left behind by a run that is gone."""
+    from deployer.apply.lock import force_unlock as remove
+    from deployer.artifacts.gcs import storage_client
+
+    stack = load(path, env, var)
+    removed = remove(storage_client(stack.project), stack.settings.artifacts, stack.name, lock_id)
+    print(f"Removed {removed.describe()}.")

@@ -1,0 +1,90 @@
+"""`deployer plan`: read the live state, diff it against the manifests, show what would change."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from deployer.cli.app import app
+from deployer.cli.options import EnvOpt, PathArg, VarOpt, load
+
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--target", help="Limit to MODEL or MODEL/VERSION (repeatable)."),
+]
+DowntimeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-downtime", help="Allow replacing a default version that stays the default."
+    ),
+]
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def write_plan_file(plan, out: Path) -> None:  # plan: deployer.plan.model.Plan
+    from deployer.errors import UsageError
+    from deployer.render.jsonplan import dumps_plan
+
+    try:
+        out.write_text(dumps_plan(plan) + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write plan to {out}: {exc.strerror or exc}") from None
+
+
+def show(plan, fmt: Format) -> None:
+    if fmt is Format.json:
+        from deployer.render.jsonplan import dumps_plan
+
+        print(dumps_plan(plan))
+    elif fmt is Format.markdown:
+        from deployer.render.markdown import render_markdown
+
+        print(render_markdown(plan))
+    else:
+        from deployer.render.text import render_text
+
+        render_text(plan)
+
+
+@app.command()
+def plan(
+    path: PathArg = Path("manifests"),
+    env: EnvOpt = None,
+    var: VarOpt = None,
+    target: TargetOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Save the plan for `deployer apply FILE`.")
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 0: no changes, 1: error, 2: changes."),
+    ] = False,
+    allow_downtime: DowntimeOpt = False,
+) -> None:
+    """Show what apply would change, without changing anything."""
+    from deployer.workflow import compute_plan, provider_for
+
+    stack = load(path, env, var)
+    result = compute_plan(
+        stack, provider_for(stack.project), allow_downtime=allow_downtime, targets=target or ()
+    )
+    show(result, fmt)
+    if out is not None:
+        write_plan_file(result, out)
+        print(
+            f"Saved the plan to {out}; run `deployer apply {out}` to execute it.", file=sys.stderr
+        )
+    if result.errors:
+        raise typer.Exit(1)
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(2)
