@@ -1,0 +1,181 @@
+"""Markdown for pull-request comments: summary and dangers first, bounded length."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from deployer.plan.model import Action, ActionKind, FieldChange, Ignored, Plan
+from deployer.providers.schema import ResourceKey
+from deployer.render.markdown import MARKDOWN_LIMIT, render_markdown
+from render.plans import version
+
+GOLDEN = """\
+## deployer plan: stack `prod` in project `acme-ml`
+
+**Plan: 1 to add, 2 to change, 1 to replace, 1 to destroy.**
+
+### :warning: Destructive changes
+
+- **replace** `us-central1/fashion_mnist/v2`: replacement forced by: runtimeVersion
+- **delete** `us-central1/fashion_mnist/v1`: managed live version is no longer declared
+
+### :x: Errors
+
+- cannot delete us-central1/old/v1: it is the default version
+
+### Warnings
+
+- global/iris/v7 is UPDATING: apply waits for it
+
+### Drift: changed outside deployer
+
+- `us-central1/fashion_mnist`: changed live: description
+
+### Changes by model
+
+<details><summary><code>us-central1/fashion_mnist</code>: \
+1 to add, 2 to change, 1 to replace, 1 to destroy</summary>
+
+```diff
+  ~ us-central1/fashion_mnist  # changed: description  (drift)
+      description: "Fashion MNIST" -> "Fashion MNIST v2"
+  + us-central1/fashion_mnist/v3  # declared in manifests, not found live
+      deploymentUri: "gs://acme/fashion_mnist/abc123"
+      autoScaling.minNodes: 0
+      labels: {"env": "prod", "team": "ml"}
+-/+ us-central1/fashion_mnist/v2  # replacement forced by: runtimeVersion
+      runtimeVersion: "2.8" -> "2.11"  # forces replacement
+      autoScaling.maxNodes: (none) -> 4
+  » us-central1/fashion_mnist/v3  # default version: v1 -> v3
+      defaultVersion: "v1" -> "v3"
+  - us-central1/fashion_mnist/v1  # managed live version is no longer declared
+```
+
+</details>
+
+<details><summary><code>global/iris</code>: 1 to wait for</summary>
+
+```diff
+  … global/iris/v7  # live version is UPDATING; apply waits until it settles
+```
+
+</details>
+
+### Ignored (not managed by this stack)
+
+- `europe-west1/legacy`: not managed by deployer
+"""
+
+
+def test_small_plan_comment(plan: Plan) -> None:
+    assert render_markdown(plan) == GOLDEN
+
+
+def test_empty_plan_comment(empty_plan: Plan) -> None:
+    assert render_markdown(empty_plan) == (
+        "## deployer plan: stack `prod` in project `acme-ml`\n\n"
+        "**No changes. The live state matches the manifests.**\n"
+    )
+
+
+def test_user_text_cannot_inject_markup() -> None:
+    hostile = "<script>alert(1)</script> *bold* [link](http://x) `code` & </details>"
+    plan = Plan(
+        "s",
+        "p",
+        actions=(
+            Action(
+                "update:us-central1/fashion_mnist/v1",
+                ActionKind.UPDATE,
+                version("v1"),
+                "changed: description",
+                changes=(FieldChange("description", "a ``` b", hostile),),
+            ),
+        ),
+        errors=(hostile,),
+        ignored=(Ignored("global/x", hostile),),
+    )
+    out = render_markdown(plan)
+    outside_code = re.sub(r"(?s)(`{3,})diff\n.*?\n\1\n", "", out)
+    for raw in ("<script>", "[link](", "*bold*", "</details> ", "& "):
+        assert raw not in outside_code
+    assert outside_code.count("<details>") == outside_code.count("</details>") == 1
+    assert out.count(r"\<script\>alert\(1\)\</script\>") == 2  # error and ignored reason
+    # the value holding a fence is inside a longer fence, so the block cannot end early
+    assert "````diff\n" in out
+    assert '"a ``` b"' in out
+
+
+def many_models_plan(models: int = 300, per_model: int = 10) -> Plan:
+    actions = []
+    for m in range(models):
+        name = f"model_{m:04d}"
+        for v in range(per_model):
+            key = ResourceKey("us-central1", name, f"v{v}")
+            kind = ActionKind.DELETE if v % 2 else ActionKind.CREATE
+            changes = (
+                ()
+                if kind is ActionKind.DELETE
+                else (
+                    FieldChange("deploymentUri", None, f"gs://bucket/{name}/{'d' * 64}"),
+                    FieldChange("labels", None, {"team": "ml", "model": name}),
+                )
+            )
+            actions.append(
+                Action(f"{kind.value}:{key.address}", kind, key, "reason", changes=changes)
+            )
+    return Plan("big", "acme-ml", actions=tuple(actions))
+
+
+def test_huge_plan_is_truncated_by_whole_model_sections() -> None:
+    plan = many_models_plan()
+    out = render_markdown(plan)
+    assert len(out) <= MARKDOWN_LIMIT
+    assert out == render_markdown(plan)
+    assert "**Plan: 1500 to add, 0 to change, 0 to replace, 1500 to destroy.**" in out
+    # destructive changes stay first, cut to a readable list with a count
+    assert "- … and 1,450 more destructive changes" in out
+    assert out.index("Destructive changes") < out.index("Changes by model")
+
+    kept = re.findall(r"<summary><code>us-central1/(model_\d+)</code>", out)
+    assert 0 < len(kept) < 300
+    assert kept == [f"model_{m:04d}" for m in range(len(kept))]  # a prefix, in plan order
+    assert out.count("<details>") == out.count("</details>") == len(kept)
+    left = 300 - len(kept)
+    assert (
+        f"{left:,} of 300 model sections ({left * 10:,} actions) were left out. "
+        "Run `deployer plan` locally for the full output." in out
+    )
+    # the sections that are shown are complete
+    last = kept[-1]
+    assert out.count(f"us-central1/{last}/v") >= 10
+
+
+def test_plan_under_the_limit_is_not_truncated() -> None:
+    plan = many_models_plan(models=5)
+    out = render_markdown(plan)
+    assert "left out" not in out
+    assert out.count("<details>") == 5
+
+
+@pytest.mark.parametrize("limit", [4_000, 9_000])
+def test_custom_limit(limit: int) -> None:
+    out = render_markdown(many_models_plan(models=40), limit=limit)
+    assert len(out) <= limit
+    assert "model sections" in out and "left out" in out
+
+
+def test_enormous_fixed_parts_still_fit() -> None:
+    plan = Plan(
+        "s",
+        "p",
+        errors=tuple(f"error {i}: " + "x" * 2000 for i in range(500)),
+        warnings=tuple(f"warning {i}" for i in range(500)),
+        ignored=tuple(Ignored(f"global/m{i}", "not managed by deployer") for i in range(5000)),
+    )
+    out = render_markdown(plan)
+    assert len(out) <= MARKDOWN_LIMIT
+    assert "- … and 450 more errors" in out
+    assert "- … and 4,950 more ignored resources" in out
