@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,34 @@ def test_command_refuses_bad_knobs(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "fault_rate must be between 0 and 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sigkill_takes_the_gcs_emulator_down_too(tmp_path: Path, commands: list[Command]) -> None:
+    gcs_port = _free_port()
+    args = ("--port", "0", "--gcs-port", str(gcs_port))
+    command = Command(tmp_path / "data", tmp_path / "out.log", *args, env={})
+    commands.append(command)
+    assert command.finish(signal.SIGKILL) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", gcs_port)) != 0:
+                break
+        assert time.monotonic() < deadline, "fake-gcs-server outlived the killed twin"
+        time.sleep(0.05)
+    # and the same ports can be used again at once
+    again = Command(tmp_path / "data", tmp_path / "again.log", *args, env={})
+    commands.append(again)
+    assert again.finish(signal.SIGTERM) == 0
+
+
+def test_reset_route_forgets_everything(tmp_path: Path, project: str) -> None:
+    from deployer.emulator import start
+
+    with start(tmp_path, gcs_port=None) as twin:
+        ml = client(twin.url)
+        ml.projects().models().create(parent=f"projects/{project}", body={"name": "m"}).execute()
+        request = urllib.request.Request(f"{twin.url}/_emulator/reset", data=b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        assert ml.projects().models().list(parent=f"projects/{project}").execute() == {}
