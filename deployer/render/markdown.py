@@ -28,20 +28,18 @@ from deployer.render.values import (
 
 MARKDOWN_LIMIT = 65_000
 """GitHub refuses comments longer than 65,536 characters; stay clearly below."""
-LIST_LIMIT = 50
+LIST_LIMIT = 30
 """Items shown per list (destructive changes, errors, warnings, drift, ignored)."""
 ITEM_LIMIT = 300
-"""Characters shown per list item."""
+"""Characters of escaped user text shown per list item: five full lists stay far below limit."""
 
 _ESCAPED = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
 def escape(text: str) -> str:
     """User text as inline Markdown: one line, markup and HTML characters escaped."""
-    text = one_line(text)
-    if len(text) > ITEM_LIMIT:
-        text = text[: ITEM_LIMIT - 1] + "…"
-    return _ESCAPED.sub(r"\\\1", text).replace("&", "&amp;")
+    text = _ESCAPED.sub(r"\\\1", one_line(text)).replace("&", "&amp;")
+    return text if len(text) <= ITEM_LIMIT else text[: ITEM_LIMIT - 1] + "…"
 
 
 def code(text: str) -> str:

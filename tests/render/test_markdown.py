@@ -136,7 +136,7 @@ def test_huge_plan_is_truncated_by_whole_model_sections() -> None:
     assert out == render_markdown(plan)
     assert "**Plan: 1500 to add, 0 to change, 0 to replace, 1500 to destroy.**" in out
     # destructive changes stay first, cut to a readable list with a count
-    assert "- … and 1,450 more destructive changes" in out
+    assert "- … and 1,470 more destructive changes" in out
     assert out.index("Destructive changes") < out.index("Changes by model")
 
     kept = re.findall(r"<summary><code>us-central1/(model_\d+)</code>", out)
@@ -167,15 +167,35 @@ def test_custom_limit(limit: int) -> None:
     assert "model sections" in out and "left out" in out
 
 
-def test_enormous_fixed_parts_still_fit() -> None:
+def test_enormous_fixed_parts_are_summarized_not_cut() -> None:
+    long = "x" * 2000
+    replaces = tuple(
+        Action(
+            f"replace:{version(f'v{i}').address}",
+            ActionKind.REPLACE,
+            version(f"v{i}"),
+            f"replacement forced by: {long}",
+            changes=(FieldChange("runtimeVersion", "2.8", long, forces_replacement=True),),
+            drift=True,
+        )
+        for i in range(1000)
+    )
     plan = Plan(
         "s",
         "p",
-        errors=tuple(f"error {i}: " + "x" * 2000 for i in range(500)),
-        warnings=tuple(f"warning {i}" for i in range(500)),
-        ignored=tuple(Ignored(f"global/m{i}", "not managed by deployer") for i in range(5000)),
+        actions=replaces,
+        errors=tuple(f"error {i}: {long}" for i in range(500)),
+        warnings=tuple(f"warning {i}: <{long}>" for i in range(500)),
+        ignored=tuple(Ignored(f"global/m{i}", long) for i in range(5000)),
     )
     out = render_markdown(plan)
     assert len(out) <= MARKDOWN_LIMIT
-    assert "- … and 450 more errors" in out
-    assert "- … and 4,950 more ignored resources" in out
+    for count in (
+        "- … and 970 more destructive changes",
+        "- … and 470 more errors",
+        "- … and 470 more warnings",
+        "- … and 970 more drifted resources",
+        "- … and 4,970 more ignored resources",
+    ):
+        assert count in out
+    assert "1 of 1 model sections (1,000 actions) were left out" in out
