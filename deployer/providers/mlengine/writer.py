@@ -244,7 +244,9 @@ class MLEngineWriter:
         spec: str,
         timeout: float | None = None,
     ) -> ObservedResource:
-        """Create a version and wait until it is READY; FAILED raises with the service's reason."""
+        """Create a version and wait until it is READY; FAILED raises with the service's reason.
+
+        The service refuses `requestLoggingConfig` on create, so it is patched in afterwards."""
         c = self.client
         what = f"create version {key.address}"
         body = state.version_body(key, fields, written_labels(labels, spec))
@@ -268,7 +270,12 @@ class MLEngineWriter:
                     reason=exc.reason,
                     message=exc.message,
                 ) from exc
-            return self._ready(key, existing, what)
+            ready = self._ready(key, existing, what)
+            if fields.get("requestLoggingConfig") != ready.fields.get("requestLoggingConfig"):
+                return self.patch_version(
+                    key, ["requestLoggingConfig"], fields, labels, spec, timeout
+                )
+            return ready
         try:
             self.wait_operation(key.endpoint, operation, what, timeout)
         except OperationFailed as exc:
@@ -279,7 +286,11 @@ class MLEngineWriter:
                     message=current.error_message,
                 ) from exc
             raise
-        return self._ready(key, self.wait_settled(key, timeout), what)
+        ready = self._ready(key, self.wait_settled(key, timeout), what)
+        if fields.get("requestLoggingConfig") != ready.fields.get("requestLoggingConfig"):
+            # the service takes request logging only by patching an existing version
+            return self.patch_version(key, ["requestLoggingConfig"], fields, labels, spec, timeout)
+        return ready
 
     def _ready(
         self, key: ResourceKey, current: ObservedResource | None, what: str
