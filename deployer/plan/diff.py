@@ -1,10 +1,26 @@
 """The diff: a pure function from (desired, observed, schemas) to a Plan. No I/O.
 
-Ownership (DESIGN.md section 4): only resources labelled with this stack are changed; everything
-else is listed as ignored, and a declared name held by someone else is an error. Ordering
-(section 5): new and replaced versions come before the default moves to them, the default moves
-before any version it leaves is deleted, and a model goes after its versions. The plan never
-contains a call the service would refuse.
+Design points (DESIGN.md sections 4 and 5):
+
+- Ownership: only resources labelled with this stack are changed; everything else is listed as
+  ignored, and a declared name held by someone else is an error naming `deployer import`.
+- Field behaviors come from the provider schema: a changed PATCH field becomes an update with its
+  mask, a changed REPLACE field a replace (delete then create under the same name).
+- Drift: a resource whose `deployer-spec` label equals `spec_hash(desired)` was last applied from
+  the same manifest, so any difference is a live change (drift), not a manifest change.
+- Ordering, encoded as `depends_on` so the executor may run anything else in parallel: a version
+  is created, replaced or updated before the default moves to it; the default moves before the
+  version it leaves is deleted or replaced; the default is deleted only after every other
+  version is gone; a model is deleted only after its versions.
+- Safety: the plan never contains a call the service would refuse (deleting the default while
+  other versions exist, deleting a model with versions, changing a version that is CREATING /
+  UPDATING / DELETING, setting a default that is not READY). What cannot be ordered safely is a
+  plan error: replacing the default that stays default (unless --allow-downtime, with an interim
+  default when another declared version can serve), and deleting the model or default version
+  of a protected model.
+- Actions are listed in an order that respects `depends_on` (every dependency comes first).
+- With --target, only targeted actions and what they depend on are kept, and only the errors
+  and warnings about the targeted models and versions are reported.
 """
 
 from __future__ import annotations
@@ -46,8 +62,12 @@ def spec_hash(resource: DesiredResource) -> str:
 
 
 def fingerprint(observed: Iterable[ObservedResource]) -> str:
-    """Digest of the observed state a plan was computed from, to refuse stale saved plans."""
-    doc = [
+    """Digest of the observed state a plan was computed from, to refuse stale saved plans.
+
+    Sorted by address (a string): sorting ResourceKeys themselves compares a model's None
+    version with its versions' names and raises TypeError.
+    """
+    doc = sorted(
         [
             r.key.address,
             dict(r.fields),
@@ -55,8 +75,8 @@ def fingerprint(observed: Iterable[ObservedResource]) -> str:
             str(r.state),
             r.is_default,
         ]
-        for r in sorted(observed, key=lambda r: r.key)
-    ]
+        for r in observed
+    )
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -77,12 +97,18 @@ class _Builder:
     schemas: Mapping[str, ResourceSchema]
     actions: list[Action] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    errors: list[tuple[ResourceKey, str]] = field(default_factory=list)
+    warnings: list[tuple[ResourceKey, str]] = field(default_factory=list)
 
     def add(self, action: Action) -> str:
         self.actions.append(action)
         return action.id
+
+    def error(self, key: ResourceKey, message: str) -> None:
+        self.errors.append((key, message))
+
+    def warn(self, key: ResourceKey, message: str) -> None:
+        self.warnings.append((key, message))
 
     def owner(self, resource: ObservedResource) -> str | None:
         """'ours', another stack's name, or None for unmanaged."""
@@ -99,9 +125,10 @@ class _Builder:
     def clash(self, resource: ObservedResource) -> None:
         owner = self.owner(resource)
         held = "is not managed by deployer" if owner is None else f"belongs to stack '{owner}'"
-        self.errors.append(
+        self.error(
+            resource.key,
             f"{resource.key.address} is declared but the live {resource.key.kind} {held}: "
-            f"adopt it with `deployer import {resource.key.address}` or choose another name"
+            f"adopt it with `deployer import {resource.key.address}` or choose another name",
         )
 
     def field_changes(
@@ -128,10 +155,11 @@ class _Builder:
                 )
         return changes
 
-    def creation(self, desired: DesiredResource) -> list[FieldChange]:
-        changes = [FieldChange(path, None, value) for path, value in sorted(desired.fields.items())]
-        changes.append(FieldChange("labels", None, _compared_labels(desired.labels)))
-        return [c for c in changes if c.after not in (None, "", {}, [])]
+
+def _creation(desired: DesiredResource) -> tuple[FieldChange, ...]:
+    changes = [FieldChange(path, None, value) for path, value in sorted(desired.fields.items())]
+    changes.append(FieldChange("labels", None, _compared_labels(desired.labels)))
+    return tuple(c for c in changes if c.after not in (None, "", {}, []))
 
 
 def _protected(resource: ObservedResource) -> bool:
@@ -161,14 +189,14 @@ def diff(
             d_versions.get(key, {}),
             o_versions.get(key, {}),
         )
-    actions = _select_targets(b.actions, options.targets)
+    targets = options.targets
     return Plan(
         stack=options.stack,
         project=options.project,
-        actions=tuple(actions),
+        actions=tuple(_select_targets(b.actions, targets)),
         ignored=tuple(sorted(set(b.ignored), key=lambda i: i.address)),
-        errors=tuple(b.errors),
-        warnings=tuple(b.warnings),
+        errors=tuple(m for k, m in b.errors if _concerns(k, targets)),
+        warnings=tuple(m for k, m in b.warnings if _concerns(k, targets)),
         fingerprint=fingerprint(observed_list),
     )
 
@@ -210,7 +238,7 @@ def _diff_model(
                     ActionKind.CREATE,
                     key,
                     reason="declared in manifests, not found live",
-                    changes=tuple(b.creation(desired)),
+                    changes=_creation(desired),
                     desired=desired.fields,
                     labels=desired.labels,
                 )
@@ -219,8 +247,7 @@ def _diff_model(
         o_versions = {}
     else:
         changes = b.field_changes(desired, observed)
-        forcing = [c for c in changes if c.forces_replacement]
-        if forcing:
+        if any(c.forces_replacement for c in changes):
             _replace_model(b, desired, observed, d_versions, o_versions, changes)
             return
         if changes:
@@ -251,6 +278,19 @@ def _desired_default(d_versions: Mapping[str, DesiredResource]) -> str | None:
     return next(iter(d_versions)) if len(d_versions) == 1 else None
 
 
+@dataclass(frozen=True)
+class _Removal:
+    """A live version of this stack that goes away: deleted (prune) or replaced."""
+
+    name: str
+    kind: ActionKind
+    observed: ObservedResource
+    desired: DesiredResource | None = None
+    changes: tuple[FieldChange, ...] = ()
+    after: tuple[str, ...] = ()
+    """Waits for a CREATING/UPDATING version to settle: the service refuses to delete it before."""
+
+
 def _diff_versions(
     b: _Builder,
     model_key: ResourceKey,
@@ -263,8 +303,10 @@ def _diff_versions(
     live_default = next((n for n, r in o_versions.items() if r.is_default), None)
     want_default = _desired_default(d_versions)
     protected = desired_model.protect or (observed_model is not None and _protected(observed_model))
-    ready_deps: dict[str, str] = {}  # version -> action that makes it READY
-    removals: list[tuple[str, ActionKind, ObservedResource, DesiredResource | None, list]] = []
+    ready: dict[str, str] = {}  # declared version -> action after which it is READY as declared
+    gone: dict[str, str] = {}  # undeclared live version -> action after which it no longer exists
+    declared: set[str] = set()  # declared versions this stack holds (or will create)
+    removals: list[_Removal] = []
 
     for name in sorted(d_versions.keys() | o_versions.keys()):
         d = d_versions.get(name)
@@ -279,70 +321,62 @@ def _diff_versions(
         if d is None:
             assert o is not None
             if o.state is State.DELETING:
-                b.add(_wait(vkey, o))
+                gone[name] = b.add(_wait(vkey, o))
                 continue
-            removals.append((name, ActionKind.DELETE, o, None, []))
+            after = (b.add(_wait(vkey, o)),) if o.state.transitional else ()
+            removals.append(_Removal(name, ActionKind.DELETE, o, after=after))
             continue
+        declared.add(name)
         if o is None:
-            ready_deps[name] = b.add(
-                Action(
-                    _action_id(ActionKind.CREATE, vkey),
-                    ActionKind.CREATE,
-                    vkey,
-                    reason="declared in manifests, not found live",
-                    changes=tuple(b.creation(d)),
-                    depends_on=model_dep,
-                    desired=d.fields,
-                    labels=d.labels,
-                    artifact_source=d.artifact_source,
-                )
-            )
+            reason = "declared in manifests, not found live"
+            ready[name] = b.add(_create(vkey, d, reason, model_dep))
             continue
         if o.state.transitional:
             wait_id = b.add(_wait(vkey, o))
             if o.state is State.DELETING:
-                ready_deps[name] = b.add(
-                    Action(
-                        _action_id(ActionKind.CREATE, vkey),
-                        ActionKind.CREATE,
-                        vkey,
-                        reason="live version is being deleted; it is created again afterwards",
-                        changes=tuple(b.creation(d)),
-                        depends_on=(wait_id,),
-                        desired=d.fields,
-                        labels=d.labels,
-                        artifact_source=d.artifact_source,
-                    )
-                )
+                reason = "live version is being deleted; it is created again afterwards"
+                ready[name] = b.add(_create(vkey, d, reason, (wait_id,)))
             else:
-                ready_deps[name] = wait_id
-                b.warnings.append(
+                ready[name] = wait_id
+                b.warn(
+                    vkey,
                     f"{vkey.address} is {o.state.value}: apply waits for it; "
-                    "run plan again afterwards to see any remaining changes"
+                    "run plan again afterwards to see any remaining changes",
                 )
             continue
         if o.state is State.FAILED:
-            changes = [FieldChange("state", "FAILED", "READY", forces_replacement=True)]
+            failed = FieldChange("state", "FAILED", "READY", forces_replacement=True)
+            changes = (failed, *b.field_changes(d, o))
             message = f": {o.error_message}" if o.error_message else ""
-            removals.append((name, ActionKind.REPLACE, o, d, changes))
-            b.warnings.append(f"{vkey.address} is FAILED{message}; it will be replaced")
+            removals.append(_Removal(name, ActionKind.REPLACE, o, d, changes))
+            b.warn(vkey, f"{vkey.address} is FAILED{message}; it will be replaced")
             continue
-        changes = b.field_changes(d, o)
+        changes = tuple(b.field_changes(d, o))
         if any(c.forces_replacement for c in changes):
-            removals.append((name, ActionKind.REPLACE, o, d, changes))
+            removals.append(_Removal(name, ActionKind.REPLACE, o, d, changes))
         elif changes:
-            b.add(
+            ready[name] = b.add(
                 Action(
                     _action_id(ActionKind.UPDATE, vkey),
                     ActionKind.UPDATE,
                     vkey,
                     reason="changed: " + ", ".join(c.path for c in changes),
-                    changes=tuple(changes),
+                    changes=changes,
                     desired=d.fields,
                     labels=d.labels,
                     drift=_is_drift(o, d),
                 )
             )
+
+    # Versions other than the live default can go (or be replaced) at any time. Replacements
+    # come before the set-default, which may move the default to one of them.
+    default_removal = None
+    for removal in removals:
+        if removal.name == live_default:
+            default_removal = removal
+            continue
+        action_id = _removal_action(b, model_key, removal, removal.after)
+        (gone if removal.kind is ActionKind.DELETE else ready)[removal.name] = action_id
 
     set_default_id: str | None = None
     if (
@@ -358,23 +392,10 @@ def _diff_versions(
                 vkey,
                 reason=f"default version: {live_default or '(none)'} -> {want_default}",
                 changes=(FieldChange("defaultVersion", live_default, want_default),),
-                depends_on=tuple(d for d in (ready_deps.get(want_default),) if d) + model_dep,
+                depends_on=tuple(d for d in (ready.get(want_default),) if d) + model_dep,
             )
         )
 
-    surviving = {
-        n
-        for n, o in o_versions.items()
-        if not any(r[0] == n and r[1] is ActionKind.DELETE for r in removals)
-    }
-    non_default_deletes: list[str] = []
-    default_removal = None
-    for removal in removals:
-        name = removal[0]
-        if name == live_default:
-            default_removal = removal
-            continue
-        non_default_deletes.append(_removal_action(b, model_key, removal, (), ready_deps))
     if default_removal is not None:
         _remove_live_default(
             b,
@@ -382,10 +403,10 @@ def _diff_versions(
             default_removal,
             want_default,
             set_default_id,
-            non_default_deletes,
-            surviving,
             protected,
-            ready_deps,
+            declared,
+            ready,
+            gone,
             o_versions,
         )
 
@@ -399,34 +420,46 @@ def _wait(key: ResourceKey, observed: ObservedResource) -> Action:
     )
 
 
+def _create(
+    vkey: ResourceKey, desired: DesiredResource, reason: str, deps: tuple[str, ...]
+) -> Action:
+    return Action(
+        _action_id(ActionKind.CREATE, vkey),
+        ActionKind.CREATE,
+        vkey,
+        reason=reason,
+        changes=_creation(desired),
+        depends_on=deps,
+        desired=desired.fields,
+        labels=desired.labels,
+        artifact_source=desired.artifact_source,
+    )
+
+
 def _removal_action(
-    b: _Builder,
-    model_key: ResourceKey,
-    removal: tuple[str, ActionKind, ObservedResource, DesiredResource | None, list],
-    deps: tuple[str, ...],
-    ready_deps: dict[str, str],
+    b: _Builder, model_key: ResourceKey, removal: _Removal, deps: tuple[str, ...]
 ) -> str:
-    name, kind, observed, desired, changes = removal
-    vkey = ResourceKey(model_key.endpoint, model_key.model, name)
-    if kind is ActionKind.DELETE:
+    vkey = ResourceKey(model_key.endpoint, model_key.model, removal.name)
+    if removal.kind is ActionKind.DELETE:
         return b.add(
             Action(
-                _action_id(kind, vkey),
-                kind,
+                _action_id(ActionKind.DELETE, vkey),
+                ActionKind.DELETE,
                 vkey,
                 reason="managed live version is no longer declared",
                 depends_on=deps,
             )
         )
+    desired, observed = removal.desired, removal.observed
     assert desired is not None
-    forcing = [c.path for c in changes if c.forces_replacement]
-    action_id = b.add(
+    forcing = [c.path for c in removal.changes if c.forces_replacement]
+    return b.add(
         Action(
-            _action_id(kind, vkey),
-            kind,
+            _action_id(ActionKind.REPLACE, vkey),
+            ActionKind.REPLACE,
             vkey,
             reason="replacement forced by: " + ", ".join(forcing),
-            changes=tuple(changes),
+            changes=removal.changes,
             depends_on=deps,
             desired=desired.fields,
             labels=desired.labels,
@@ -434,80 +467,85 @@ def _removal_action(
             drift=observed.state is not State.FAILED and _is_drift(observed, desired),
         )
     )
-    ready_deps[name] = action_id
-    return action_id
 
 
 def _remove_live_default(
     b: _Builder,
     model_key: ResourceKey,
-    removal: tuple[str, ActionKind, ObservedResource, DesiredResource | None, list],
+    removal: _Removal,
     want_default: str | None,
     set_default_id: str | None,
-    non_default_deletes: list[str],
-    surviving: set[str],
     protected: bool,
-    ready_deps: dict[str, str],
+    declared: set[str],
+    ready: Mapping[str, str],
+    gone: Mapping[str, str],
     o_versions: Mapping[str, ObservedResource],
 ) -> None:
     """Delete or replace the live default version without a call the service refuses."""
-    name, kind, _observed, _desired, _changes = removal
+    name = removal.name
     vkey = ResourceKey(model_key.endpoint, model_key.model, name)
+    verb = "replaced" if removal.kind is ActionKind.REPLACE else "deleted"
     if protected:
-        b.errors.append(
+        b.error(
+            vkey,
             f"{vkey.address} is the default version of a protected model (protect: true): "
-            f"it cannot be {'replaced' if kind is ActionKind.REPLACE else 'deleted'}; "
-            "set protect: false and apply first"
+            f"it cannot be {verb}; set protect: false and apply first",
         )
         return
     if set_default_id is not None and want_default != name:
-        _removal_action(b, model_key, removal, (set_default_id,), ready_deps)
+        # The default moves to another declared version first.
+        _removal_action(b, model_key, removal, (set_default_id, *removal.after))
         return
-    if kind is ActionKind.REPLACE:
-        others = sorted(n for n in surviving - {name} if o_versions[n].state is State.READY)
-        if not b.options.allow_downtime:
-            b.errors.append(
+    if removal.kind is ActionKind.REPLACE:
+        # It stays the default. A FAILED version serves nothing, so replacing it costs no
+        # downtime; otherwise the user must accept it.
+        if not b.options.allow_downtime and removal.observed.state is not State.FAILED:
+            b.error(
+                vkey,
                 f"replacing {vkey.address} would leave model {model_key.address} without a "
                 "serving version while it is recreated: declare the change under a new version "
-                "name and make it default_version, or pass --allow-downtime"
+                "name and make it default_version, or pass --allow-downtime",
             )
             return
-        deps: tuple[str, ...] = ()
-        if others:
-            temp_key = ResourceKey(model_key.endpoint, model_key.model, others[0])
-            deps = (
-                b.add(
-                    Action(
-                        _action_id(ActionKind.SET_DEFAULT, temp_key, "#interim"),
-                        ActionKind.SET_DEFAULT,
-                        temp_key,
-                        reason=f"interim default while {name} is replaced (--allow-downtime)",
-                        changes=(FieldChange("defaultVersion", name, others[0]),),
-                    )
-                ),
+        # Another declared version serves meanwhile; one that needs no change is preferred,
+        # else it becomes the interim default once it is READY (created, replaced or updated).
+        candidates = sorted(declared - {name}, key=lambda n: (n in ready, n))
+        if candidates:
+            interim = candidates[0]
+            temp_key = ResourceKey(model_key.endpoint, model_key.model, interim)
+            interim_id = b.add(
+                Action(
+                    _action_id(ActionKind.SET_DEFAULT, temp_key, "#interim"),
+                    ActionKind.SET_DEFAULT,
+                    temp_key,
+                    reason=f"interim default while {name} is replaced (--allow-downtime)",
+                    changes=(FieldChange("defaultVersion", name, interim),),
+                    depends_on=tuple(d for d in (ready.get(interim),) if d),
+                )
             )
-        replace_id = _removal_action(b, model_key, removal, deps, ready_deps)
-        if others:
+            replace_id = _removal_action(b, model_key, removal, (interim_id, *removal.after))
             b.add(
                 Action(
                     _action_id(ActionKind.SET_DEFAULT, vkey),
                     ActionKind.SET_DEFAULT,
                     vkey,
                     reason=f"default version back to {name} after its replacement",
-                    changes=(FieldChange("defaultVersion", others[0], name),),
+                    changes=(FieldChange("defaultVersion", interim, name),),
                     depends_on=(replace_id,),
                 )
             )
-        return
-    # Deleting the live default with nothing declared to take over: only possible last.
-    if surviving - {name}:
-        b.errors.append(
-            f"cannot delete {vkey.address}: it is the default version and the model keeps "
-            f"other versions ({', '.join(sorted(surviving - {name}))}); declare a "
-            "default_version"
+            return
+    # No declared version can take over: the default can only go once it is the last version.
+    blockers = sorted(set(o_versions) - {name} - set(gone))
+    if blockers:
+        b.error(
+            vkey,
+            f"{vkey.address} cannot be {verb}: it is the default version and the model keeps "
+            f"versions this stack does not manage ({', '.join(blockers)}); the service refuses "
+            "to delete a default version while others exist",
         )
         return
-    _removal_action(b, model_key, removal, tuple(non_default_deletes), ready_deps)
+    _removal_action(b, model_key, removal, tuple(sorted({*gone.values(), *removal.after})))
 
 
 def _prune_model(
@@ -515,18 +553,20 @@ def _prune_model(
 ) -> None:
     key = observed.key
     if _protected(observed):
-        b.errors.append(
+        b.error(
+            key,
             f"{key.address} is protected (protect: true) but no longer declared: set "
-            "protect: false and apply before removing it from the manifests"
+            "protect: false and apply before removing it from the manifests",
         )
         return
     foreign = sorted(n for n, o in o_versions.items() if b.owner(o) != "ours")
     for name in foreign:
         b.ignore(o_versions[name])
     if foreign:
-        b.errors.append(
+        b.error(
+            key,
             f"cannot delete {key.address}: it holds versions this stack does not manage "
-            f"({', '.join(foreign)}); delete or adopt them first"
+            f"({', '.join(foreign)}); delete or adopt them first",
         )
         return
     deps = _delete_all_versions(b, key, o_versions)
@@ -541,6 +581,19 @@ def _prune_model(
     )
 
 
+def _delete_version(
+    b: _Builder, vkey: ResourceKey, observed: ObservedResource, reason: str, deps: tuple[str, ...]
+) -> str:
+    """Delete a live version; one that is CREATING/UPDATING is waited for first (the service
+    refuses to delete it before), one already DELETING is only waited for."""
+    if observed.state is State.DELETING:
+        return b.add(_wait(vkey, observed))
+    if observed.state.transitional:
+        deps = (*deps, b.add(_wait(vkey, observed)))
+    action_id = _action_id(ActionKind.DELETE, vkey)
+    return b.add(Action(action_id, ActionKind.DELETE, vkey, reason, depends_on=deps))
+
+
 def _delete_all_versions(
     b: _Builder, model_key: ResourceKey, o_versions: Mapping[str, ObservedResource]
 ) -> tuple[str, ...]:
@@ -548,36 +601,13 @@ def _delete_all_versions(
     ids: list[str] = []
     default_name = next((n for n, o in o_versions.items() if o.is_default), None)
     for name in sorted(o_versions):
-        if name == default_name:
-            continue
-        o = o_versions[name]
-        vkey = ResourceKey(model_key.endpoint, model_key.model, name)
-        if o.state is State.DELETING:
-            ids.append(b.add(_wait(vkey, o)))
-            continue
-        ids.append(
-            b.add(
-                Action(
-                    _action_id(ActionKind.DELETE, vkey),
-                    ActionKind.DELETE,
-                    vkey,
-                    reason="its model is being deleted",
-                )
-            )
-        )
+        if name != default_name:
+            vkey = ResourceKey(model_key.endpoint, model_key.model, name)
+            ids.append(_delete_version(b, vkey, o_versions[name], "its model is being deleted", ()))
     if default_name is not None:
         vkey = ResourceKey(model_key.endpoint, model_key.model, default_name)
-        ids = [
-            b.add(
-                Action(
-                    _action_id(ActionKind.DELETE, vkey),
-                    ActionKind.DELETE,
-                    vkey,
-                    reason="its model is being deleted (default version goes last)",
-                    depends_on=tuple(ids),
-                )
-            )
-        ]
+        reason = "its model is being deleted (default version goes last)"
+        ids = [_delete_version(b, vkey, o_versions[default_name], reason, tuple(ids))]
     return tuple(ids)
 
 
@@ -592,22 +622,25 @@ def _replace_model(
     key = desired.key
     forcing = ", ".join(c.path for c in changes if c.forces_replacement)
     if _protected(observed) or desired.protect:
-        b.errors.append(
+        b.error(
+            key,
             f"{key.address} must be replaced ({forcing} cannot change in place) but it is "
-            "protected (protect: true)"
+            "protected (protect: true)",
         )
         return
     if o_versions and not b.options.allow_downtime:
-        b.errors.append(
+        b.error(
+            key,
             f"{key.address} must be replaced ({forcing} cannot change in place), which deletes "
-            "all its versions first: deploy under a new model name, or pass --allow-downtime"
+            "all its versions first: deploy under a new model name, or pass --allow-downtime",
         )
         return
     foreign = sorted(n for n, o in o_versions.items() if b.owner(o) != "ours")
     if foreign:
-        b.errors.append(
+        b.error(
+            key,
             f"cannot replace {key.address}: it holds versions this stack does not manage "
-            f"({', '.join(foreign)})"
+            f"({', '.join(foreign)})",
         )
         return
     deps = _delete_all_versions(b, key, o_versions)
@@ -625,6 +658,18 @@ def _replace_model(
         )
     )
     _diff_versions(b, key, desired, None, d_versions, {}, (replace_id,))
+
+
+def _concerns(key: ResourceKey, targets: tuple[tuple[str, str | None], ...]) -> bool:
+    """Whether an error or warning about `key` matters to a --target run.
+
+    A model-level problem concerns every target inside that model (its versions cannot be
+    planned while it stands); a version's problem concerns only that version or its model.
+    """
+    return not targets or any(
+        key.model == model and (version is None or key.version in (None, version))
+        for model, version in targets
+    )
 
 
 def _select_targets(
