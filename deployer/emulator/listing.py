@@ -12,8 +12,6 @@ from deployer.emulator.apierrors import invalid
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-_TERM = re.compile(r"^(NOT\s+|-)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*(=|!=|:)\s*(.+)$")
-
 
 def page_size(raw: str | None) -> int:
     if raw in (None, ""):
@@ -55,46 +53,44 @@ def _unquote(value: str) -> str:
     return value
 
 
+_FILTER_TERM = re.compile(
+    r"\s*(?:(AND)\b|(NOT\s+|-)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*(!=|=|:)\s*"
+    r"(\"[^\"]*\"|'[^']*'|[^\s\"']+))\s*"
+)
+
+
 def parse_filter(text: str | None) -> Callable[[dict[str, Any]], bool]:
     """A predicate for `filter`: terms like `labels.team=vision`, `labels.owner:*`,
     `state=READY`, joined with AND (or spaces), each optionally negated with NOT or `-`."""
     if not text or not text.strip():
         return lambda _obj: True
-    terms = [t for t in re.split(r"\s+AND\s+", text.strip()) if t.strip()]
-    expanded: list[str] = []
-    for term in terms:
-        # "a=b c=d" (implicit AND) unless the value is quoted
-        expanded.extend(
-            re.findall(r"(?:NOT\s+)?\S+?\s*(?:!=|=|:)\s*(?:\"[^\"]*\"|'[^']*'|\S+)", term)
-        )
-        if not expanded:
-            raise invalid(f"Invalid filter {text!r}")
     checks: list[Callable[[dict[str, Any]], bool]] = []
-    for term in expanded:
-        match = _TERM.match(term.strip())
-        if not match:
+    position = 0
+    while position < len(text):
+        match = _FILTER_TERM.match(text, position)
+        if match is None or match.end() == position:
             raise invalid(
-                f"Invalid filter term {term!r}; use e.g. labels.KEY=VALUE or labels.KEY:*"
+                f"Invalid filter {text!r} at position {position}; use terms like "
+                "labels.KEY=VALUE or labels.KEY:* joined with AND"
             )
-        negate, field, op, raw = match.groups()
-        value = _unquote(raw)
+        position = match.end()
+        keyword, negate, field, op, raw = match.groups()
+        if keyword:
+            continue
+        checks.append(_term(field, op, _unquote(raw), bool(negate)))
+    return lambda obj: all(check(obj) for check in checks)
 
-        def check(
-            obj: dict[str, Any], field: str = field, op: str = op, value: str = value
-        ) -> bool:
-            found = _lookup(obj, field)
-            if op == ":" and value == "*":
-                return found is not None
-            text_value = (
-                ""
-                if found is None
-                else str(found).lower()
-                if isinstance(found, bool)
-                else str(found)
-            )
-            if op == "!=":
-                return text_value != value
-            return text_value == value
 
-        checks.append((lambda c: lambda o: not c(o))(check) if negate else check)
-    return lambda obj: all(c(obj) for c in checks)
+def _term(field: str, op: str, value: str, negate: bool) -> Callable[[dict[str, Any]], bool]:
+    def check(obj: dict[str, Any]) -> bool:
+        found = _lookup(obj, field)
+        if op == ":" and value == "*":
+            result = found is not None
+        else:
+            shown = "" if found is None else str(found)
+            if isinstance(found, bool):
+                shown = shown.lower()
+            result = shown != value if op == "!=" else shown == value
+        return not result if negate else result
+
+    return check

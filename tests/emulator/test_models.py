@@ -255,3 +255,16 @@ def test_every_regional_endpoint_answers(ml_client: Any, project: str, region: s
     client = ml_client(region)
     created = models(client).create(parent=f"projects/{project}", body={"name": "m"}).execute()
     assert created["regions"] == [region]
+
+
+def test_malformed_filter_is_400(ml: Any, project: str) -> None:
+    parent = f"projects/{project}"
+    error = api_error(
+        lambda: models(ml).list(parent=parent, filter="labels.team vision").execute(),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    assert "filter" in error["message"]
+    models(ml).create(parent=parent, body={"name": "a", "labels": {"team": "nlp"}}).execute()
+    found = models(ml).list(parent=parent, filter="NOT labels.team=vision").execute()
+    assert len(found["models"]) == 1
