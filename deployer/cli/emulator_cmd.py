@@ -44,6 +44,10 @@ def emulator(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for the injected faults.")
     ] = None,
+    bucket: Annotated[
+        list[str] | None,
+        typer.Option("--bucket", help="Create this bucket in the GCS emulator (repeatable)."),
+    ] = None,
 ) -> None:
     """Run the local twin of AI Platform Prediction (ml v1) and Cloud Storage until Ctrl-C."""
     import signal
@@ -71,6 +75,14 @@ def emulator(
         knobs=knobs,
         storage_url=storage_url,
     )
+    if bucket:
+        from deployer.emulator.gcs import ensure_bucket
+
+        if handle.gcs_url is None:
+            handle.stop()
+            raise UsageError("--bucket needs the Cloud Storage emulator (drop --no-gcs)")
+        for name in bucket:
+            ensure_bucket(handle.gcs_url, name)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

@@ -174,3 +174,20 @@ class GcsReader:
         )
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(self._get(path))
+
+
+def ensure_bucket(url: str, name: str) -> None:
+    """Create bucket `name` in the emulator at `url` unless it exists."""
+    request = urllib.request.Request(
+        f"{url}/storage/v1/b?project=emulator",
+        data=json.dumps({"name": name}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code == 409:
+            return
+        raise DeployerError(f"cannot create bucket {name!r} in the GCS emulator: {exc}") from None

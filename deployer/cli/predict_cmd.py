@@ -1,0 +1,63 @@
+"""`deployer predict`: send instances to a deployed model, as a quick smoke test."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from deployer.cli.app import app
+from deployer.cli.options import EnvOpt, VarOpt, load
+from deployer.errors import UsageError
+
+
+def _instances(text: str) -> list:
+    source = text
+    if text.startswith("@"):
+        try:
+            source = Path(text[1:]).read_text()
+        except OSError as exc:
+            raise UsageError(f"--instances {text}: {exc.strerror or exc}") from None
+    try:
+        value = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--instances: not valid JSON ({exc.msg} at char {exc.pos})") from None
+    if isinstance(value, dict) and "instances" in value:
+        value = value["instances"]
+    if not isinstance(value, list):
+        raise UsageError("--instances: expected a JSON list of instances")
+    return value
+
+
+@app.command()
+def predict(
+    target: Annotated[str, typer.Argument(help="MODEL or MODEL/VERSION (default version).")],
+    instances: Annotated[
+        str, typer.Option("--instances", help="JSON list of instances, or @FILE holding it.")
+    ],
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Endpoint to call; default: the model's first region."),
+    ] = None,
+    path: Annotated[Path, typer.Option("--manifests", help="Manifests directory.")] = Path(
+        "manifests"
+    ),
+    env: EnvOpt = None,
+    var: VarOpt = None,
+) -> None:
+    """Call online prediction on a deployed model and print the predictions as JSON."""
+    from deployer.providers.mlengine.client import MLClient
+    from deployer.providers.mlengine.predict import predict as call
+    from deployer.providers.schema import ResourceKey
+
+    stack = load(path, env, var)
+    model, _, version = target.partition("/")
+    declared = next((m for m in stack.models if m.spec.name == model), None)
+    endpoint = region or (declared.regions[0] if declared else stack.settings.region)
+    body = {"instances": _instances(instances)}
+    result = call(MLClient(stack.project), ResourceKey(endpoint, model, version or None), body)
+    json.dump(result, sys.stdout, indent=2)
+    print()
