@@ -485,16 +485,17 @@ def _remove_live_default(
     name = removal.name
     vkey = ResourceKey(model_key.endpoint, model_key.model, name)
     verb = "replaced" if removal.kind is ActionKind.REPLACE else "deleted"
+    if set_default_id is not None and want_default != name:
+        # The default moves to another declared version first; after that this is an ordinary
+        # version, so even a protected model may lose it (a normal v1 -> v2 rollout).
+        _removal_action(b, model_key, removal, (set_default_id, *removal.after))
+        return
     if protected:
         b.error(
             vkey,
             f"{vkey.address} is the default version of a protected model (protect: true): "
             f"it cannot be {verb}; set protect: false and apply first",
         )
-        return
-    if set_default_id is not None and want_default != name:
-        # The default moves to another declared version first.
-        _removal_action(b, model_key, removal, (set_default_id, *removal.after))
         return
     if removal.kind is ActionKind.REPLACE:
         # It stays the default. A FAILED version serves nothing, so replacing it costs no

@@ -353,13 +353,20 @@ CASES = [
     ),
     # -- protect ------------------------------------------------------------------------------
     Case(
-        "protect blocks deleting the default version",
+        "protect allows a rollout: the old default goes once the default has moved",
         declare(model("m", version("v2"), protect=True)),
         live(model("m", version("v1"), protect=True)),
         [
             ("create", "m/v2", (), ()),
             ("set-default", "m/v2", ("create:m/v2",), ("defaultVersion",)),
+            ("delete", "m/v1", ("set-default:m/v2",), ()),
         ],
+    ),
+    Case(
+        "protect blocks deleting the default version when nothing takes over",
+        declare(model("m", protect=True)),
+        live(model("m", version("v1"), protect=True)),
+        [],
         errors=("m/v1 is the default version of a protected model",),
     ),
     Case(
@@ -370,13 +377,9 @@ CASES = [
     ),
     Case(
         "protect label live still blocks while the manifest drops protect",
-        declare(model("m", version("v2"))),
+        declare(model("m")),
         live(model("m", version("v1"), protect=True)),
-        [
-            ("update", "m", (), ("labels",)),
-            ("create", "m/v2", (), ()),
-            ("set-default", "m/v2", ("create:m/v2",), ("defaultVersion",)),
-        ],
+        [("update", "m", (), ("labels",))],
         errors=("m/v1 is the default version of a protected model",),
     ),
     Case(
