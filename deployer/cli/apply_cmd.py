@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -58,10 +59,13 @@ def _is_plan_file(path: Path) -> bool:
         return False
     try:
         with path.open("rb") as handle:
-            head = handle.read(4096).lstrip()
-    except OSError:
+            if not handle.read(4096).lstrip().startswith(b"{"):
+                return False
+        # Keys are sorted, so `format_version` comes after the actions: read it all.
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
         return False
-    return head.startswith(b"{") and b"format_version" in head
+    return isinstance(doc, dict) and "format_version" in doc
 
 
 def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str) -> None:
