@@ -117,6 +117,17 @@ class _Builder:
         stack = resource.labels.get(catalog.LABEL_STACK, "")
         return "ours" if stack == self.options.stack else stack or "(no stack)"
 
+    def held_elsewhere(self, resource: ObservedResource | None, declared: bool) -> bool:
+        """True when a live resource is not this stack's: then it is a name clash if declared,
+        else it is listed as ignored, and either way the diff leaves it alone."""
+        if resource is None or self.owner(resource) == "ours":
+            return False
+        if declared:
+            self.clash(resource)
+        else:
+            self.ignore(resource)
+        return True
+
     def ignore(self, resource: ObservedResource) -> None:
         owner = self.owner(resource)
         why = "not managed by deployer" if owner is None else f"managed by stack '{owner}'"
@@ -219,11 +230,7 @@ def _diff_model(
     d_versions: Mapping[str, DesiredResource],
     o_versions: Mapping[str, ObservedResource],
 ) -> None:
-    if observed is not None and b.owner(observed) != "ours":
-        if desired is not None:
-            b.clash(observed)
-        else:
-            b.ignore(observed)
+    if b.held_elsewhere(observed, declared=desired is not None):
         return
     if desired is None:
         assert observed is not None
@@ -312,11 +319,7 @@ def _diff_versions(
         d = d_versions.get(name)
         o = o_versions.get(name)
         vkey = ResourceKey(model_key.endpoint, model_key.model, name)
-        if o is not None and b.owner(o) != "ours":
-            if d is not None:
-                b.clash(o)
-            else:
-                b.ignore(o)
+        if b.held_elsewhere(o, declared=d is not None):
             continue
         if d is None:
             assert o is not None
