@@ -161,9 +161,11 @@ class Repo:
     def assert_no_changes(self) -> None:
         result = self.run("plan", "manifests", "--detailed-exitcode")
         assert result.returncode == 0, str(result)
-        assert [line for line in result.stdout.splitlines() if line.strip()] == [
-            line for line in result.stdout.splitlines() if line.startswith("No changes")
-        ], str(result)
+        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+        assert lines[0] == f'Stack "{self.stack}" in project "{self.project}"', str(result)
+        assert [line for line in lines if "No changes" in line] == [lines[-1]], str(result)
+        assert lines[-1].startswith("No changes"), str(result)
+        assert not any(line.startswith(("+", "-/+", "~", "»", "Plan:")) for line in lines)
 
 
 def cli_env(twin_env: Mapping[str, str], cache: Path) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -257,4 +256,3 @@ def test_changes_give_exit_2_in_every_format(repo: Repo, fmt: str) -> None:
     assert result.returncode == 2, str(result)
     assert "global/keep/v1" in result.stdout
     assert repo.run("plan", "manifests", "--format", fmt).returncode == 0
-    json.dumps(fmt)
