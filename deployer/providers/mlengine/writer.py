@@ -81,35 +81,34 @@ class MLEngineWriter:
 
     # ---- reads the writes rely on ------------------------------------------------------------
 
-    def get_model(self, key: ResourceKey) -> ObservedResource | None:
-        """The live model, or None when there is none."""
-        c = self.client
+    def _get_or_none(self, endpoint: str, what: str, build: Any) -> dict | None:
+        """One resource body, or None when it does not exist (a 404 is an answer here)."""
         try:
-            body = c.execute(
-                key.endpoint,
-                f"get model {key.model_key.address}",
-                lambda r: r.projects().models().get(name=c.model_name(key)),
-            )
+            return self.client.execute(endpoint, what, build)
         except ProviderError as exc:
             if exc.not_found:
                 return None
             raise
-        return state.observe_model(key.endpoint, body)
+
+    def get_model(self, key: ResourceKey) -> ObservedResource | None:
+        """The live model, or None when there is none."""
+        c = self.client
+        body = self._get_or_none(
+            key.endpoint,
+            f"get model {key.model_key.address}",
+            lambda r: r.projects().models().get(name=c.model_name(key)),
+        )
+        return None if body is None else state.observe_model(key.endpoint, body)
 
     def get_version(self, key: ResourceKey) -> ObservedResource | None:
         """The live version, or None when it (or its model) does not exist."""
         c = self.client
-        try:
-            body = c.execute(
-                key.endpoint,
-                f"get version {key.address}",
-                lambda r: r.projects().models().versions().get(name=c.version_name(key)),
-            )
-        except ProviderError as exc:
-            if exc.not_found:
-                return None
-            raise
-        return state.observe_version(key.endpoint, key.model, body)
+        body = self._get_or_none(
+            key.endpoint,
+            f"get version {key.address}",
+            lambda r: r.projects().models().versions().get(name=c.version_name(key)),
+        )
+        return None if body is None else state.observe_version(key.endpoint, key.model, body)
 
     def wait_operation(
         self, endpoint: str, operation: Json, what: str, timeout: float | None = None
