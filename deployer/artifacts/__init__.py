@@ -5,6 +5,7 @@ SavedModel inspection (TensorFlow) is imported lazily where it is needed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from deployer.config.stack import Stack
@@ -12,11 +13,18 @@ from deployer.config.stack import Stack
 
 def digests_for(stack: Stack) -> dict[str, str]:
     """Digest of every artifact the stack declares, keyed by its source (dir path or gs:// URI)."""
-    from deployer.artifacts.digest import HashCache, local_digest
-
     sources = {
         model.artifact_source(version) for model in stack.models for version in model.spec.versions
     }
+    return digest_sources(sources, stack.project)
+
+
+def digest_sources(sources: Iterable[str], project: str) -> dict[str, str]:
+    """Digest of each source: local directories hashed (with the file-hash cache), gs://
+    prefixes from their objects' stored checksums (a storage client is made only if needed)."""
+    from deployer.artifacts.digest import HashCache, local_digest
+
+    sources = set(sources)
     digests: dict[str, str] = {}
     cache = HashCache()
     try:
@@ -28,7 +36,7 @@ def digests_for(stack: Stack) -> dict[str, str]:
     if remote:
         from deployer.artifacts.gcs import gcs_digest, storage_client
 
-        client = storage_client(stack.project)
+        client = storage_client(project)
         for source in remote:
             digests[source] = gcs_digest(client, source)
     return digests

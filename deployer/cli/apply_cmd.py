@@ -54,18 +54,19 @@ def _confirm(auto_approve: bool, question: str) -> None:
         raise UsageError("cancelled: nothing was changed")
 
 
-def _is_plan_file(path: Path) -> bool:
+def _read_plan_file(path: Path) -> dict | None:
+    """The parsed document when `path` is a plan saved with `plan --out`, else None."""
     if not path.is_file():
-        return False
+        return None
     try:
         with path.open("rb") as handle:
             if not handle.read(4096).lstrip().startswith(b"{"):
-                return False
+                return None
         # Keys are sorted, so `format_version` comes after the actions: read it all.
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and "format_version" in doc
+        return None
+    return doc if isinstance(doc, dict) and "format_version" in doc else None
 
 
 def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str) -> None:
@@ -135,8 +136,9 @@ def apply(
     allow_downtime: DowntimeOpt = False,
 ) -> None:
     """Make the live cloud match the manifests (or execute exactly a saved plan)."""
-    if _is_plan_file(path):
-        _apply_saved(path, auto_approve, parallelism, lock_timeout)
+    saved_doc = _read_plan_file(path)
+    if saved_doc is not None:
+        _apply_saved(path, saved_doc, auto_approve, parallelism, lock_timeout)
         return
     from deployer.workflow import compute_plan
 
@@ -155,31 +157,22 @@ def apply(
     )
 
 
-def _apply_saved(path: Path, auto_approve: bool, parallelism: int, lock_timeout: str) -> None:
+def _apply_saved(
+    path: Path, doc: dict, auto_approve: bool, parallelism: int, lock_timeout: str
+) -> None:
     from deployer.apply.run import check_current
-    from deployer.artifacts.digest import HashCache, local_digest
-    from deployer.artifacts.gcs import gcs_digest, storage_client
-    from deployer.render.jsonplan import loads_plan
+    from deployer.artifacts import digest_sources
+    from deployer.render.jsonplan import plan_from_json
     from deployer.workflow import current_fingerprint
 
-    try:
-        saved = loads_plan(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+    saved = plan_from_json(doc)
     if not saved.artifacts_uri:
         raise UsageError(f"{path}: the plan file does not name its artifacts location")
 
     def make_plan(provider: Any) -> Any:
-        digests: dict[str, str] = {}
-        cache = HashCache()
-        client = None
-        for source in saved.artifacts:
-            if source.startswith("gs://"):
-                client = client or storage_client(saved.project)
-                digests[source] = gcs_digest(client, source)
-            elif Path(source).is_dir():
-                digests[source] = local_digest(Path(source), cache)
-        cache.save()
+        # A local artifact that is gone has no digest, so the plan is refused as stale.
+        present = [s for s in saved.artifacts if s.startswith("gs://") or Path(s).is_dir()]
+        digests = digest_sources(present, saved.project)
         check_current(saved, current_fingerprint(saved, provider), digests)
         return saved
 
