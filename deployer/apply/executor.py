@@ -9,6 +9,7 @@ failure or interruption converges.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from deployer import catalog
 from deployer.plan.diff import spec_hash
 from deployer.plan.model import Action, ActionKind, Plan
 from deployer.providers.base import Provider
-from deployer.providers.schema import DesiredResource
+from deployer.providers.schema import DesiredResource, ResourceSchema, Strategy
 
 DEFAULT_PARALLELISM = 10
 
@@ -51,7 +52,7 @@ Prepare = Callable[[Action], None]
 
 
 def _uses_version_quota(action: Action) -> bool:
-    return action.key.version is not None and action.kind in (
+    return action.key.kind == "version" and action.kind in (
         ActionKind.CREATE,
         ActionKind.REPLACE,
         ActionKind.DELETE,
@@ -62,21 +63,34 @@ def _spec(action: Action) -> str:
     return spec_hash(DesiredResource(action.key, action.desired or {}, action.labels or {}))
 
 
+def _schema(provider: Provider, action: Action) -> ResourceSchema | None:
+    return provider.schemas.get(action.key.kind)
+
+
 def perform(provider: Provider, action: Action) -> None:
-    """One action's calls, in the order the service needs them."""
+    """One action's calls, in the order the service needs them.
+
+    A create-before-destroy replace only creates here: the plan holds a separate delete of the
+    superseded instance, ordered after whatever must move off it first.
+    """
     key, fields, labels = action.key, action.desired or {}, action.labels or {}
     kind = action.kind
+    schema = _schema(provider, action)
     if kind is ActionKind.WAIT:
         provider.wait_settled(key)
     elif kind is ActionKind.SET_DEFAULT:
         provider.set_default(key)
+    elif kind is ActionKind.SET_TRAFFIC:
+        provider.set_traffic(key, dict(fields.get("traffic") or {}))
     elif kind is ActionKind.DELETE:
         provider.delete(key)
     elif kind is ActionKind.UPDATE:
         mask = sorted({c.mask for c in action.changes if c.mask})
         provider.update(key, mask, fields, labels, _spec(action))
     elif kind in (ActionKind.CREATE, ActionKind.REPLACE):
-        if kind is ActionKind.REPLACE:
+        if kind is ActionKind.REPLACE and (
+            schema is None or schema.replace is Strategy.DELETE_THEN_CREATE
+        ):
             provider.delete(key)
         provider.create(key, fields, labels, _spec(action))
     else:  # pragma: no cover - exhaustive over ActionKind
@@ -94,6 +108,17 @@ def execute(
     by_id = {a.id: a for a in plan.actions}
     outcomes: dict[str, Outcome] = {}
     quota = threading.BoundedSemaphore(catalog.MAX_CONCURRENT_VERSION_OPS)
+    lanes: dict[object, threading.Lock] = {}
+    lanes_guard = threading.Lock()
+
+    def lane(action: Action) -> threading.Lock | None:
+        """The lock serializing this action with its model's other serial writes, if any."""
+        schema = _schema(provider, action)
+        if schema is None or not schema.serial or action.kind is ActionKind.WAIT:
+            return None
+        with lanes_guard:
+            return lanes.setdefault(action.key.model_key, threading.Lock())
+
     pending = list(plan.actions)
     running: dict[Future[Outcome], Action] = {}
 
@@ -103,10 +128,12 @@ def execute(
         try:
             if prepare is not None:
                 prepare(action)
-            if _uses_version_quota(action):
-                with quota:
-                    perform(provider, action)
-            else:
+            with contextlib.ExitStack() as held:
+                serial = lane(action)
+                if serial is not None:
+                    held.enter_context(serial)
+                if _uses_version_quota(action):
+                    held.enter_context(quota)
                 perform(provider, action)
             outcome = Outcome(action, Status.DONE, time.monotonic() - started)
         except Exception as exc:  # every failure is reported at the end, none stops the rest

@@ -36,7 +36,7 @@ class Report:
 
         counts = (
             f"{count(ActionKind.CREATE)} added, "
-            f"{count(ActionKind.UPDATE, ActionKind.SET_DEFAULT)} changed, "
+            f"{count(ActionKind.UPDATE, ActionKind.SET_DEFAULT, ActionKind.SET_TRAFFIC)} changed, "
             f"{count(ActionKind.REPLACE)} replaced, {count(ActionKind.DELETE)} destroyed"
         )
         if not self.failed:

@@ -18,6 +18,8 @@ class ActionKind(StrEnum):
     REPLACE = "replace"
     DELETE = "delete"
     SET_DEFAULT = "set-default"
+    SET_TRAFFIC = "set-traffic"
+    """An endpoint's traffic split moves (one patch); `desired["traffic"]` is the new split."""
     WAIT = "wait"
     """A live resource is CREATING/UPDATING/DELETING: apply waits for it, then re-plans."""
 
@@ -93,7 +95,7 @@ class Plan:
 
         return Summary(
             add=count(ActionKind.CREATE),
-            change=count(ActionKind.UPDATE, ActionKind.SET_DEFAULT),
+            change=count(ActionKind.UPDATE, ActionKind.SET_DEFAULT, ActionKind.SET_TRAFFIC),
             replace=count(ActionKind.REPLACE),
             destroy=count(ActionKind.DELETE),
         )

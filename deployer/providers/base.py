@@ -64,6 +64,10 @@ class Provider(Protocol):
         """Make a version its model's default."""
         ...
 
+    def set_traffic(self, key: ResourceKey, split: Mapping[str, int]) -> None:
+        """Route an endpoint's traffic: `split` maps version names to percents (empty: none)."""
+        ...
+
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         """Wait while the resource is transitional; its settled state, or None when gone."""
         ...

@@ -19,6 +19,13 @@ class Behavior(StrEnum):
     OUTPUT = "output"
 
 
+class Strategy(StrEnum):
+    """How a kind is replaced, as Terraform's DeleteThenCreate / CreateThenDelete."""
+
+    DELETE_THEN_CREATE = "delete-then-create"
+    CREATE_BEFORE_DESTROY = "create-before-destroy"
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     path: str
@@ -30,6 +37,9 @@ class FieldSpec:
 class ResourceSchema:
     kind: str
     fields: tuple[FieldSpec, ...]
+    replace: Strategy = Strategy.DELETE_THEN_CREATE
+    serial: bool = False
+    """Writes to resources of this kind run one at a time per model (e.g. per Vertex endpoint)."""
 
     def spec(self, path: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.path == path), None)
@@ -41,23 +51,37 @@ class ResourceSchema:
 
 @dataclass(frozen=True)
 class ResourceKey:
-    """Identity of a model or version: endpoint ("global" or a region), model, optional version.
+    """Identity of a resource: endpoint ("global" or a region), model, optional version.
 
+    `part` names a resource that belongs to a model or version without being it (a Vertex
+    endpoint, a deployment); `instance` tells apart two live resources of the same identity
+    while one replaces the other (a create-before-destroy in flight).
     Keys sort by endpoint, model, then version, a model before its versions.
     """
 
     endpoint: str
     model: str
     version: str | None = None
+    part: str = ""
+    instance: str = ""
 
-    def _order(self) -> tuple[str, str, int, str]:
-        return (self.endpoint, self.model, self.version is not None, self.version or "")
+    def _order(self) -> tuple[str, str, int, str, str, str]:
+        return (
+            self.endpoint,
+            self.model,
+            self.version is not None,
+            self.version or "",
+            self.part,
+            self.instance,
+        )
 
     def __lt__(self, other: ResourceKey) -> bool:
         return self._order() < other._order()
 
     @property
     def kind(self) -> str:
+        if self.part:
+            return PART_KINDS.get(self.part, self.part)
         return "model" if self.version is None else "version"
 
     @property
@@ -65,10 +89,22 @@ class ResourceKey:
         return ResourceKey(self.endpoint, self.model)
 
     @property
+    def current(self) -> ResourceKey:
+        """The same identity without the instance."""
+        return ResourceKey(self.endpoint, self.model, self.version, self.part)
+
+    @property
     def address(self) -> str:
         """Terraform-like address shown to users, e.g. `us-central1/fashion_mnist/v1`."""
         base = f"{self.endpoint}/{self.model}"
-        return base if self.version is None else f"{base}/{self.version}"
+        if self.version is not None:
+            base = f"{base}/{self.version}"
+        if self.part:
+            base = f"{base}:{self.part}"
+        return f"{base}#{self.instance}" if self.instance else base
+
+
+PART_KINDS = {"endpoint": "endpoint", "deployed": "deployment"}
 
 
 class State(StrEnum):

@@ -100,6 +100,15 @@ def _check_version(version: Any) -> None:
 
 
 def _action_to_json(action: Action) -> Json:
+    doc = _core_to_json(action)
+    if action.key.part:
+        doc["part"] = action.key.part
+    if action.key.instance:
+        doc["instance"] = action.key.instance
+    return doc
+
+
+def _core_to_json(action: Action) -> Json:
     return {
         "id": action.id,
         "kind": action.kind.value,
@@ -127,7 +136,13 @@ def _action_to_json(action: Action) -> Json:
 
 
 def _action_from_json(doc: Mapping[str, Any]) -> Action:
-    key = ResourceKey(_str(doc["endpoint"]), _str(doc["model"]), _opt_str(doc.get("version")))
+    key = ResourceKey(
+        _str(doc["endpoint"]),
+        _str(doc["model"]),
+        _opt_str(doc.get("version")),
+        _str(doc.get("part", "")),
+        _str(doc.get("instance", "")),
+    )
     if "address" in doc and doc["address"] != key.address:
         raise ValueError(f"action {doc['id']!r}: address {doc['address']!r} != {key.address!r}")
     desired = doc.get("desired")

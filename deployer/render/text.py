@@ -27,6 +27,7 @@ STYLES: dict[ActionKind, str] = {
     ActionKind.REPLACE: "magenta",
     ActionKind.DELETE: "red",
     ActionKind.SET_DEFAULT: "cyan",
+    ActionKind.SET_TRAFFIC: "cyan",
     ActionKind.WAIT: "blue",
 }
 HEADING = "bold"

@@ -15,6 +15,7 @@ SYMBOLS: dict[ActionKind, str] = {
     ActionKind.REPLACE: "-/+",
     ActionKind.DELETE: "-",
     ActionKind.SET_DEFAULT: "»",
+    ActionKind.SET_TRAFFIC: "»",
     ActionKind.WAIT: "…",
 }
 SYMBOL_WIDTH = max(len(s) for s in SYMBOLS.values())

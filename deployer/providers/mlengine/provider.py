@@ -80,5 +80,8 @@ class MLEngineProvider:
     def set_default(self, key: ResourceKey) -> ObservedResource:
         return self.writer.set_default(key)
 
+    def set_traffic(self, key: ResourceKey, split: Mapping[str, int]) -> None:
+        raise NotImplementedError("ml v1 has no traffic split: the default version serves")
+
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         return self.writer.wait_settled(key)
