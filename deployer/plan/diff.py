@@ -40,6 +40,7 @@ from deployer.providers.schema import (
     ResourceKey,
     ResourceSchema,
     State,
+    Strategy,
 )
 
 COMPUTED_LABELS = frozenset({catalog.LABEL_SPEC})
@@ -187,6 +188,29 @@ def diff(
     desired_list = list(desired)
     observed_list = list(observed)
     b = _Builder(options, schemas)
+    version_schema = schemas.get("version")
+    if version_schema is not None and version_schema.replace is Strategy.CREATE_BEFORE_DESTROY:
+        from deployer.plan import rollout
+
+        rollout.plan_groups(b, desired_list, observed_list)
+    else:
+        _diff_models(b, desired_list, observed_list)
+    targets = options.targets
+    return Plan(
+        stack=options.stack,
+        project=options.project,
+        actions=tuple(_select_targets(b.actions, targets)),
+        ignored=tuple(sorted(set(b.ignored), key=lambda i: i.address)),
+        errors=tuple(m for k, m in b.errors if _concerns(k, targets)),
+        warnings=tuple(m for k, m in b.warnings if _concerns(k, targets)),
+        fingerprint=fingerprint(observed_list),
+    )
+
+
+def _diff_models(
+    b: _Builder, desired_list: list[DesiredResource], observed_list: list[ObservedResource]
+) -> None:
+    """Models with versions and a default version, replaced delete-then-create (ml v1)."""
     d_models = {r.key: r for r in desired_list if r.key.version is None}
     o_models = {r.key: r for r in observed_list if r.key.version is None}
     d_versions = _group_versions(desired_list)
@@ -200,16 +224,6 @@ def diff(
             d_versions.get(key, {}),
             o_versions.get(key, {}),
         )
-    targets = options.targets
-    return Plan(
-        stack=options.stack,
-        project=options.project,
-        actions=tuple(_select_targets(b.actions, targets)),
-        ignored=tuple(sorted(set(b.ignored), key=lambda i: i.address)),
-        errors=tuple(m for k, m in b.errors if _concerns(k, targets)),
-        warnings=tuple(m for k, m in b.warnings if _concerns(k, targets)),
-        fingerprint=fingerprint(observed_list),
-    )
 
 
 def _group_versions(

@@ -1,0 +1,209 @@
+"""Translate manifests into the Vertex AI resources the plan compares (desired state).
+
+Per (model, region): a registry model, one registry version per manifest version (keyed by its
+alias), one endpoint, one deployment per deployed version, and the endpoint's traffic as
+{alias: percent}. Field paths and normalization match what the reader produces from the API,
+so a resource that matches its manifest produces no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deployer import catalog, catalog_vertex
+from deployer.config.schema import AutoScaling, ManualScaling, ModelSpec, VersionSpec
+from deployer.config.stack import DeclaredModel, Stack
+from deployer.providers.mlengine.state import LABEL_ARTIFACT, artifact_uri
+from deployer.providers.schema import DesiredResource, ResourceKey
+
+ENDPOINT, DEPLOYED = "endpoint", "deployed"
+OWNERSHIP_KEYS = frozenset(
+    {
+        catalog.LABEL_MANAGED_BY,
+        catalog.LABEL_STACK,
+        catalog_vertex.LABEL_MODEL,
+        catalog.LABEL_PROTECT,
+    }
+)
+"""Model-level labels: a registry read merges them into every version's, so deployer keeps them
+to ownership and puts user labels on versions and the endpoint."""
+COMPUTED_VERSION_LABELS = frozenset({LABEL_ARTIFACT})
+
+
+def ownership(stack: str, model: ModelSpec) -> dict[str, str]:
+    labels = {
+        catalog.LABEL_MANAGED_BY: catalog.LABEL_MANAGED_BY_VALUE,
+        catalog.LABEL_STACK: stack,
+        catalog_vertex.LABEL_MODEL: model.name,
+    }
+    if model.protect:
+        labels[catalog.LABEL_PROTECT] = "true"
+    return labels
+
+
+def desired_resources(stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
+    """Every resource the manifests declare, per region."""
+    resources: list[DesiredResource] = []
+    for model in stack.models:
+        for region in model.regions:
+            resources.extend(_model_resources(stack, model, region, digests))
+    return resources
+
+
+def default_alias(spec: ModelSpec) -> str | None:
+    name = spec.default_version or (spec.versions[0].name if spec.versions else None)
+    return None if name is None else catalog_vertex.alias(name)
+
+
+def traffic(spec: ModelSpec) -> dict[str, int]:
+    """The endpoint's split by alias: `traffic:` when given, else all to the default version."""
+    declared = getattr(spec, "traffic", None)
+    if declared:
+        return {catalog_vertex.alias(n): int(p) for n, p in sorted(declared.items()) if p}
+    default = default_alias(spec)
+    deployed = {catalog_vertex.alias(v.name) for v in spec.versions if _deployed(v)}
+    return {default: 100} if default in deployed else {}
+
+
+def _deployed(version: VersionSpec) -> bool:
+    return bool(getattr(version, "deployed", True))
+
+
+def _model_resources(
+    stack: Stack, model: DeclaredModel, region: str, digests: Mapping[str, str]
+) -> list[DesiredResource]:
+    spec = model.spec
+    owned = ownership(stack.name, spec)
+    user = {**stack.settings.labels, **spec.labels}
+    default = default_alias(spec)
+    out = [
+        DesiredResource(
+            ResourceKey(region, spec.name),
+            {"displayName": spec.name, "description": spec.description},
+            owned,
+            protect=spec.protect,
+        ),
+        DesiredResource(
+            ResourceKey(region, spec.name, part=ENDPOINT),
+            {
+                "displayName": spec.name,
+                "description": spec.description,
+                "predictRequestResponseLoggingConfig": _logging(spec),
+                "traffic": traffic(spec),
+            },
+            {**user, **owned},
+            protect=spec.protect,
+        ),
+    ]
+    for version in spec.versions:
+        name = catalog_vertex.alias(version.name)
+        labels = {**user, **version.labels, **owned, catalog_vertex.LABEL_VERSION: name}
+        source, digest = None, None
+        if version.artifact:
+            source = model.artifact_source(version)
+            digest = digests[source]
+        out.append(
+            DesiredResource(
+                ResourceKey(region, spec.name, name),
+                {
+                    "artifactUri": (
+                        artifact_uri(stack, model, version, digest) if digest is not None else None
+                    ),
+                    "artifactDigest": digest,
+                    "containerSpec": container_spec(version, region),
+                    "versionDescription": version.description,
+                },
+                labels,
+                is_default=name == default,
+                artifact_source=source,
+            )
+        )
+        if _deployed(version):
+            out.append(
+                DesiredResource(
+                    ResourceKey(region, spec.name, name, part=DEPLOYED),
+                    deployment_fields(spec, version),
+                    {**user, **owned},
+                )
+            )
+    return out
+
+
+def _logging(spec: ModelSpec) -> dict[str, Any] | None:
+    logging = next((v.request_logging for v in spec.versions if v.request_logging), None)
+    if logging is None:
+        return None
+    return {
+        "enabled": True,
+        "samplingRate": logging.sampling_percentage,
+        "bigqueryDestination": {"outputUri": f"bq://{logging.bigquery_table}"},
+    }
+
+
+def container_spec(version: VersionSpec, region: str) -> dict[str, Any]:
+    """The serving container: the manifest's `container:` or the framework's prebuilt image."""
+    custom = getattr(version, "container", None)
+    if custom is not None:
+        spec: dict[str, Any] = {
+            "imageUri": custom.image_uri,
+            "predictRoute": custom.predict_route,
+            "healthRoute": custom.health_route,
+            "env": [{"name": k, "value": str(v)} for k, v in sorted((custom.env or {}).items())],
+            "ports": [{"containerPort": p} for p in custom.ports or ()],
+            "command": list(custom.command or ()),
+            "args": list(custom.args or ()),
+        }
+        return {k: v for k, v in spec.items() if v not in (None, "", [], {})}
+    gpu = catalog_vertex.has_gpu(_machine(version), _accelerator_type(version))
+    framework_version = (
+        version.runtime_version
+        if version.framework == "tensorflow"
+        else getattr(version, "framework_version", None)
+    )
+    image = catalog_vertex.prebuilt_image(
+        version.framework, str(framework_version or ""), gpu, region
+    )
+    return {"imageUri": image or ""}
+
+
+def _machine(version: VersionSpec) -> str:
+    return version.machine_type or catalog_vertex.DEFAULT_MACHINE_TYPE
+
+
+def _accelerator_type(version: VersionSpec) -> str | None:
+    return version.accelerator.type if version.accelerator else None
+
+
+def deployment_fields(spec: ModelSpec, version: VersionSpec) -> dict[str, Any]:
+    machine = _machine(version)
+    machine_spec: dict[str, Any] = {"machineType": machine}
+    fixed = catalog_vertex.FIXED_GPU_MACHINES.get(machine)
+    if version.accelerator is not None:
+        machine_spec["acceleratorType"] = version.accelerator.type
+        machine_spec["acceleratorCount"] = version.accelerator.count
+    elif fixed is not None:
+        machine_spec["acceleratorType"], machine_spec["acceleratorCount"] = fixed
+    scaling = version.scaling
+    metrics: list[dict[str, Any]] = []
+    if isinstance(scaling, ManualScaling):
+        low = high = scaling.nodes
+    else:
+        auto = scaling if isinstance(scaling, AutoScaling) else None
+        low = max(1, auto.min_nodes or 1) if auto else 1
+        high = max(low, auto.max_nodes or low) if auto else low
+        if auto:
+            metrics = [
+                {"metricName": catalog_vertex.METRICS[m.name], "target": m.target}
+                for m in auto.metrics
+            ]
+    return {
+        "displayName": f"{spec.name}/{version.name}",
+        "machineSpec": machine_spec,
+        "minReplicaCount": low,
+        "maxReplicaCount": high,
+        "autoscalingMetricSpecs": sorted(metrics, key=lambda m: m["metricName"]),
+        "serviceAccount": version.service_account,
+        "enableAccessLogging": spec.online_prediction_logging,
+        "disableContainerLogging": not spec.console_logging,
+    }

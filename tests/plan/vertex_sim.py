@@ -1,0 +1,388 @@
+"""A tiny in-memory Vertex AI with the service's refusals, for checking rollout plans.
+
+It executes plan actions the way the vertex provider's writer does (VERTEX-PROVIDER spec:
+uploads attach the alias only when free, retiring an instance hands its aliases to the newest
+instance of the same alias, traffic resolves each alias to its newest deployment), refuses what
+the service refuses, and after every step checks the serving invariant: while a declared
+version served before the run, the endpoint's split is never empty, sums to 100 and names only
+deployed models.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployer import catalog
+from deployer.plan.diff import spec_hash
+from deployer.plan.model import Action, ActionKind, Plan
+from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey
+from deployer.providers.vertex import state
+
+
+class Refused(AssertionError):
+    """The service would have refused this call."""
+
+
+@dataclass
+class _Version:
+    vid: int
+    fields: dict[str, Any]
+    labels: dict[str, str]
+    aliases: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Deployed:
+    dm: int
+    vid: int
+    fields: dict[str, Any]
+
+
+@dataclass
+class _Group:
+    model: dict[str, Any] | None = None
+    model_labels: dict[str, str] = field(default_factory=dict)
+    versions: dict[int, _Version] = field(default_factory=dict)
+    next_vid: int = 1
+    endpoint: dict[str, Any] | None = None
+    endpoint_labels: dict[str, str] = field(default_factory=dict)
+    deployed: dict[int, _Deployed] = field(default_factory=dict)
+    traffic: dict[int, int] = field(default_factory=dict)
+
+
+class VertexSim:
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str], _Group] = {}
+        self._dm_ids = itertools.count(1000)
+        self.serving: set[tuple[str, str]] = set()
+        self.log: list[str] = []
+
+    # ---- reads, in the reader's shape ---------------------------------------------------
+
+    def observed(self) -> list[ObservedResource]:
+        out: list[ObservedResource] = []
+        for (region, name), g in sorted(self.groups.items()):
+            if g.model is not None:
+                out.extend(self._observe_registry(region, name, g))
+            if g.endpoint is not None:
+                out.extend(self._observe_endpoint(region, name, g))
+        return out
+
+    def _merged(self, g: _Group, v: _Version) -> dict[str, str]:
+        return {**g.model_labels, **v.labels}
+
+    def _alias_of(self, g: _Group, vid: int) -> str:
+        return g.versions[vid].labels.get("deployer-version", f"@{vid}")
+
+    def _current_vid(self, g: _Group, alias: str) -> int | None:
+        holders = [v.vid for v in g.versions.values() if alias in v.aliases]
+        if holders:
+            return holders[0]
+        labelled = [v.vid for v in g.versions.values() if v.labels.get("deployer-version") == alias]
+        return max(labelled) if labelled else None
+
+    def _observe_registry(self, region: str, name: str, g: _Group) -> list[ObservedResource]:
+        assert g.model is not None
+        default = next(v for v in g.versions.values() if "default" in v.aliases)
+        merged = self._merged(g, default)
+        out = [
+            ObservedResource(
+                ResourceKey(region, name),
+                dict(g.model),
+                {k: v for k, v in merged.items() if k in state.OWNERSHIP_KEYS},
+            )
+        ]
+        for v in g.versions.values():
+            alias = self._alias_of(g, v.vid)
+            current = self._current_vid(g, alias)
+            instance = "" if current in (v.vid, None) else str(v.vid)
+            labels = {k: x for k, x in self._merged(g, v).items() if k != "deployer-artifact"}
+            if "deployer-version" not in v.labels:
+                labels = dict(v.labels)  # model-level ownership does not make it ours
+            out.append(
+                ObservedResource(
+                    ResourceKey(region, name, alias, instance=instance),
+                    dict(v.fields),
+                    labels,
+                    is_default="default" in v.aliases,
+                    raw={"versionId": str(v.vid)},
+                )
+            )
+        return out
+
+    def _dm_key(self, region: str, name: str, g: _Group, d: _Deployed) -> ResourceKey:
+        alias = self._alias_of(g, d.vid)
+        current_vid = self._current_vid(g, alias)
+        same = [x for x in g.deployed.values() if x.vid == current_vid]
+        newest = max(same, key=lambda x: x.dm).dm if same else None
+        instance = "" if d.vid == current_vid and d.dm == newest else str(d.dm)
+        return ResourceKey(region, name, alias, "deployed", instance)
+
+    def _observe_endpoint(self, region: str, name: str, g: _Group) -> list[ObservedResource]:
+        assert g.endpoint is not None
+        keys = {d.dm: self._dm_key(region, name, g, d) for d in g.deployed.values()}
+
+        def suffix(k: ResourceKey) -> str:
+            return f"{k.version}#{k.instance}" if k.instance else str(k.version)
+
+        traffic = {suffix(keys[dm]): pct for dm, pct in g.traffic.items() if pct}
+        out = [
+            ObservedResource(
+                ResourceKey(region, name, part="endpoint"),
+                {**g.endpoint, "traffic": traffic},
+                dict(g.endpoint_labels),
+            )
+        ]
+        for d in g.deployed.values():
+            out.append(
+                ObservedResource(
+                    keys[d.dm], dict(d.fields), dict(g.endpoint_labels), raw={"id": str(d.dm)}
+                )
+            )
+        return out
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def group(self, key: ResourceKey) -> _Group:
+        return self.groups.setdefault((key.endpoint, key.model), _Group())
+
+    def run(self, plan: Plan, rng: random.Random | None = None) -> None:
+        """Execute in a random order that respects depends_on (as the parallel executor may)."""
+        self.serving = {k for k, g in self.groups.items() if any(p for p in g.traffic.values())} - {
+            (a.key.endpoint, a.key.model)
+            for a in plan.actions
+            if a.kind is ActionKind.DELETE and a.key.version is None and not a.key.part
+        }
+        rng = rng or random.Random(0)
+        done: set[str] = set()
+        ids = {a.id for a in plan.actions}
+        pending = list(plan.actions)
+        while pending:
+            ready = [a for a in pending if all(d in done or d not in ids for d in a.depends_on)]
+            assert ready, "dependency cycle"
+            action = rng.choice(ready)
+            self.perform(action)
+            self.check_serving()
+            done.add(action.id)
+            pending.remove(action)
+
+    def check_serving(self) -> None:
+        for key in self.serving:
+            g = self.groups[key]
+            total = sum(g.traffic.values())
+            if total != 100:
+                raise Refused(f"{key}: traffic sums to {total} mid-rollout: {g.traffic}")
+            for dm in g.traffic:
+                if dm not in g.deployed:
+                    raise Refused(f"{key}: traffic to undeployed {dm}")
+
+    def perform(self, action: Action) -> None:
+        key, kind = action.key, action.kind
+        self.log.append(action.id)
+        method = {
+            ActionKind.CREATE: self.create,
+            ActionKind.REPLACE: self.create,
+            ActionKind.UPDATE: self.update,
+            ActionKind.DELETE: self.delete,
+            ActionKind.SET_DEFAULT: self.set_default,
+            ActionKind.SET_TRAFFIC: self.set_traffic,
+        }[kind]
+        method(action)
+        _ = key
+
+    def create(self, a: Action) -> None:
+        g, key = self.group(a.key), a.key
+        fields, labels = dict(a.desired or {}), dict(a.labels or {})
+        spec = spec_hash(DesiredResource(key, fields, labels))
+        if key.kind == "model":
+            if g.model is None:
+                raise Refused(f"{key.address}: the model exists only after an upload")
+            g.model = {"displayName": fields["displayName"], "description": fields["description"]}
+            g.model_labels = labels
+        elif key.kind == "version":
+            alias = key.version or ""
+            vlabels = {**labels, "deployer-spec": spec}
+            aliases = {alias} if self._current_holder(g, alias) is None else set()
+            v = _Version(g.next_vid, _version_fields(fields), vlabels, aliases)
+            if g.model is None:
+                g.model = {"displayName": key.model, "description": ""}
+                g.model_labels = dict(vlabels)
+                v.aliases.add("default")
+            g.versions[v.vid] = v
+            g.next_vid += 1
+        elif key.kind == "endpoint":
+            if g.endpoint is None:
+                g.endpoint = {
+                    k: fields.get(k)
+                    for k in ("displayName", "description", "predictRequestResponseLoggingConfig")
+                }
+                g.endpoint_labels = labels
+        elif key.kind == "deployment":
+            if g.endpoint is None:
+                raise Refused(f"{key.address}: no endpoint")
+            vid = self._newest_labelled(g, key.version or "")
+            if vid is None:
+                raise Refused(f"{key.address}: no registry version to deploy")
+            taken = [d for grp in self.groups.values() for d in grp.deployed]
+            dm = max([next(self._dm_ids), *(x + 1 for x in taken)])
+            g.deployed[dm] = _Deployed(dm, vid, _deployment_fields(fields))
+
+    def _current_holder(self, g: _Group, alias: str) -> int | None:
+        return next((v.vid for v in g.versions.values() if alias in v.aliases), None)
+
+    def _newest_labelled(self, g: _Group, alias: str) -> int | None:
+        vids = [v.vid for v in g.versions.values() if v.labels.get("deployer-version") == alias]
+        return max(vids) if vids else None
+
+    def _current_dm(self, g: _Group, alias: str) -> int | None:
+        vid = self._current_vid(g, alias)
+        dms = [d.dm for d in g.deployed.values() if d.vid == vid]
+        return max(dms) if dms else None
+
+    def update(self, a: Action) -> None:
+        g, key = self.group(a.key), a.key
+        fields, labels = dict(a.desired or {}), dict(a.labels or {})
+        masks = {c.mask for c in a.changes}
+        if None in masks:
+            raise Refused(f"{key.address}: a change without an update mask")
+        if key.kind == "model":
+            assert g.model is not None
+            g.model.update({k: fields[k] for k in ("displayName", "description") if k in masks})
+            if "labels" in masks:
+                g.model_labels = labels
+        elif key.kind == "version":
+            vid = self._current_vid(g, key.version or "")
+            if vid is None:
+                raise Refused(f"{key.address}: not found")
+            v = g.versions[vid]
+            if "versionDescription" in masks:
+                v.fields["versionDescription"] = fields["versionDescription"]
+            if "labels" in masks:
+                spec = spec_hash(DesiredResource(key, fields, labels))
+                v.labels = {**labels, "deployer-spec": spec}
+        elif key.kind == "endpoint":
+            assert g.endpoint is not None
+            for k in ("displayName", "description", "predictRequestResponseLoggingConfig"):
+                if k in masks:
+                    g.endpoint[k] = fields.get(k)
+            if "labels" in masks:
+                g.endpoint_labels = labels
+        elif key.kind == "deployment":
+            dm = self._current_dm(g, key.version or "")
+            if dm is None:
+                raise Refused(f"{key.address}: not deployed")
+            allowed = {
+                "dedicatedResources.minReplicaCount": "minReplicaCount",
+                "dedicatedResources.maxReplicaCount": "maxReplicaCount",
+                "dedicatedResources.autoscalingMetricSpecs": "autoscalingMetricSpecs",
+                "disableContainerLogging": "disableContainerLogging",
+            }
+            for mask in masks:
+                if mask not in allowed:
+                    raise Refused(f"{key.address}: mutateDeployedModel cannot change {mask}")
+                g.deployed[dm].fields[allowed[mask]] = fields[allowed[mask]]
+
+    def delete(self, a: Action) -> None:
+        g, key = self.group(a.key), a.key
+        if key.kind == "model":
+            if g.deployed:
+                raise Refused(f"{key.address}: a model with deployed versions")
+            g.model, g.versions, g.model_labels = None, {}, {}
+            if g.endpoint is None:
+                del self.groups[(key.endpoint, key.model)]
+        elif key.kind == "endpoint":
+            if g.deployed:
+                raise Refused(f"{key.address}: endpoint with deployed models")
+            g.endpoint, g.traffic = None, {}
+            if g.model is None:
+                del self.groups[(key.endpoint, key.model)]
+        elif key.kind == "deployment":
+            dm = int(key.instance) if key.instance else self._current_dm(g, key.version or "")
+            if dm is None or dm not in g.deployed:
+                return
+            if g.traffic.get(dm):
+                raise Refused(f"{key.address}: undeploy of a model with traffic")
+            del g.deployed[dm]
+            g.traffic.pop(dm, None)
+        elif key.kind == "version":
+            alias = key.version or ""
+            vid = int(key.instance) if key.instance else self._current_vid(g, alias)
+            if vid is None or vid not in g.versions:
+                return
+            target = g.versions[vid]
+            others = [
+                v.vid
+                for v in g.versions.values()
+                if v.vid != vid and v.labels.get("deployer-version") == alias
+            ]
+            if others:
+                newest = g.versions[max(others)]
+                for moved in target.aliases & {alias, "default"}:
+                    target.aliases.discard(moved)
+                    newest.aliases.add(moved)
+            if any(d.vid == vid for d in g.deployed.values()):
+                raise Refused(f"{key.address}: deleteVersion of a deployed version")
+            if "default" in target.aliases:
+                raise Refused(f"{key.address}: deleteVersion of the default version")
+            if len(g.versions) == 1:
+                raise Refused(f"{key.address}: deleteVersion of the only version")
+            del g.versions[vid]
+
+    def set_default(self, a: Action) -> None:
+        g, alias = self.group(a.key), a.key.version or ""
+        vid = self._current_vid(g, alias)
+        newest = self._newest_labelled(g, alias)
+        target = newest if newest is not None else vid
+        if target is None:
+            raise Refused(f"{a.key.address}: no such version")
+        for v in g.versions.values():
+            v.aliases.discard("default")
+        g.versions[target].aliases.add("default")
+
+    def set_traffic(self, a: Action) -> None:
+        g = self.group(a.key)
+        want = dict((a.desired or {}).get("traffic") or {})
+        split: dict[int, int] = {}
+        for alias, pct in want.items():
+            vid = self._newest_labelled(g, alias)
+            dms = [d.dm for d in g.deployed.values() if d.vid == vid]
+            if not dms:
+                raise Refused(f"{a.key.address}: traffic to {alias}, which is not deployed")
+            split[max(dms)] = pct
+        if split and sum(split.values()) != 100:
+            raise Refused(f"{a.key.address}: split sums to {sum(split.values())}")
+        g.traffic = split
+
+    def snapshot(self) -> dict[tuple[str, str], _Group]:
+        return copy.deepcopy(self.groups)
+
+
+def _version_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    keys = ("artifactUri", "artifactDigest", "containerSpec", "versionDescription")
+    return {k: fields.get(k) for k in keys}
+
+
+def _deployment_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "machineSpec",
+        "minReplicaCount",
+        "maxReplicaCount",
+        "autoscalingMetricSpecs",
+        "serviceAccount",
+        "enableAccessLogging",
+        "disableContainerLogging",
+    )
+    return {k: fields.get(k) for k in keys}
+
+
+def ours() -> dict[str, str]:
+    return {catalog.LABEL_MANAGED_BY: catalog.LABEL_MANAGED_BY_VALUE, catalog.LABEL_STACK: "vision"}
+
+
+def keys(resources: Iterable[ObservedResource]) -> list[str]:
+    return sorted(r.key.address for r in resources)
