@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from deployer import catalog, catalog_vertex
 
@@ -148,7 +148,7 @@ class ModelSpec(_Strict):
     console_logging: bool = False
     protect: bool = Field(default=False, description="Never delete this model or its default.")
     default_version: str | None = None
-    traffic: dict[str, int] | None = Field(
+    traffic: dict[str, StrictInt] | None = Field(
         default=None,
         description="vertex only: {VERSION: PERCENT} over deployed versions, integers summing "
         "to 100; default: 100 to default_version.",

@@ -168,8 +168,8 @@ def _check_traffic(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
     deployed = {v.name: v.deployed for v in spec.versions}
     if spec.traffic is None:
         default = default_version(spec)
-        if default is None or deployed.get(default, True):
-            return
+        if default is None or deployed.get(default, True) or (*base, "traffic") in c.source.keys:
+            return  # nothing to check, or a 'traffic' the schema refused (already reported)
         if spec.default_version is not None:
             c.at(
                 (*base, "default_version"),
