@@ -48,6 +48,11 @@ class _Checker:
     def at_key(self, path: PathKey, message: str) -> None:
         self.diags.add(self.source.file, self.source.key(path), message)
 
+    def declared(self, path: PathKey) -> bool:
+        """Whether the file has this key, even if the schema refused its value (already
+        reported), so rules do not add "missing" errors for it."""
+        return path in self.source.keys
+
     def warn(self, path: PathKey, message: str) -> None:
         self.diags.warn(self.source.file, self.source.value(path), message)
 
@@ -232,7 +237,7 @@ def _check_version(
         vertex.check_version(c, path, model, version)
     else:
         for key in ("runtime_version", "artifact"):
-            if getattr(version, key) is None:
+            if getattr(version, key) is None and not c.declared((*path, key)):
                 c.at(path, f"missing required key '{key}'")
         _check_runtime(c, path, version)
         _check_machine(c, path, model, version)

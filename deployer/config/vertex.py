@@ -168,7 +168,7 @@ def _check_traffic(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
     deployed = {v.name: v.deployed for v in spec.versions}
     if spec.traffic is None:
         default = default_version(spec)
-        if default is None or deployed.get(default, True) or (*base, "traffic") in c.source.keys:
+        if default is None or deployed.get(default, True) or c.declared((*base, "traffic")):
             return  # nothing to check, or a 'traffic' the schema refused (already reported)
         if spec.default_version is not None:
             c.at(
@@ -239,10 +239,10 @@ def check_version(c: _Checker, path: PathKey, model: DeclaredModel, version: Ver
             (*path, "scaling", "min_nodes"),
             "Vertex AI v1 cannot scale to zero: set min_nodes to 1 or more",
         )
-    container_declared = version.container is not None or (*path, "container") in c.source.keys
+    container_declared = version.container is not None or c.declared((*path, "container"))
     if version.container is not None or not container_declared:
         _check_image(c, path, version)
-    if version.artifact is None and not container_declared:
+    if version.artifact is None and not container_declared and not c.declared((*path, "artifact")):
         c.at(
             path,
             "missing required key 'artifact' (on vertex only a version with a 'container' may "
@@ -301,21 +301,23 @@ def _check_image(c: _Checker, path: PathKey, version: VersionSpec) -> None:
     if framework == "tensorflow":
         key, wanted = "runtime_version", version.runtime_version
         if wanted is None:
-            c.at(
-                path,
-                "missing required key 'runtime_version' (the TensorFlow version of the prebuilt "
-                "serving image), or give a 'container'",
-            )
+            if not c.declared((*path, key)):
+                c.at(
+                    path,
+                    "missing required key 'runtime_version' (the TensorFlow version of the "
+                    "prebuilt serving image), or give a 'container'",
+                )
             return
     else:
         key, wanted = "framework_version", version.framework_version
         if wanted is None:
-            known = ", ".join(catalog_vertex.PREBUILT_VERSIONS[framework])
-            c.at(
-                path,
-                f"{framework} on vertex needs 'framework_version' (the {framework} version of "
-                f"the prebuilt serving image: {known}), or give a 'container'",
-            )
+            if not c.declared((*path, key)):
+                known = ", ".join(catalog_vertex.PREBUILT_VERSIONS[framework])
+                c.at(
+                    path,
+                    f"{framework} on vertex needs 'framework_version' (the {framework} version "
+                    f"of the prebuilt serving image: {known}), or give a 'container'",
+                )
             return
     gpu = has_gpu(version)
     if gpu and framework not in catalog_vertex.GPU_FRAMEWORKS:
