@@ -53,6 +53,8 @@ RUNTIME_VERSIONS: tuple[str, ...] = (
     "2.11",
 )
 PYTHON_VERSIONS: tuple[str, ...] = ("3.7",)
+DEFAULT_PYTHON_VERSION = "3.7"
+"""What a version without `python_version` runs with."""
 
 GLOBAL_MACHINE_TYPES: tuple[str, ...] = ("mls1-c1-m2", "mls1-c4-m2")
 N1_FAMILIES: tuple[str, ...] = ("n1-standard", "n1-highmem", "n1-highcpu")

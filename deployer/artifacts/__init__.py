@@ -14,7 +14,10 @@ from deployer.config.stack import Stack
 def digests_for(stack: Stack) -> dict[str, str]:
     """Digest of every artifact the stack declares, keyed by its source (dir path or gs:// URI)."""
     sources = {
-        model.artifact_source(version) for model in stack.models for version in model.spec.versions
+        model.artifact_source(version)
+        for model in stack.models
+        for version in model.spec.versions
+        if version.artifact is not None
     }
     return digest_sources(sources, stack.project)
 

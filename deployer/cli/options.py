@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -31,4 +32,7 @@ def load(path: Path, env: str | None, var: list[str] | None):  # -> deployer.con
         cli_vars = parse_cli_vars(var or [])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return load_stack(path, env, cli_vars)
+    stack = load_stack(path, env, cli_vars)
+    for warning in stack.warnings:
+        print(warning, file=sys.stderr)
+    return stack

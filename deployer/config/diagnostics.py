@@ -21,9 +21,11 @@ class Diagnostic:
     line: int
     col: int
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        kind = "warning: " if self.warning else ""
+        return f"{self.file}:{self.line}:{self.col}: {kind}{self.message}"
 
 
 def display_path(path: Path) -> str:
@@ -39,6 +41,7 @@ def display_path(path: Path) -> str:
 class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
     blocked: set[tuple[str, Position]] = field(default_factory=set)
+    warnings: list[Diagnostic] = field(default_factory=list)
 
     def add(self, file: str, pos: Position, message: str) -> None:
         if (file, pos) not in self.blocked:
@@ -50,11 +53,19 @@ class Diagnostics:
         self.items.append(Diagnostic(file, pos.line, pos.col, message))
         self.blocked.add((file, pos))
 
+    def warn(self, file: str, pos: Position, message: str) -> None:
+        """Report something deployer ignores: printed, but it does not fail the run."""
+        self.warnings.append(Diagnostic(file, pos.line, pos.col, message, warning=True))
+
     def __bool__(self) -> bool:
+        """True when there are errors (warnings alone do not count)."""
         return bool(self.items)
 
     def sorted(self) -> list[Diagnostic]:
         return sorted(set(self.items))
+
+    def sorted_warnings(self) -> list[Diagnostic]:
+        return sorted(set(self.warnings))
 
 
 class ManifestError(DeployerError):
@@ -62,8 +73,11 @@ class ManifestError(DeployerError):
 
     prefix = ""
 
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+    def __init__(
+        self, diagnostics: list[Diagnostic], warnings: list[Diagnostic] | None = None
+    ) -> None:
         self.diagnostics = diagnostics
+        self.warnings = warnings or []
         count = len(diagnostics)
-        lines = "\n".join(str(d) for d in diagnostics)
+        lines = "\n".join(str(d) for d in [*diagnostics, *self.warnings])
         super().__init__(f"{lines}\n{count} error{'s' if count != 1 else ''} in manifests")

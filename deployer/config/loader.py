@@ -8,7 +8,7 @@ from typing import Any
 
 from deployer.config import rules
 from deployer.config.diagnostics import Diagnostics, ManifestError, Position, display_path
-from deployer.config.schema import ModelSpec, Settings, VersionSpec
+from deployer.config.schema import DEFAULT_BACKEND, Backend, ModelSpec, Settings, VersionSpec
 from deployer.config.stack import DeclaredModel, Stack
 from deployer.config.validation import validate
 from deployer.config.variables import interpolate
@@ -67,6 +67,19 @@ def _variables(
     return values
 
 
+def _backend(data: Any, environment: str | None) -> Backend:
+    """The backend the run targets: the environment's, else the settings' (read from the raw
+    settings, so model files are checked for the right backend even when deployer.yaml has
+    errors; an unknown value is reported by the schema and counts as the default)."""
+    data = data if isinstance(data, dict) else {}
+    envs = data.get("environments")
+    env = envs.get(environment) if isinstance(envs, dict) and environment else None
+    for value in (env.get("backend") if isinstance(env, dict) else None, data.get("backend")):
+        if value in ("mlengine", "vertex"):
+            return value  # type: ignore[return-value]
+    return DEFAULT_BACKEND
+
+
 def _interpolated(doc: YamlDocument, values: Mapping[str, str], diags: Diagnostics, skip=()) -> Any:
     def on_error(path: PathKey, message: str) -> None:
         diags.add_root_cause(doc.source.file, doc.source.value(path), message)
@@ -84,7 +97,7 @@ def _load_settings(
     environment: str | None,
     cli_vars: Mapping[str, str],
     diags: Diagnostics,
-) -> tuple[Settings | None, dict[str, str], SourceMap | None]:
+) -> tuple[Settings | None, dict[str, str], Backend]:
     if path is None:
         where = display_path(root / SETTINGS_NAMES[0])
         diags.add(
@@ -92,24 +105,25 @@ def _load_settings(
             Position(),
             "settings file not found: deployer.yaml must set 'project' and 'artifacts'",
         )
-        return None, dict(cli_vars), None
+        return None, dict(cli_vars), DEFAULT_BACKEND
     file = display_path(path)
     doc = load_yaml(path, file, diags)
     if doc is None:
-        return None, dict(cli_vars), None
+        return None, dict(cli_vars), DEFAULT_BACKEND
     if not isinstance(doc.data, dict):
         diags.add(
             file,
             doc.source.value(()),
             "deployer.yaml must be a mapping with 'project' and 'artifacts'",
         )
-        return None, dict(cli_vars), doc.source
+        return None, dict(cli_vars), DEFAULT_BACKEND
     values = _variables(doc, environment, cli_vars, diags)
     data = _interpolated(doc, values, diags, skip=_SETTINGS_ONLY_KEYS)
+    backend = _backend(data, environment)
     settings = validate(Settings, data, doc.source, diags)
     if settings is not None:
-        rules.check_settings(settings, doc.source, root, diags)
-    return settings, values, doc.source
+        rules.check_settings(settings, doc.source, root, diags, backend)
+    return settings, values, backend
 
 
 def _load_model_file(
@@ -180,7 +194,9 @@ def load_stack(
     root = path if path.is_dir() else path.parent
     diags = Diagnostics()
     settings_path, model_paths = _find_files(path)
-    settings, values, _ = _load_settings(settings_path, root, environment, cli_vars or {}, diags)
+    settings, values, backend = _load_settings(
+        settings_path, root, environment, cli_vars or {}, diags
+    )
     declared: list[DeclaredModel] = []
     for model_path in model_paths:
         for spec, version_indexes, source, index in _load_model_file(model_path, values, diags):
@@ -189,8 +205,16 @@ def load_stack(
             declared.append(
                 DeclaredModel(spec, model_path, source, index, regions, version_indexes)
             )
-    rules.check_models(declared, settings, diags)
+    rules.check_models(declared, settings, diags, backend)
     if diags or settings is None:
-        raise ManifestError(diags.sorted())
+        raise ManifestError(diags.sorted(), diags.sorted_warnings())
     stack_name = settings.stack or rules.default_stack_name(root)
-    return Stack(root, stack_name, settings, environment, tuple(declared))
+    return Stack(
+        root,
+        stack_name,
+        settings,
+        environment,
+        tuple(declared),
+        backend=backend,
+        warnings=tuple(diags.sorted_warnings()),
+    )

@@ -11,9 +11,18 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from deployer import catalog
+from deployer import catalog, catalog_vertex
+from deployer.config import vertex
 from deployer.config.diagnostics import Diagnostics, Position, display_path
-from deployer.config.schema import AutoScaling, ManualScaling, ModelSpec, Settings, VersionSpec
+from deployer.config.schema import (
+    DEFAULT_BACKEND,
+    AutoScaling,
+    Backend,
+    ManualScaling,
+    ModelSpec,
+    Settings,
+    VersionSpec,
+)
 from deployer.config.stack import DeclaredModel
 from deployer.config.yamlsource import PathKey, SourceMap
 
@@ -38,6 +47,14 @@ class _Checker:
 
     def at_key(self, path: PathKey, message: str) -> None:
         self.diags.add(self.source.file, self.source.key(path), message)
+
+    def declared(self, path: PathKey) -> bool:
+        """Whether the file has this key, even if the schema refused its value (already
+        reported), so rules do not add "missing" errors for it."""
+        return path in self.source.keys
+
+    def warn(self, path: PathKey, message: str) -> None:
+        self.diags.warn(self.source.file, self.source.value(path), message)
 
     def name(self, path: PathKey, what: str, value: str) -> None:
         if not catalog.NAME_RE.match(value):
@@ -71,7 +88,13 @@ class _Checker:
             )
 
 
-def check_settings(settings: Settings, source: SourceMap, root: Path, diags: Diagnostics) -> None:
+def check_settings(
+    settings: Settings,
+    source: SourceMap,
+    root: Path,
+    diags: Diagnostics,
+    backend: Backend = DEFAULT_BACKEND,
+) -> None:
     c = _Checker(source, diags)
     stack = settings.stack if settings.stack is not None else default_stack_name(root)
     if not catalog.LABEL_VALUE_RE.match(stack) or not stack:
@@ -93,7 +116,10 @@ def check_settings(settings: Settings, source: SourceMap, root: Path, diags: Dia
             ("artifacts",),
             f"'artifacts' must be a gs://BUCKET[/PREFIX] URI, got '{settings.artifacts}'",
         )
-    if settings.region not in catalog.ENDPOINTS:
+    if backend == "vertex":
+        if settings.region not in catalog_vertex.REGIONS:
+            c.at(("region",), vertex.unknown_region(settings.region))
+    elif settings.region not in catalog.ENDPOINTS:
         c.at(("region",), _unknown_region(settings.region))
     c.labels(("labels",), settings.labels, extra=len(catalog.RESERVED_LABELS))
 
@@ -109,7 +135,10 @@ def _unknown_region(region: str) -> str:
 
 
 def check_models(
-    models: Iterable[DeclaredModel], settings: Settings | None, diags: Diagnostics
+    models: Iterable[DeclaredModel],
+    settings: Settings | None,
+    diags: Diagnostics,
+    backend: Backend = DEFAULT_BACKEND,
 ) -> None:
     first_seen: dict[tuple[str, str], tuple[str, Position]] = {}
     settings_labels = len(settings.labels) if settings else 0
@@ -118,7 +147,7 @@ def check_models(
         base: PathKey = ("models", model.index)
         spec = model.spec
         c.name((*base, "name"), "model", spec.name)
-        _check_regions(c, base, model)
+        _check_regions(c, base, model, backend)
         c.labels((*base, "labels"), spec.labels, extra=settings_labels + 4)
         for region in dict.fromkeys(model.regions):
             key = (spec.name, region)
@@ -131,7 +160,15 @@ def check_models(
                 )
             else:
                 first_seen[key] = (model.display_file, model.source.value((*base, "name")))
-        if spec.console_logging and any(catalog.is_regional(r) for r in model.regions):
+        if backend == "vertex":
+            vertex.check_model(c, base, model)
+        else:
+            vertex.refuse_vertex_only(c, base, model)
+        if (
+            backend == "mlengine"
+            and spec.console_logging
+            and any(catalog.is_regional(r) for r in model.regions)
+        ):
             c.at(
                 (*base, "console_logging"),
                 "console_logging is only available on the global endpoint, not on "
@@ -150,15 +187,18 @@ def check_models(
                 )
             else:
                 seen_versions[version.name] = model.version_index(i)
-            _check_version(c, vpath, model, version, settings_labels)
+            _check_version(c, vpath, model, version, settings_labels, backend)
 
 
-def _check_regions(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
+def _check_regions(c: _Checker, base: PathKey, model: DeclaredModel, backend: Backend) -> None:
     if model.spec.regions is not None and not model.spec.regions:
         c.at((*base, "regions"), "'regions' must list at least one region")
     seen: set[str] = set()
     for i, region in enumerate(model.spec.regions or ()):
-        if region not in catalog.ENDPOINTS:
+        if backend == "vertex":
+            if region not in catalog_vertex.REGIONS:
+                c.at((*base, "regions", i), vertex.unknown_region(region))
+        elif region not in catalog.ENDPOINTS:
             c.at((*base, "regions", i), _unknown_region(region))
         if region in seen:
             c.at((*base, "regions", i), f"region '{region}' is listed twice")
@@ -184,13 +224,24 @@ def _check_default_version(c: _Checker, base: PathKey, spec: ModelSpec) -> None:
 
 
 def _check_version(
-    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec, settings_labels: int
+    c: _Checker,
+    path: PathKey,
+    model: DeclaredModel,
+    version: VersionSpec,
+    settings_labels: int,
+    backend: Backend,
 ) -> None:
     c.name((*path, "name"), "version", version.name)
     c.labels((*path, "labels"), version.labels, extra=settings_labels + 4)
-    _check_runtime(c, path, version)
-    _check_machine(c, path, model, version)
-    _check_scaling(c, path, model, version)
+    if backend == "vertex":
+        vertex.check_version(c, path, model, version)
+    else:
+        for key in ("runtime_version", "artifact"):
+            if getattr(version, key) is None and not c.declared((*path, key)):
+                c.at(path, f"missing required key '{key}'")
+        _check_runtime(c, path, version)
+        _check_machine(c, path, model, version)
+    _check_scaling(c, path, model, version, backend)
     _check_artifact(c, path, model, version)
     if version.request_logging and not BIGQUERY_TABLE_RE.match(
         version.request_logging.bigquery_table
@@ -206,13 +257,17 @@ def _check_version(
 
 
 def _check_runtime(c: _Checker, path: PathKey, version: VersionSpec) -> None:
+    if version.runtime_version is None:
+        return
     if version.runtime_version not in catalog.RUNTIME_VERSIONS:
         c.at(
             (*path, "runtime_version"),
             f"unknown runtime_version '{version.runtime_version}' (known: "
             f"{', '.join(catalog.RUNTIME_VERSIONS)})",
         )
-    elif version.python_version not in catalog.python_versions_for(version.runtime_version):
+    elif version.python_version is not None and version.python_version not in (
+        catalog.python_versions_for(version.runtime_version)
+    ):
         c.at(
             (*path, "python_version"),
             f"python_version '{version.python_version}' is not available with runtime "
@@ -250,7 +305,14 @@ def _check_machine(c: _Checker, path: PathKey, model: DeclaredModel, version: Ve
         else:
             why = f"unknown machine_type '{machine}' (for {region}: {', '.join(allowed)})"
         c.at(where, why)
-    if version.accelerator is not None:
+    accelerator = version.accelerator
+    if accelerator is not None and accelerator.type not in catalog.ACCELERATOR_TYPES:
+        c.at(
+            (*path, "accelerator", "type"),
+            f"'type' must be one of {_one_of(catalog.ACCELERATOR_TYPES)}; "
+            f"got string '{version.accelerator.type}'",
+        )
+    elif version.accelerator is not None:
         bad = sorted({m for m in _machine_types(model, version).values() if not catalog.is_n1(m)})
         if bad:
             c.at(
@@ -259,7 +321,15 @@ def _check_machine(c: _Checker, path: PathKey, model: DeclaredModel, version: Ve
             )
 
 
-def _check_scaling(c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:
+def _one_of(values: Iterable[str]) -> str:
+    """`'a', 'b' or 'c'`, as pydantic words a Literal's choices."""
+    quoted = [f"'{v}'" for v in values]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]]) if len(quoted) > 1 else quoted[0]
+
+
+def _check_scaling(
+    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec, backend: Backend
+) -> None:
     scaling = version.scaling
     spath = (*path, "scaling")
     if isinstance(scaling, ManualScaling) or scaling is None:
@@ -274,7 +344,7 @@ def _check_scaling(c: _Checker, path: PathKey, model: DeclaredModel, version: Ve
             (*spath, "min_nodes"),
             f"min_nodes ({scaling.min_nodes}) must not exceed max_nodes ({scaling.max_nodes})",
         )
-    if scaling.min_nodes == 0:
+    if scaling.min_nodes == 0 and backend == "mlengine":
         n1 = sorted({m for m in _machine_types(model, version).values() if catalog.is_n1(m)})
         if n1:
             c.at(
@@ -294,6 +364,8 @@ def _check_scaling(c: _Checker, path: PathKey, model: DeclaredModel, version: Ve
 def _check_artifact(c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:
     apath = (*path, "artifact")
     uri = version.artifact
+    if uri is None:
+        return
     if uri.startswith("gs://"):
         bucket = uri.removeprefix("gs://").partition("/")[0]
         if not BUCKET_RE.match(bucket):
@@ -308,7 +380,11 @@ def _check_artifact(c: _Checker, path: PathKey, model: DeclaredModel, version: V
         c.at(apath, f"artifact directory not found: {display_path(local)}")
     elif not local.is_dir():
         c.at(apath, f"artifact must be a directory, but {display_path(local)} is a file")
-    elif version.framework == "tensorflow" and not (local / "saved_model.pb").is_file():
+    elif (
+        version.framework == "tensorflow"
+        and version.container is None
+        and not (local / "saved_model.pb").is_file()
+    ):
         c.at(
             apath,
             f"artifact {display_path(local)} is not a TensorFlow SavedModel (no saved_model.pb)",

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from deployer import catalog
+from deployer import catalog, catalog_vertex
 
 Framework = Literal["tensorflow", "scikit-learn", "xgboost"]
+Backend = Literal["mlengine", "vertex"]
 Labels = dict[str, str]
+DEFAULT_BACKEND: Backend = "mlengine"
 
 
 class _Strict(BaseModel):
@@ -32,7 +34,8 @@ class AutoScaling(_Strict):
     min_nodes: int | None = Field(
         default=None,
         ge=0,
-        description="Default: 0 on mls1-* machines, 1 on n1-* machines (which cannot scale to 0).",
+        description="Default: 0 on mls1-* machines, 1 on n1-* machines (which cannot scale to 0) "
+        "and on vertex (where 0 is refused).",
     )
     max_nodes: int | None = Field(default=None, ge=1)
     metrics: tuple[ScalingMetric, ...] = ()
@@ -48,8 +51,17 @@ class ManualScaling(_Strict):
 Scaling = Annotated[AutoScaling | ManualScaling, Field(discriminator="mode")]
 
 
+ACCELERATOR_TYPES: tuple[str, ...] = tuple(
+    dict.fromkeys((*catalog.ACCELERATOR_TYPES, *catalog_vertex.ACCELERATOR_TYPES))
+)
+"""Every accelerator of either backend; rules.py checks the one the stack's backend offers."""
+
+
 class Accelerator(_Strict):
-    type: Literal[catalog.ACCELERATOR_TYPES]  # type: ignore[valid-type]
+    type: str = Field(
+        json_schema_extra={"enum": list(ACCELERATOR_TYPES)},
+        description="GPU type; which ones a machine takes depends on the backend.",
+    )
     count: int = Field(default=1, ge=1)
 
 
@@ -58,16 +70,59 @@ class RequestLogging(_Strict):
     sampling_percentage: float = Field(default=1.0, ge=0, le=1)
 
 
+class Container(_Strict):
+    """A custom serving image (vertex only), instead of the prebuilt image for the framework."""
+
+    image_uri: str = Field(description="The serving image, e.g. us-docker.pkg.dev/P/R/IMAGE:TAG.")
+    predict_route: str | None = Field(
+        default=None, description="HTTP path the server answers predictions on."
+    )
+    health_route: str | None = Field(
+        default=None, description="HTTP path the server answers health checks on."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Environment variables: {NAME: VALUE}."
+    )
+    ports: tuple[int, ...] = Field(default=(), description="Ports the server listens on.")
+    command: tuple[str, ...] = Field(default=(), description="Overrides the image's ENTRYPOINT.")
+    args: tuple[str, ...] = Field(default=(), description="Overrides the image's CMD.")
+
+
 class VersionSpec(_Strict):
     name: str
-    artifact: str = Field(
-        description="A local SavedModel directory (relative to this file) or a gs:// URI."
+    artifact: str | None = Field(
+        default=None,
+        description="A local SavedModel directory (relative to this file) or a gs:// URI. "
+        "Required, except on vertex with a 'container'.",
     )
     framework: Framework = "tensorflow"
-    runtime_version: str
-    python_version: str = "3.7"
+    runtime_version: str | None = Field(
+        default=None,
+        description="Runtime version (mlengine); on vertex the TensorFlow version of the "
+        "prebuilt image. Required, except on vertex with a 'container' or for scikit-learn "
+        "and XGBoost.",
+    )
+    python_version: str | None = Field(
+        default=None,
+        description="mlengine only (default: 3.7); ignored with a warning on vertex.",
+    )
+    framework_version: str | None = Field(
+        default=None,
+        description="vertex only: the scikit-learn or XGBoost version of the prebuilt image "
+        "(required for those frameworks unless a 'container' is given).",
+    )
+    container: Container | None = Field(
+        default=None,
+        description="vertex only: a custom serving image; runtime_version and "
+        "framework_version are then not needed.",
+    )
+    deployed: bool = Field(
+        default=True,
+        description="vertex only: false keeps the version registered but not served.",
+    )
     machine_type: str | None = Field(
-        default=None, description="Default: mls1-c1-m2 on global, n1-standard-2 on regions."
+        default=None,
+        description="Default: mls1-c1-m2 on global, n1-standard-2 on regions and on vertex.",
     )
     accelerator: Accelerator | None = None
     scaling: Scaling | None = Field(default=None, description="Default: auto scaling.")
@@ -76,7 +131,10 @@ class VersionSpec(_Strict):
     request_logging: RequestLogging | None = None
     prediction_class: str | None = None
     package_uris: tuple[str, ...] = ()
-    service_account: str | None = None
+    service_account: str | None = Field(
+        default=None,
+        description="Service account the version runs as (on vertex: the deployed model's).",
+    )
 
 
 class ModelSpec(_Strict):
@@ -90,6 +148,11 @@ class ModelSpec(_Strict):
     console_logging: bool = False
     protect: bool = Field(default=False, description="Never delete this model or its default.")
     default_version: str | None = None
+    traffic: dict[str, StrictInt] | None = Field(
+        default=None,
+        description="vertex only: {VERSION: PERCENT} over deployed versions, integers summing "
+        "to 100; default: 100 to default_version.",
+    )
     versions: tuple[VersionSpec, ...] = ()
 
 
@@ -100,6 +163,9 @@ class ModelFile(_Strict):
 
 
 class Environment(_Strict):
+    backend: Backend | None = Field(
+        default=None, description="Overrides the settings' backend in this environment."
+    )
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
@@ -109,6 +175,11 @@ class Settings(_Strict):
     stack: str | None = Field(default=None, description="Ownership scope; default: dir name.")
     project: str
     artifacts: str = Field(description="gs://BUCKET[/PREFIX] receiving local artifacts.")
+    backend: Backend = Field(
+        default=DEFAULT_BACKEND,
+        description="mlengine (AI Platform ml v1) or vertex (Vertex AI); environments may "
+        "override it.",
+    )
     region: str = "us-central1"
     labels: Labels = Field(default_factory=dict)
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict)

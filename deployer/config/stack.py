@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from deployer.config.schema import ModelSpec, Settings, VersionSpec
+from deployer.config.diagnostics import Diagnostic
+from deployer.config.schema import DEFAULT_BACKEND, Backend, ModelSpec, Settings, VersionSpec
 from deployer.config.yamlsource import SourceMap
 
 
@@ -29,13 +30,18 @@ class DeclaredModel:
         return self.source.file
 
     def artifact_path(self, version: VersionSpec) -> Path | None:
-        """The local directory a version's artifact names, or None for a gs:// URI."""
-        if version.artifact.startswith("gs://"):
+        """The local directory a version's artifact names, or None for a gs:// URI (or none:
+        only a vertex version with a `container` may omit its artifact)."""
+        if version.artifact is None or version.artifact.startswith("gs://"):
             return None
         return (self.file.parent / version.artifact).resolve()
 
     def artifact_source(self, version: VersionSpec) -> str:
-        """The key artifacts are known by: the resolved local directory or the gs:// URI."""
+        """The key artifacts are known by: the resolved local directory or the gs:// URI.
+
+        Callers skip versions without an artifact (`version.artifact is None`)."""
+        if version.artifact is None:
+            raise ValueError(f"version '{version.name}' declares no artifact")
         local = self.artifact_path(version)
         return str(local) if local is not None else version.artifact.rstrip("/")
 
@@ -49,6 +55,10 @@ class Stack:
     settings: Settings
     environment: str | None
     models: tuple[DeclaredModel, ...]
+    backend: Backend = DEFAULT_BACKEND
+    """The settings' backend, or the selected environment's when it sets one."""
+    warnings: tuple[Diagnostic, ...] = ()
+    """Positioned warnings: printed by the commands, they do not fail validation."""
 
     @property
     def project(self) -> str:

@@ -44,6 +44,7 @@ _CONTEXT_FIELDS: dict[str, list[str]] = {
     "metrics": _fields(schema.ScalingMetric),
     "accelerator": _fields(schema.Accelerator),
     "request_logging": _fields(schema.RequestLogging),
+    "container": _fields(schema.Container),
     "environments": _fields(schema.Environment),
 }
 

@@ -18,7 +18,7 @@ from deployer.config.diagnostics import Diagnostics, Position
 PathKey = tuple[str | int, ...]
 
 # Keys whose values are version strings: `runtime_version: 2.10` must stay "2.10", not 2.1.
-VERSION_KEYS = frozenset({"runtime_version", "python_version"})
+VERSION_KEYS = frozenset({"runtime_version", "python_version", "framework_version"})
 
 
 @dataclass

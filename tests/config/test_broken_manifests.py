@@ -2,7 +2,8 @@
 
 A case's first line is `# expect: LINE:COL: message` (the message may be a prefix). Model-file
 cases run beside a good deployer.yaml; `settings_*` cases are the deployer.yaml, beside a good
-model file. `# args:` on the next line adds command-line arguments.
+model file. `# args:` on the next line adds command-line arguments. Cases under broken_vertex/
+run the same way with `backend: vertex` in the good deployer.yaml.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 BROKEN = Path(__file__).parent / "broken"
+BROKEN_VERTEX = Path(__file__).parent / "broken_vertex"
 CASES = sorted(BROKEN.glob("*.yaml"))
+VERTEX_CASES = sorted(BROKEN_VERTEX.glob("*.yaml"))
 
 GOOD_SETTINGS = """\
 project: demo-project
@@ -28,6 +31,7 @@ models:
     versions:
       - {name: v1, artifact: model, runtime_version: "2.11"}
 """
+GOOD_VERTEX_SETTINGS = GOOD_SETTINGS + "backend: vertex\n"
 
 
 def _expectation(case: Path) -> tuple[str, list[str]]:
@@ -41,7 +45,7 @@ def _expectation(case: Path) -> tuple[str, list[str]]:
     return lines[0].removeprefix("# expect: "), args
 
 
-def _workspace(tmp_path: Path, case: Path) -> str:
+def _workspace(tmp_path: Path, case: Path, settings: str = GOOD_SETTINGS) -> str:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "saved_model.pb").write_bytes(b"")
     (tmp_path / "empty").mkdir()
@@ -49,19 +53,25 @@ def _workspace(tmp_path: Path, case: Path) -> str:
         shutil.copy(case, tmp_path / "deployer.yaml")
         (tmp_path / "good.yaml").write_text(GOOD_MODEL)
         return "deployer.yaml"
-    (tmp_path / "deployer.yaml").write_text(GOOD_SETTINGS)
+    (tmp_path / "deployer.yaml").write_text(settings)
     shutil.copy(case, tmp_path / case.name)
     return case.name
 
 
 def test_corpus_is_large_enough() -> None:
     assert len(CASES) >= 40
+    assert len(VERTEX_CASES) >= 30
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+@pytest.mark.parametrize(
+    "case",
+    [*CASES, *VERTEX_CASES],
+    ids=[c.stem for c in CASES] + [f"vertex/{c.stem}" for c in VERTEX_CASES],
+)
 def test_broken_manifest_is_reported_at_its_position(tmp_path: Path, case: Path) -> None:
     expected, args = _expectation(case)
-    file = _workspace(tmp_path, case)
+    settings = GOOD_VERTEX_SETTINGS if case.parent == BROKEN_VERTEX else GOOD_SETTINGS
+    file = _workspace(tmp_path, case, settings)
     result = subprocess.run(
         [sys.executable, "-m", "deployer", "validate", ".", *args],
         cwd=tmp_path,

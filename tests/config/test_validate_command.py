@@ -135,3 +135,27 @@ def test_schema_describes_model_files_and_settings(tmp_path: Path) -> None:
     assert version["additionalProperties"] is False
     settings = json.loads(run("schema", "--settings", cwd=tmp_path).stdout)
     assert set(settings["required"]) == {"project", "artifacts"}
+    assert settings["properties"]["backend"]["enum"] == ["mlengine", "vertex"]
+    assert settings["properties"]["backend"]["description"]
+
+
+def test_schema_documents_the_vertex_fields(tmp_path: Path) -> None:
+    defs = json.loads(run("schema", cwd=tmp_path).stdout)["$defs"]
+    version = defs["VersionSpec"]["properties"]
+    for key in ("deployed", "framework_version", "container", "service_account", "python_version"):
+        assert version[key]["description"], key
+    assert "vertex" in version["deployed"]["description"]
+    assert "traffic" in defs["ModelSpec"]["properties"]
+    assert "vertex" in defs["ModelSpec"]["properties"]["traffic"]["description"]
+    container = defs["Container"]
+    assert container["required"] == ["image_uri"]
+    assert set(container["properties"]) == {
+        "image_uri",
+        "predict_route",
+        "health_route",
+        "env",
+        "ports",
+        "command",
+        "args",
+    }
+    assert "NVIDIA_L4" in defs["Accelerator"]["properties"]["type"]["enum"]

@@ -85,7 +85,7 @@ def _version_fields(endpoint: str, v: VersionSpec, uri: str, digest: str) -> dic
         "deploymentUri": uri,
         "artifactDigest": digest,
         "runtimeVersion": v.runtime_version,
-        "pythonVersion": v.python_version,
+        "pythonVersion": v.python_version or catalog.DEFAULT_PYTHON_VERSION,
         "framework": catalog.FRAMEWORKS[v.framework],
         "machineType": machine,
         "acceleratorConfig": (
