@@ -28,16 +28,34 @@ def parse_targets(targets: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
     return tuple(parsed)
 
 
-def provider_for(project: str) -> Provider:
-    """The backend for a project (only `mlengine` today; Vertex AI will be chosen here)."""
+BACKENDS = ("mlengine", "vertex")
+
+
+def provider_for(project: str, backend: str = "mlengine") -> Provider:
+    """The provider of a backend, for one project; providers import their clients lazily."""
+    if backend == "vertex":
+        from deployer.providers.vertex.provider import VertexProvider
+
+        return VertexProvider(project)
+    if backend != "mlengine":
+        raise UsageError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
     from deployer.providers.mlengine.provider import MLEngineProvider
 
     return MLEngineProvider(project)
 
 
+def scanned_endpoints(provider: Provider) -> tuple[str, ...]:
+    """Every endpoint (region) a stack may have resources on, so dropped models are pruned."""
+    if provider.name == "vertex":
+        from deployer import catalog_vertex
+
+        return catalog_vertex.REGIONS
+    return catalog.ENDPOINTS
+
+
 def read_observed(provider: Provider, stack: str) -> list[ObservedResource]:
     """Live state on every endpoint, so models dropped from every manifest are still pruned."""
-    return provider.read(catalog.ENDPOINTS, stack)
+    return provider.read(scanned_endpoints(provider), stack)
 
 
 def compute_plan(
@@ -62,7 +80,10 @@ def compute_plan(
     observed = read_observed(provider, stack.name)
     plan = diff(desired, observed, provider.schemas, options)
     return dataclasses.replace(
-        plan, artifacts=dict(sorted(digests.items())), artifacts_uri=stack.settings.artifacts
+        plan,
+        artifacts=dict(sorted(digests.items())),
+        artifacts_uri=stack.settings.artifacts,
+        backend=provider.name,
     )
 
 

@@ -96,6 +96,7 @@ def _run(
     auto_approve: bool,
     parallelism: int,
     lock_timeout: str,
+    backend: str = "mlengine",
 ) -> None:
     from deployer.apply.lock import StackLock
     from deployer.artifacts.gcs import storage_client
@@ -103,7 +104,7 @@ def _run(
     from deployer.workflow import provider_for
 
     timeout = parse_duration(lock_timeout)
-    provider = provider_for(project)
+    provider = provider_for(project, backend)
     storage = storage_client(project)
     with StackLock(storage, artifacts, stack_name, operation, timeout=timeout):
         plan = make_plan(provider)
@@ -154,6 +155,7 @@ def apply(
         auto_approve,
         parallelism,
         lock_timeout,
+        stack.backend,
     )
 
 
@@ -185,6 +187,7 @@ def _apply_saved(
         auto_approve,
         parallelism,
         lock_timeout,
+        saved.backend,
     )
 
 
@@ -210,6 +213,7 @@ def destroy(
         auto_approve,
         parallelism,
         lock_timeout,
+        stack.backend,
     )
 
 

@@ -76,7 +76,10 @@ def plan(
 
     stack = load(path, env, var)
     result = compute_plan(
-        stack, provider_for(stack.project), allow_downtime=allow_downtime, targets=target or ()
+        stack,
+        provider_for(stack.project, stack.backend),
+        allow_downtime=allow_downtime,
+        targets=target or (),
     )
     show(result, fmt)
     if out is not None:

@@ -48,16 +48,42 @@ def predict(
     env: EnvOpt = None,
     var: VarOpt = None,
 ) -> None:
-    """Call online prediction on a deployed model and print the predictions as JSON."""
-    from deployer.providers.mlengine.client import MLClient
-    from deployer.providers.mlengine.predict import predict as call
-    from deployer.providers.schema import ResourceKey
+    """Call online prediction on a deployed model and print the predictions as JSON.
 
+    On vertex the model's endpoint routes each request by its traffic split; which version
+    answered is printed on stderr.
+    """
     stack = load(path, env, var)
     model, _, version = target.partition("/")
     declared = next((m for m in stack.models if m.spec.name == model), None)
     endpoint = region or (declared.regions[0] if declared else stack.settings.region)
     body = {"instances": _instances(instances)}
-    result = call(MLClient(stack.project), ResourceKey(endpoint, model, version or None), body)
+    if stack.backend == "vertex":
+        result = _predict_vertex(stack.project, endpoint, model, version, body)
+    else:
+        from deployer.providers.mlengine.client import MLClient
+        from deployer.providers.mlengine.predict import predict as call
+        from deployer.providers.schema import ResourceKey
+
+        key = ResourceKey(endpoint, model, version or None)
+        result = call(MLClient(stack.project), key, body)
     json.dump(result, sys.stdout, indent=2)
     print()
+
+
+def _predict_vertex(project: str, region: str, model: str, version: str, body: dict) -> dict:
+    from deployer.providers.vertex.provider import VertexProvider
+
+    if version:
+        raise UsageError(
+            f"{model}/{version}: on vertex an endpoint routes requests by its traffic split and "
+            "cannot be asked for one version; predict MODEL instead"
+        )
+    result = VertexProvider(project).predict(region, model, body["instances"])
+    answered = result.get("modelDisplayName") or result.get("modelVersionId") or "?"
+    print(
+        f"answered by {answered} (deployed model {result.get('deployedModelId', '?')}, "
+        f"registry version {result.get('modelVersionId', '?')})",
+        file=sys.stderr,
+    )
+    return {"predictions": result.get("predictions", [])}

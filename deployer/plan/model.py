@@ -46,6 +46,8 @@ class Action:
     labels: Mapping[str, str] | None = None
     artifact_source: str | None = None
     drift: bool = False
+    create_first: bool = False
+    """A replace that creates the new resource before the old one goes (create-before-destroy)."""
 
     @property
     def address(self) -> str:
@@ -87,6 +89,7 @@ class Plan:
     """Artifact digests the plan relied on: source (dir or gs:// URI) -> digest."""
     artifacts_uri: str = ""
     """The stack's `artifacts` setting: where uploads and the lock live."""
+    backend: str = "mlengine"
 
     @property
     def summary(self) -> Summary:

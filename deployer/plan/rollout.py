@@ -262,7 +262,13 @@ class Rollout:
                 continue
             changes = self.b.field_changes(d, o)
             if name in replaced:
-                why = FieldChange("version", "current", "replacement", forces_replacement=True)
+                old = self.g.versions[name][1]
+                why = FieldChange(
+                    "registryVersion",
+                    str(old.raw.get("versionId", "")) if old is not None else None,
+                    "(new upload)",
+                    forces_replacement=True,
+                )
                 changes = [why, *changes]
             if any(c.forces_replacement for c in changes):
                 serving[name] = self.replace(d, o, changes, deps)
@@ -396,13 +402,14 @@ class Rollout:
                 _id(ActionKind.REPLACE, d.key),
                 ActionKind.REPLACE,
                 d.key,
-                reason=f"replacement forced by: {forcing} (new one first, old one retired after)",
+                reason=f"replacement forced by: {forcing} (the new one serves before the old goes)",
                 changes=tuple(changes),
                 depends_on=deps,
                 desired=d.fields,
                 labels=d.labels,
                 artifact_source=d.artifact_source,
                 drift=_is_drift(o, d),
+                create_first=True,
             )
         )
 

@@ -27,7 +27,17 @@ Json = dict[str, Any]
 
 
 def plan_to_json(plan: Plan) -> Json:
-    """The document as plain data; keys are sorted when serialized, action order is kept."""
+    """The document as plain data; keys are sorted when serialized, action order is kept.
+
+    `backend` is written when it is not the original `mlengine`, so older documents still read.
+    """
+    doc = _plan_core(plan)
+    if plan.backend != "mlengine":
+        doc["backend"] = plan.backend
+    return doc
+
+
+def _plan_core(plan: Plan) -> Json:
     summary = plan.summary
     return {
         "format_version": FORMAT_VERSION,
@@ -81,6 +91,7 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             fingerprint=_str(doc.get("fingerprint", "")),
             artifacts={_str(k): _str(v) for k, v in dict(doc.get("artifacts", {})).items()},
             artifacts_uri=_str(doc.get("artifacts_uri", "")),
+            backend=_str(doc.get("backend", "mlengine")),
         )
     except KeyError as exc:
         raise DeployerError(f"plan document is missing {exc}") from exc
@@ -105,6 +116,8 @@ def _action_to_json(action: Action) -> Json:
         doc["part"] = action.key.part
     if action.key.instance:
         doc["instance"] = action.key.instance
+    if action.create_first:
+        doc["create_before_destroy"] = True
     return doc
 
 
@@ -167,6 +180,7 @@ def _action_from_json(doc: Mapping[str, Any]) -> Action:
         labels=None if labels is None else {_str(k): _str(v) for k, v in dict(labels).items()},
         artifact_source=_opt_str(doc.get("artifact_source")),
         drift=bool(doc.get("drift", False)),
+        create_first=bool(doc.get("create_before_destroy", False)),
     )
 
 

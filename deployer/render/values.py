@@ -86,15 +86,29 @@ def drift_fields(action: Action) -> str:
     return ", ".join(c.path for c in action.changes) or "live state"
 
 
+def split_text(split: Any) -> str:
+    """A traffic split as `v1 90, v2 10` (`none` when nothing is routed)."""
+    if not split:
+        return "none"
+    return ", ".join(f"{name} {pct}" for name, pct in sorted(dict(split).items()))
+
+
 def change_text(action: Action, change: FieldChange) -> str:
     """`path: before -> after`, or `path: value` for a field a create sets."""
+    if action.kind is ActionKind.SET_TRAFFIC:
+        return f"{change.path}: {split_text(change.before)} -> {split_text(change.after)}"
     if action.kind is ActionKind.CREATE and change.before is None:
         return f"{change.path}: {fmt_value(change.after)}"
     return f"{change.path}: {fmt_value(change.before)} -> {fmt_value(change.after)}"
 
 
 def symbol(action: Action) -> str:
-    """The action's symbol, right-aligned so addresses line up (`  +`, `-/+`)."""
+    """The action's symbol, right-aligned so addresses line up (`  +`, `-/+`, `+/-`).
+
+    As Terraform: `-/+` deletes then creates, `+/-` creates the replacement first.
+    """
+    if action.kind is ActionKind.REPLACE and action.create_first:
+        return "+/-"
     return SYMBOLS[action.kind].rjust(SYMBOL_WIDTH)
 
 

@@ -46,7 +46,7 @@ def declare(
             "project": PROJECT,
             "artifacts": "gs://acme-artifacts",
             "region": REGION,
-            # "backend": "vertex",  (restored once the config knows it)
+            "backend": "vertex",
         }
         (root / "deployer.yaml").write_text(yaml.safe_dump(settings))
         (root / "models.yaml").write_text(yaml.safe_dump({"models": list(models)}))

@@ -106,9 +106,17 @@ def test_every_plan_field_is_carried() -> None:
         changes=(FieldChange("machineType", "a", "b", forces_replacement=True, mask="m"),),
         depends_on=("update:us-central1/fashion_mnist",),
         drift=True,
+        create_first=True,
+        key=dataclasses.replace(base.actions[1].key, part="deployed", instance="123"),
     )
-    plan = dataclasses.replace(base, actions=(base.actions[0], action))
-    for cls, obj in ((Plan, plan), (Action, action), (FieldChange, action.changes[0])):
+    plan = dataclasses.replace(base, actions=(base.actions[0], action), backend="vertex")
+    carried = (
+        (Plan, plan),
+        (Action, action),
+        (FieldChange, action.changes[0]),
+        (type(action.key), action.key),
+    )
+    for cls, obj in carried:
         for f in dataclasses.fields(cls):
             if f.default_factory is not dataclasses.MISSING:
                 default = f.default_factory()

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from deployer import catalog, catalog_vertex
-from deployer.config.schema import AutoScaling, ManualScaling, ModelSpec, VersionSpec
+from deployer.config import vertex
+from deployer.config.schema import AutoScaling, ModelSpec, VersionSpec
 from deployer.config.stack import DeclaredModel, Stack
 from deployer.providers.mlengine.state import LABEL_ARTIFACT, artifact_uri
 from deployer.providers.schema import DesiredResource, ResourceKey
@@ -52,22 +53,13 @@ def desired_resources(stack: Stack, digests: Mapping[str, str]) -> list[DesiredR
 
 
 def default_alias(spec: ModelSpec) -> str | None:
-    name = spec.default_version or (spec.versions[0].name if spec.versions else None)
+    name = vertex.default_version(spec)
     return None if name is None else catalog_vertex.alias(name)
 
 
 def traffic(spec: ModelSpec) -> dict[str, int]:
     """The endpoint's split by alias: `traffic:` when given, else all to the default version."""
-    declared = getattr(spec, "traffic", None)
-    if declared:
-        return {catalog_vertex.alias(n): int(p) for n, p in sorted(declared.items()) if p}
-    default = default_alias(spec)
-    deployed = {catalog_vertex.alias(v.name) for v in spec.versions if _deployed(v)}
-    return {default: 100} if default in deployed else {}
-
-
-def _deployed(version: VersionSpec) -> bool:
-    return bool(getattr(version, "deployed", True))
+    return {catalog_vertex.alias(n): p for n, p in sorted(vertex.traffic_split(spec).items())}
 
 
 def _model_resources(
@@ -119,7 +111,7 @@ def _model_resources(
                 artifact_source=source,
             )
         )
-        if _deployed(version):
+        if version.deployed:
             out.append(
                 DesiredResource(
                     ResourceKey(region, spec.name, name, part=DEPLOYED),
@@ -143,40 +135,23 @@ def _logging(spec: ModelSpec) -> dict[str, Any] | None:
 
 def container_spec(version: VersionSpec, region: str) -> dict[str, Any]:
     """The serving container: the manifest's `container:` or the framework's prebuilt image."""
-    custom = getattr(version, "container", None)
-    if custom is not None:
-        spec: dict[str, Any] = {
-            "imageUri": custom.image_uri,
-            "predictRoute": custom.predict_route,
-            "healthRoute": custom.health_route,
-            "env": [{"name": k, "value": str(v)} for k, v in sorted((custom.env or {}).items())],
-            "ports": [{"containerPort": p} for p in custom.ports or ()],
-            "command": list(custom.command or ()),
-            "args": list(custom.args or ()),
-        }
-        return {k: v for k, v in spec.items() if v not in (None, "", [], {})}
-    gpu = catalog_vertex.has_gpu(_machine(version), _accelerator_type(version))
-    framework_version = (
-        version.runtime_version
-        if version.framework == "tensorflow"
-        else getattr(version, "framework_version", None)
-    )
-    image = catalog_vertex.prebuilt_image(
-        version.framework, str(framework_version or ""), gpu, region
-    )
-    return {"imageUri": image or ""}
-
-
-def _machine(version: VersionSpec) -> str:
-    return version.machine_type or catalog_vertex.DEFAULT_MACHINE_TYPE
-
-
-def _accelerator_type(version: VersionSpec) -> str | None:
-    return version.accelerator.type if version.accelerator else None
+    custom = version.container
+    if custom is None:
+        return {"imageUri": vertex.vertex_image(version, region)}
+    spec: dict[str, Any] = {
+        "imageUri": custom.image_uri,
+        "predictRoute": custom.predict_route,
+        "healthRoute": custom.health_route,
+        "env": [{"name": k, "value": str(v)} for k, v in sorted((custom.env or {}).items())],
+        "ports": [{"containerPort": p} for p in custom.ports or ()],
+        "command": list(custom.command or ()),
+        "args": list(custom.args or ()),
+    }
+    return {k: v for k, v in spec.items() if v not in (None, "", [], {})}
 
 
 def deployment_fields(spec: ModelSpec, version: VersionSpec) -> dict[str, Any]:
-    machine = _machine(version)
+    machine = vertex.machine_type(version)
     machine_spec: dict[str, Any] = {"machineType": machine}
     fixed = catalog_vertex.FIXED_GPU_MACHINES.get(machine)
     if version.accelerator is not None:
@@ -184,19 +159,16 @@ def deployment_fields(spec: ModelSpec, version: VersionSpec) -> dict[str, Any]:
         machine_spec["acceleratorCount"] = version.accelerator.count
     elif fixed is not None:
         machine_spec["acceleratorType"], machine_spec["acceleratorCount"] = fixed
+    low, high = vertex.replica_counts(version)
     scaling = version.scaling
-    metrics: list[dict[str, Any]] = []
-    if isinstance(scaling, ManualScaling):
-        low = high = scaling.nodes
-    else:
-        auto = scaling if isinstance(scaling, AutoScaling) else None
-        low = max(1, auto.min_nodes or 1) if auto else 1
-        high = max(low, auto.max_nodes or low) if auto else low
-        if auto:
-            metrics = [
-                {"metricName": catalog_vertex.METRICS[m.name], "target": m.target}
-                for m in auto.metrics
-            ]
+    metrics = (
+        [
+            {"metricName": catalog_vertex.METRICS[m.name], "target": m.target}
+            for m in scaling.metrics
+        ]
+        if isinstance(scaling, AutoScaling)
+        else []
+    )
     return {
         "displayName": f"{spec.name}/{version.name}",
         "machineSpec": machine_spec,
