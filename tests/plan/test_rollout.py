@@ -246,7 +246,17 @@ def manifests(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, str]]:
             machine = draw(st.sampled_from(("n1-standard-2", "n1-standard-4")))
             versions.append(version(v, machine_type=machine, scaling=scaling))
             digests[f"gs://acme/{v}"] = draw(st.sampled_from(("d-x", "d-y")))
-        spec: dict[str, Any] = {"default_version": draw(st.sampled_from(sorted(names)))}
+        default = draw(st.sampled_from(sorted(names)))
+        spec: dict[str, Any] = {"default_version": default}
+        others = sorted(set(names) - {default})
+        if others and draw(st.booleans()):
+            canary = draw(st.sampled_from(others))
+            share = draw(st.sampled_from((10, 50)))
+            spec["traffic"] = {default: 100 - share, canary: share}
+            others.remove(canary)
+        for name_ in others:
+            if draw(st.booleans()):
+                next(v for v in versions if v["name"] == name_)["deployed"] = False
         spec["regions"] = draw(
             st.lists(st.sampled_from(("us-central1", "europe-west4")), min_size=1, unique=True)
         )
@@ -266,3 +276,28 @@ def test_apply_a_then_b_is_safe_in_any_order_and_converges(
     sim.run(plan_for(desired_a, []))
     assert plan_for(desired_a, sim.observed()).actions == ()
     run_everywhere(sim, declare(*b[0], digests=b[1]))
+
+
+def test_canary_then_full_switch() -> None:
+    two = (version("v1"), version("v2"))
+    sim = applied(declare(model("m", *two, default_version="v1")))
+    canary = declare(model("m", *two, default_version="v1", traffic={"v1": 90, "v2": 10}))
+    plan = run_everywhere(sim, canary)
+    assert kinds(plan) == [("set-traffic", "us-central1/m:endpoint")]
+    assert plan.actions[0].reason == "traffic: v1 100, v2 0 -> v1 90, v2 10".replace(", v2 0", "")
+    sim.run(plan)
+    full = declare(model("m", *two, default_version="v2"))
+    plan = run_everywhere(sim, full)
+    assert kinds(plan) == [
+        ("set-default", "us-central1/m/v2"),
+        ("set-traffic", "us-central1/m:endpoint"),
+    ]
+
+
+def test_undeployed_version_stays_registered() -> None:
+    two = (version("v1"), version("v2"))
+    sim = applied(declare(model("m", *two, default_version="v1")))
+    plan = run_everywhere(
+        sim, declare(model("m", version("v1"), version("v2", deployed=False), default_version="v1"))
+    )
+    assert kinds(plan) == [("delete", "us-central1/m/v2:deployed")]
