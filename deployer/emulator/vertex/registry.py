@@ -387,14 +387,14 @@ class Registry(VertexBase):
                     f"The model version {label} is deployed (to {where or 'an endpoint, now'}); "
                     "undeploy it first."
                 )
+            if len(self._versions(mrow)) == 1:
+                raise precondition(
+                    f"Cannot delete {label}: it is the only version; delete the model."
+                )
             if mrow.internal["default"] == ref:
                 raise precondition(
                     f"Cannot delete {label}: it holds the default alias. Move `default` to "
                     "another version first."
-                )
-            if len(self._versions(mrow)) == 1:
-                raise precondition(
-                    f"Cannot delete {label}: it is the only version; delete the model."
                 )
             settle = self.knobs.get().vertex_undeploy_settle_s
             since = time.time() - float(vrow.internal.get("undeployed_at", 0.0))
