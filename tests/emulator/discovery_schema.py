@@ -223,9 +223,9 @@ def _check_vertex(verb: str, path: str, status: int, body: Any) -> None:
     if not isinstance(schema, str):
         _fail("$", f"a 2xx answer for {verb} {path}, which is no aiplatform v1 method")
     validate(body, schema, vertex=True)
-    if schema == "GoogleLongrunningOperation" and body.get("done"):
-        if ("error" in body) == ("response" in body):
-            _fail("$", "a done operation needs exactly one of error and response")
+    done_op = schema == "GoogleLongrunningOperation" and body.get("done")
+    if done_op and ("error" in body) == ("response" in body):
+        _fail("$", "a done operation needs exactly one of error and response")
 
 
 class ValidatingHttp(httplib2.Http):

@@ -52,7 +52,7 @@ def create_endpoint(client: Any, wait: Any, project: str, **body: Any) -> dict[s
     op = endpoints(client).create(parent=parent(project), body={"displayName": "e", **body})
     done = wait(client, op.execute())
     assert "error" not in done, done
-    return dict(done["response"])
+    return {k: v for k, v in done["response"].items() if k != "@type"}
 
 
 def deploy(
