@@ -119,17 +119,23 @@ def test_deploy_refusals(vertex_client: Any, wait_vertex: Any, project: str) -> 
         return lambda: api.deployModel(endpoint=ep, body=body).execute()
 
     spec = {"machineType": "n1-standard-2"}
+    l4 = {**spec, "acceleratorType": "NVIDIA_L4", "acceleratorCount": 1}
+
+    def res(machine: dict[str, Any] = spec, low: int = 1, **more: Any) -> dict[str, Any]:
+        return {"dedicatedResources": {"machineSpec": machine, "minReplicaCount": low, **more}}
+
+    unknown_metric = [{"metricName": "cpu", "target": 50}]
     for dm, split in (
         ({}, None),
-        ({"dedicatedResources": {"machineSpec": {"machineType": "n9-huge"}, "minReplicaCount": 1}}, None),
-        ({"dedicatedResources": {"machineSpec": spec, "minReplicaCount": 0}}, None),
-        ({"dedicatedResources": {"machineSpec": spec, "minReplicaCount": 2, "maxReplicaCount": 1}}, None),
-        ({"dedicatedResources": {"machineSpec": {**spec, "acceleratorType": "NVIDIA_L4", "acceleratorCount": 1}, "minReplicaCount": 1}}, None),
-        ({"dedicatedResources": {**CPU, "autoscalingMetricSpecs": [{"metricName": "cpu", "target": 50}]}}, None),
-        ({"dedicatedResources": CPU}, {"0": 50}),
-        ({"dedicatedResources": CPU}, {"0": 50, "999": 50}),
-        ({"dedicatedResources": CPU, "id": "x1"}, None),
-    ):  # fmt: skip
+        (res({"machineType": "n9-huge"}), None),
+        (res(low=0), None),
+        (res(low=2, maxReplicaCount=1), None),
+        (res(l4), None),
+        (res(autoscalingMetricSpecs=unknown_metric), None),
+        (res(), {"0": 50}),
+        (res(), {"0": 50, "999": 50}),
+        ({**res(), "id": "x1"}, None),
+    ):
         api_error(attempt(dm, split), 400, "INVALID_ARGUMENT")
     api_error(
         lambda: api.deployModel(
