@@ -160,7 +160,7 @@ class _Builder:
                         spec.path,
                         before,
                         after,
-                        forces_replacement=spec.behavior is Behavior.REPLACE,
+                        forces_replacement=spec.behavior_for(observed.fields) is Behavior.REPLACE,
                         mask=spec.mask,
                     )
                 )
@@ -455,13 +455,13 @@ def _removal_action(
         )
     desired, observed = removal.desired, removal.observed
     assert desired is not None
-    forcing = [c.path for c in removal.changes if c.forces_replacement]
+    forcing = _forcing(b, vkey, removal.changes)
     return b.add(
         Action(
             _action_id(ActionKind.REPLACE, vkey),
             ActionKind.REPLACE,
             vkey,
-            reason="replacement forced by: " + ", ".join(forcing),
+            reason="replacement forced by: " + forcing,
             changes=removal.changes,
             depends_on=deps,
             desired=desired.fields,
@@ -470,6 +470,18 @@ def _removal_action(
             drift=observed.state is not State.FAILED and _is_drift(observed, desired),
         )
     )
+
+
+def _forcing(b: _Builder, key: ResourceKey, changes: Iterable[FieldChange]) -> str:
+    """The fields forcing a replacement; one patchable only on some resources says where."""
+    schema = b.schemas[key.kind]
+    out = []
+    for c in changes:
+        if c.forces_replacement:
+            spec = schema.spec(c.path)
+            only = spec.patch_only_if if spec and spec.behavior is Behavior.PATCH else None
+            out.append(f"{c.path} (patchable only if {only.describe()})" if only else c.path)
+    return ", ".join(out)
 
 
 def _remove_live_default(
@@ -506,7 +518,8 @@ def _remove_live_default(
         if not b.options.allow_downtime and removal.observed.state is not State.FAILED:
             b.error(
                 vkey,
-                f"replacing {vkey.address} would leave model {model_key.address} without a "
+                f"replacing {vkey.address} (forced by: {_forcing(b, vkey, removal.changes)}) "
+                f"would leave model {model_key.address} without a "
                 "serving version while it is recreated: declare the change under a new version "
                 "name and make it default_version, or pass --allow-downtime",
             )
