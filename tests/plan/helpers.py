@@ -169,13 +169,15 @@ def _short(text: str) -> str:
 def summarize(plan: Plan) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
     """(kind, address, depends_on, changed paths) per action; the default region left out.
 
+    depends_on is followed by the ordering-only dependencies, each as "after ID".
     Changed paths are omitted for creates (every declared field), see the creation tests.
     """
     return [
         (
             a.kind.value,
             _short(a.address),
-            tuple(_short(d) for d in a.depends_on),
+            tuple(_short(d) for d in a.depends_on)
+            + tuple(f"after {_short(d)}" for d in a.ordered_after),
             () if a.kind is ActionKind.CREATE else tuple(c.path for c in a.changes),
         )
         for a in plan.actions
@@ -299,12 +301,14 @@ class Service:
         by_id = {a.id: a for a in plan.actions}
         assert len(by_id) == len(plan.actions), "duplicate action ids"
         for a in plan.actions:
-            missing = [d for d in a.depends_on if d not in by_id]
+            missing = [d for d in (*a.depends_on, *a.ordered_after) if d not in by_id]
             assert not missing, f"{a.id} depends on actions not in the plan: {missing}"
         done: list[str] = []
         pending = dict(by_id)
         while pending:
-            runnable = sorted(i for i, a in pending.items() if set(a.depends_on) <= set(done))
+            runnable = sorted(
+                i for i, a in pending.items() if {*a.depends_on, *a.ordered_after} <= set(done)
+            )
             assert runnable, f"dependency cycle among {sorted(pending)}"
             chosen = rng.choice(runnable)
             self.call(pending.pop(chosen))
