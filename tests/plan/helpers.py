@@ -272,6 +272,7 @@ class Service:
             for change in action.changes:
                 if change.mask is None:
                     raise Refused(f"{change.path} of {key.address} cannot be patched")
+                _check_patch(res, change.mask)
                 if change.path == "labels":
                     res.labels = dict(change.after)
                 else:
@@ -316,10 +317,28 @@ class Service:
         return done
 
 
+def _check_patch(res: _Res, mask: str) -> None:
+    """Per-machine-type patch rules (discovery document, versions.patch; the twin's
+    emulator/rules.py `patched_version`): the manual node count is patchable on n1-* machine
+    types only, and a patch cannot switch between manual and auto scaling."""
+    head = mask.split(".", 1)[0]
+    machine_type = str(res.fields.get("machineType") or "")
+    if head == "manualScaling" and not catalog.is_n1(machine_type):
+        raise Refused(
+            f"{res.key.address}: manual_scaling.nodes can only be updated on n1-* machine types "
+            f"(machineType {machine_type or 'unset'})"
+        )
+    mode = res.fields.get("scalingMode")
+    if head in ("manualScaling", "autoScaling") and mode != head.removesuffix("Scaling"):
+        raise Refused(f"{res.key.address}: {mask} patched on a version with {mode} scaling")
+
+
 def assert_topologically_listed(plan: Plan) -> None:
     seen: set[str] = set()
     for a in plan.actions:
-        assert set(a.depends_on) <= seen, f"{a.id} is listed before its dependencies"
+        assert {*a.depends_on, *a.ordered_after} <= seen, (
+            f"{a.id} is listed before its dependencies"
+        )
         seen.add(a.id)
 
 
