@@ -28,6 +28,26 @@ class Report:
     def failed(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if o.status is not Status.DONE)
 
+    @property
+    def unmoved_defaults(self) -> tuple[str, ...]:
+        """One line per default-version move that did not happen, saying why."""
+        lines = []
+        for o in self.outcomes:
+            a = o.action
+            if a.kind is not ActionKind.SET_DEFAULT or o.status is Status.DONE:
+                continue
+            if o.blocked_by is not None:
+                b = o.blocked_by
+                why = f"skipped because {b.kind.value} of {b.address} did not complete"
+            else:
+                why = f"{o.status.value}: {o.error}"
+            stays = a.changes[0].before if a.changes else None
+            kept = f"; the default stays {stays}" if stays else ""
+            lines.append(
+                f"default of {a.key.model_key.address} not moved to {a.key.version}: {why}{kept}"
+            )
+        return tuple(lines)
+
     def summary(self) -> str:
         done = [o.action for o in self.outcomes if o.status is Status.DONE]
 

@@ -79,6 +79,8 @@ def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str
         report = run_plan(plan, provider, storage, progress, progress.note, parallelism)
     for outcome in report.failed:
         print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
+    for line in report.unmoved_defaults:
+        print(line)
     summary = report.summary()
     if verb == "destroy":
         summary = summary.replace("Apply", "Destroy")
