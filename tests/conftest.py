@@ -72,6 +72,44 @@ def ml_client(twin: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture(scope="session")
+def vertex_client(twin: Any) -> Any:
+    """An `aiplatform` v1 discovery client on the twin (same port as ml v1) whose every response
+    is checked against the schemas of the shipped `aiplatform.v1.json`."""
+    from emulator.discovery_schema import ValidatingHttp
+    from googleapiclient import discovery
+
+    return discovery.build(
+        "aiplatform",
+        "v1",
+        static_discovery=True,
+        http=ValidatingHttp(),
+        client_options={"api_endpoint": twin.api_endpoint()},
+    )
+
+
+@pytest.fixture(scope="session")
+def wait_vertex() -> Callable[..., dict[str, Any]]:
+    """`wait_vertex(client, op_or_name, timeout=60) -> finished operation` (polls `get`)."""
+
+    def wait(client: Any, op: Any, timeout: float = OP_TIMEOUT) -> dict[str, Any]:
+        name = op["name"] if isinstance(op, dict) else op
+        scope = name.split("/")[4] if name.count("/") > 5 else ""
+        where = client.projects().locations()
+        ops = {"models": where.models, "endpoints": where.endpoints}.get(scope, lambda: where)()
+        ops = ops.operations()
+        deadline = time.monotonic() + timeout
+        while True:
+            current = ops.get(name=name).execute()
+            if current.get("done"):
+                return current
+            if time.monotonic() > deadline:
+                raise AssertionError(f"operation {name} not done after {timeout} s: {current}")
+            time.sleep(0.02)
+
+    return wait
+
+
+@pytest.fixture(scope="session")
 def storage_client(twin: Any) -> Any:
     """A google-cloud-storage client on the twin's GCS emulator (anonymous credentials)."""
     from google.auth.credentials import AnonymousCredentials

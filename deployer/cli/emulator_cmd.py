@@ -44,12 +44,26 @@ def emulator(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for the injected faults.")
     ] = None,
+    vertex_lro_per_minute: Annotated[
+        int,
+        typer.Option(
+            "--vertex-lro-per-minute",
+            help="Vertex long-running-operation submissions allowed per minute and region.",
+        ),
+    ] = 60,
+    vertex_undeploy_settle_s: Annotated[
+        float,
+        typer.Option(
+            "--vertex-undeploy-settle-s",
+            help="Seconds after an undeploy during which Vertex deleteVersion is refused.",
+        ),
+    ] = 0.0,
     bucket: Annotated[
         list[str] | None,
         typer.Option("--bucket", help="Create this bucket in the GCS emulator (repeatable)."),
     ] = None,
 ) -> None:
-    """Run the local twin of AI Platform Prediction (ml v1) and Cloud Storage until Ctrl-C."""
+    """Run the local twin of AI Platform (ml v1), Vertex AI (aiplatform v1) and Cloud Storage."""
     import signal
     import threading
 
@@ -61,6 +75,8 @@ def emulator(
         fault_rate=fault_rate,
         op_failure_rate=op_failure_rate,
         seed=seed,
+        vertex_lro_per_minute=vertex_lro_per_minute,
+        vertex_undeploy_settle_s=vertex_undeploy_settle_s,
     )
     try:
         knobs.validate()
@@ -93,6 +109,7 @@ def emulator(
         print(f"deployer emulator: ml v1 API at {handle.url} (data in {handle.data_dir})")
         print(f"  global endpoint:   {handle.url}/v1/...")
         print(f"  regional endpoint: {handle.url}/REGION/v1/...")
+        print(f"  Vertex AI (aiplatform v1): {handle.url}/v1/projects/P/locations/REGION/...")
         if handle.gcs_url and not no_gcs:
             print(f"  Cloud Storage:     {handle.gcs_url}")
         elif not handle.gcs_url:

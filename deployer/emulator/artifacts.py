@@ -29,11 +29,21 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def copy_artifact(reader: GcsReader, uri: str, dest: Path, machine_type: str) -> None:
-    """Copy every object under `uri` into `dest`; ArtifactError when it cannot be read."""
+def copy_artifact(
+    reader: GcsReader,
+    uri: str,
+    dest: Path,
+    machine_type: str = "",
+    *,
+    field: str = "version.deployment_uri",
+    size_limit: int | None = None,
+) -> None:
+    """Copy every object under `uri` into `dest`; ArtifactError when it cannot be read.
+    `size_limit` defaults to the ml v1 limit of `machine_type`; `field` names the request field
+    in the messages (Vertex: `model.artifact_uri`)."""
     if reader.url is None:
         raise ArtifactError(
-            f"Field: version.deployment_uri Error: Cannot read {uri}: the twin has no Cloud "
+            f"Field: {field} Error: Cannot read {uri}: the twin has no Cloud "
             "Storage emulator (started with --no-gcs and no STORAGE_EMULATOR_HOST)."
         )
     bucket, prefix = split_uri(uri)
@@ -43,29 +53,28 @@ def copy_artifact(reader: GcsReader, uri: str, dest: Path, machine_type: str) ->
         objects = list(reader.list(bucket, prefix))
     except FileNotFoundError:
         raise ArtifactError(
-            f"Field: version.deployment_uri Error: The bucket {bucket!r} of {uri} does not exist."
+            f"Field: {field} Error: The bucket {bucket!r} of {uri} does not exist."
         ) from None
     except (urllib.error.URLError, OSError) as exc:
-        raise ArtifactError(
-            f"Field: version.deployment_uri Error: Cannot read {uri}: {exc}"
-        ) from None
+        raise ArtifactError(f"Field: {field} Error: Cannot read {uri}: {exc}") from None
     objects = [(name, size) for name, size in objects if not name.endswith("/")]
     if not objects:
         raise ArtifactError(
-            f"Field: version.deployment_uri Error: The provided URI for model files doesn't "
+            f"Field: {field} Error: The provided URI for model files doesn't "
             f"contain any objects: {uri}"
         )
     if len(objects) > FILES_LIMIT:
         raise ArtifactError(
-            f"Field: version.deployment_uri Error: The model directory {uri} holds "
+            f"Field: {field} Error: The model directory {uri} holds "
             f"{len(objects)} files; at most {FILES_LIMIT} are allowed."
         )
-    limit = SIZE_LIMIT["n1" if catalog.is_n1(machine_type) else "mls1"]
+    limit = size_limit or SIZE_LIMIT["n1" if catalog.is_n1(machine_type) else "mls1"]
     total = sum(size for _, size in objects)
     if total > limit:
         raise ArtifactError(
-            f"Field: version.deployment_uri Error: The model at {uri} is {total} bytes; "
-            f"machine type {machine_type} allows at most {limit} bytes."
+            f"Field: {field} Error: The model at {uri} is {total} bytes; "
+            f"{'machine type ' + machine_type if machine_type else 'the service'} allows at "
+            f"most {limit} bytes."
         )
     tmp = dest.with_name(dest.name + ".partial")
     if tmp.exists():
@@ -79,9 +88,7 @@ def copy_artifact(reader: GcsReader, uri: str, dest: Path, machine_type: str) ->
             reader.download(bucket, name, target)
     except (urllib.error.URLError, OSError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ArtifactError(
-            f"Field: version.deployment_uri Error: Cannot read {uri}: {exc}"
-        ) from None
+        raise ArtifactError(f"Field: {field} Error: Cannot read {uri}: {exc}") from None
     tmp.rename(dest)
 
 

@@ -7,7 +7,7 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from deployer import catalog
+from deployer import catalog, catalog_vertex
 
 
 @dataclass
@@ -22,6 +22,8 @@ class Knobs:
     max_version_ops: int = catalog.MAX_CONCURRENT_VERSION_OPS
     max_models: int = catalog.MAX_MODELS_PER_PROJECT
     max_versions: int = catalog.MAX_VERSIONS_PER_PROJECT
+    vertex_lro_per_minute: int = catalog_vertex.MAX_LRO_PER_MINUTE
+    vertex_undeploy_settle_s: float = 0.0
 
     def validate(self) -> None:
         if self.op_seconds < 0:
@@ -32,7 +34,10 @@ class Knobs:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        for name in ("max_version_ops", "max_models", "max_versions"):
+        names = ("max_version_ops", "max_models", "max_versions", "vertex_lro_per_minute")
+        if self.vertex_undeploy_settle_s < 0:
+            raise ValueError("vertex_undeploy_settle_s must be >= 0")
+        for name in names:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 
@@ -46,6 +51,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_version_ops": (int,),
     "max_models": (int,),
     "max_versions": (int,),
+    "vertex_lro_per_minute": (int,),
+    "vertex_undeploy_settle_s": (int, float),
 }
 
 
@@ -91,3 +98,8 @@ class KnobBox:
     def pick(self, options: tuple[Any, ...]) -> Any:
         with self._lock:
             return self._rng.choice(options)
+
+    def weighted(self, options: list[Any], weights: list[int]) -> Any:
+        """One of `options` with probability proportional to its weight (seeded)."""
+        with self._lock:
+            return self._rng.choices(options, weights=weights)[0]

@@ -38,11 +38,35 @@ def decode_token(token: str | None) -> str:
         raise invalid(f"Invalid page token {token!r}") from None
 
 
+def paginate(
+    rows: list[dict[str, Any]],
+    query: dict[str, str],
+    key: str,
+    order: Callable[[dict[str, Any]], str] = lambda row: str(row["name"]),
+) -> dict[str, Any]:
+    """One page of `rows` (already sorted by `order`) matching the query's `filter`; the page
+    token is the `order` key of the last row shown, so pages stay stable under inserts."""
+    size = page_size(query.get("pageSize", query.get("page_size")))
+    after = decode_token(query.get("pageToken", query.get("page_token")))
+    matches = parse_filter(query.get("filter"))
+    selected = [r for r in rows if order(r) > after and matches(r)]
+    page = selected[:size]
+    out: dict[str, Any] = {}
+    if page:
+        out[key] = page
+    if len(selected) > size:
+        out["nextPageToken"] = encode_token(order(page[-1]))
+    return out
+
+
 def _lookup(obj: Any, path: str) -> Any:
+    from deployer.emulator.discovery import camel
+
     for part in path.split("."):
         if not isinstance(obj, dict):
             return None
-        obj = obj.get(part)
+        # map keys (labels) are taken as written; field names in snake_case too (display_name)
+        obj = obj.get(part, obj.get(camel(part)))
     return obj
 
 
@@ -86,6 +110,8 @@ def _term(field: str, op: str, value: str, negate: bool) -> Callable[[dict[str, 
         found = _lookup(obj, field)
         if op == ":" and value == "*":
             result = found is not None
+        elif op == ":" and isinstance(found, dict):
+            result = value in found  # `labels:KEY`
         else:
             shown = "" if found is None else str(found)
             if isinstance(found, bool):

@@ -9,16 +9,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from typing import Protocol
 
-from deployer.emulator.service import Service
+from deployer.emulator.store import Row
 
 log = logging.getLogger(__name__)
 IDLE_POLL = 0.5
 
 
+class Completer(Protocol):
+    """An API half (`ml` v1 or `aiplatform` v1) whose operations the worker finishes."""
+
+    def due_operations(self, now: float) -> tuple[list[Row], float | None]: ...
+
+    def complete(self, endpoint: str, op_name: str) -> None: ...
+
+
 class OperationWorker:
-    def __init__(self, service: Service) -> None:
-        self.service = service
+    def __init__(self, services: Sequence[Completer]) -> None:
+        self.services = list(services)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="emulator-operations", daemon=True)
@@ -37,16 +47,22 @@ class OperationWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            try:
-                due, upcoming = self.service.due_operations(time.time())
-                for row in due:
-                    if self._stop.is_set():
-                        return
-                    self.service.complete(row.endpoint, row.name)
-            except Exception:  # keep the worker alive; the operation is retried next scan
-                log.exception("operation worker error")
-                upcoming = time.time() + IDLE_POLL
-            if due:
+            busy = False
+            upcoming: float | None = None
+            for service in self.services:
+                try:
+                    due, next_due = service.due_operations(time.time())
+                    for row in due:
+                        if self._stop.is_set():
+                            return
+                        service.complete(row.endpoint, row.name)
+                except Exception:  # keep the worker alive; the operation is retried next scan
+                    log.exception("operation worker error")
+                    due, next_due = [], time.time() + IDLE_POLL
+                busy = busy or bool(due)
+                if next_due is not None and (upcoming is None or next_due < upcoming):
+                    upcoming = next_due
+            if busy:
                 continue
             wait = (
                 IDLE_POLL if upcoming is None else max(0.0, min(IDLE_POLL, upcoming - time.time()))

@@ -16,6 +16,8 @@ from deployer.emulator.apierrors import ApiError, PredictError, invalid
 from deployer.emulator.knobs import KnobBox
 from deployer.emulator.routes import Call, Router, split_endpoint
 from deployer.emulator.service import Service
+from deployer.emulator.vertex.routes import VertexRouter, is_vertex
+from deployer.emulator.vertex.service import VertexService
 
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024
@@ -26,11 +28,18 @@ class TwinHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], service: Service, knobs: KnobBox) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        service: Service,
+        knobs: KnobBox,
+        vertex: VertexService | None = None,
+    ) -> None:
         super().__init__(address, Handler)
         self.service = service
         self.knobs = knobs
         self.router = Router(service)
+        self.vertex = VertexRouter(vertex) if vertex is not None else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -98,8 +107,14 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(knobs.latency_ms / 1000.0)
             if self.server.knobs.chance(knobs.fault_rate):
                 raise self._fault()
-            is_predict = rest.endswith(":predict")
-            if is_predict and len(json.dumps(body or {})) > 1_500_000:
+            too_big = rest.endswith(":predict") and len(json.dumps(body or {})) > 1_500_000
+            if self.server.vertex is not None and endpoint == catalog.GLOBAL and is_vertex(rest):
+                if too_big:
+                    raise invalid("Request payload size exceeds the limit: 1572864 bytes.")
+                result = self.server.vertex.dispatch(method, rest, query, body)
+                self._send(200, result)
+                return
+            if too_big:
                 raise PredictError("Request payload size exceeds the limit: 1572864 bytes.")
             result = self.server.router.dispatch(Call(endpoint, method, rest, query, body))
             self._send(200, result)
@@ -139,6 +154,13 @@ class Handler(BaseHTTPRequestHandler):
             self.server.service.reset()
             self._send(200, {})
         elif route == "health" and method == "GET":
-            self._send(200, {"status": "ok", "endpoints": list(catalog.ENDPOINTS)})
+            self._send(
+                200,
+                {
+                    "status": "ok",
+                    "endpoints": list(catalog.ENDPOINTS),
+                    "apis": ["ml", "aiplatform"],
+                },
+            )
         else:
             raise ApiError(404, f"Unknown control route {method} /_emulator/{route}.")

@@ -172,26 +172,6 @@ class Service:
                 f"per project ({len(running)} running in project {project!r}). Retry later."
             )
 
-    def _list(
-        self,
-        rows: list[Json],
-        page_size: str | None,
-        page_token: str | None,
-        filter_text: str | None,
-        key: str,
-    ) -> Json:
-        size = listing.page_size(page_size)
-        after = listing.decode_token(page_token)
-        matches = listing.parse_filter(filter_text)
-        selected = [r for r in rows if r["name"] > after and matches(r)]
-        page = selected[:size]
-        out: Json = {}
-        if page:
-            out[key] = page
-        if len(selected) > size:
-            out["nextPageToken"] = listing.encode_token(page[-1]["name"])
-        return out
-
     # ---- models ----------------------------------------------------------------------------
 
     def create_model(self, endpoint: str, project: str, body: Json) -> Json:
@@ -219,9 +199,7 @@ class Service:
         with self.store.transaction():
             rows = self.store.children(MODEL, endpoint, f"projects/{project}")
             rendered = [self._render_model(endpoint, r) for r in rows]
-        return self._list(
-            rendered, query.get("pageSize"), query.get("pageToken"), query.get("filter"), "models"
-        )
+        return listing.paginate(rendered, query, "models")
 
     def patch_model(
         self, endpoint: str, project: str, model: str, body: Json, mask: str | None
@@ -366,9 +344,7 @@ class Service:
             default = mrow.internal.get("default")
             rows = self.store.children(VERSION, endpoint, mrow.name)
             rendered = [self._render_version(r, default) for r in rows]
-        return self._list(
-            rendered, query.get("pageSize"), query.get("pageToken"), query.get("filter"), "versions"
-        )
+        return listing.paginate(rendered, query, "versions")
 
     def _check_not_busy(self, row: Row, action: str) -> None:
         state = row.data.get("state")
@@ -458,9 +434,7 @@ class Service:
     def list_operations(self, endpoint: str, project: str, query: dict[str, str]) -> Json:
         with self.store.transaction():
             rows = [r.data for r in self.store.children(OPERATION, endpoint, f"projects/{project}")]
-        return self._list(
-            rows, query.get("pageSize"), query.get("pageToken"), query.get("filter"), "operations"
-        )
+        return listing.paginate(rows, query, "operations")
 
     def cancel_operation(self, endpoint: str, project: str, op_id: str) -> Json:
         with self.store.transaction():

@@ -148,9 +148,9 @@ class Store:
             )
             return int(cur.fetchone()[0])
 
-    def pending_operations(self, project: str | None = None) -> list[Row]:
+    def pending_operations(self, project: str | None = None, kind: str = OPERATION) -> list[Row]:
         sql = f"SELECT {self._COLUMNS} FROM resources WHERE kind=? AND pending=1"
-        args: tuple[Any, ...] = (OPERATION,)
+        args: tuple[Any, ...] = (kind,)
         if project is not None:
             sql += " AND project=?"
             args += (project,)

@@ -14,6 +14,7 @@ from deployer.emulator.operations import OperationWorker
 from deployer.emulator.server import TwinHTTPServer
 from deployer.emulator.service import Service
 from deployer.emulator.store import Store
+from deployer.emulator.vertex.service import VertexService
 from deployer.errors import DeployerError
 
 DB_NAME = "state.sqlite3"
@@ -90,11 +91,13 @@ def start(
         storage_url = gcs.url
     box = KnobBox(knobs or Knobs())
     store = Store(data / DB_NAME)
-    service = Service(store, box, data, GcsReader(storage_url))
-    worker = OperationWorker(service)
-    service.wake = worker.wake
+    reader = GcsReader(storage_url)
+    service = Service(store, box, data, reader)
+    vertex = VertexService(store, box, data, reader)
+    worker = OperationWorker([service, vertex])
+    service.wake = vertex.wake = worker.wake
     try:
-        server = TwinHTTPServer((host, port), service, box)
+        server = TwinHTTPServer((host, port), service, box, vertex)
     except OSError as exc:
         store.close()
         if gcs is not None:

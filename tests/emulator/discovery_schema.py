@@ -1,4 +1,5 @@
-"""A small validator for response bodies against the schemas of the shipped `ml.v1.json`.
+"""A small validator for response bodies against the schemas of the shipped `ml.v1.json` and
+`aiplatform.v1.json` (paths under `v1/projects/P/locations/` are Vertex AI).
 
 It walks `$ref`, types, formats, enums, arrays and maps; a property the schema lacks is an
 error. Objects carrying `@type` (operation metadata and responses) are checked against the
@@ -17,9 +18,13 @@ from typing import Any
 import googleapiclient
 import httplib2
 
-DOC_PATH = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "ml.v1.json"
-DOC: dict[str, Any] = json.loads(DOC_PATH.read_text(encoding="utf-8"))
+DOCS_DIR = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+DOC: dict[str, Any] = json.loads((DOCS_DIR / "ml.v1.json").read_text(encoding="utf-8"))
+VERTEX_DOC: dict[str, Any] = json.loads((DOCS_DIR / "aiplatform.v1.json").read_text("utf-8"))
 SCHEMAS: dict[str, Any] = DOC["schemas"]
+VERTEX_SCHEMAS: dict[str, Any] = VERTEX_DOC["schemas"]
+VERTEX_TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
+VERTEX_PREFIX = re.compile(r"^v1/projects/[^/]+/locations/")
 
 ML = "type.googleapis.com/google.cloud.ml.v1"
 TYPE_URLS = {
@@ -31,7 +36,7 @@ TYPE_URLS = {
 DATETIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 STATUS_NAMES = {
     "INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND", "ALREADY_EXISTS",
-    "RESOURCE_EXHAUSTED", "PERMISSION_DENIED", "UNAVAILABLE", "INTERNAL", "CANCELLED",
+    "RESOURCE_EXHAUSTED", "PERMISSION_DENIED", "UNAVAILABLE", "INTERNAL", "CANCELLED", "ABORTED",
 }  # fmt: skip
 
 
@@ -39,25 +44,36 @@ class SchemaError(AssertionError):
     pass
 
 
-def validate(value: Any, schema_name: str, where: str = "$") -> None:
+def validate(value: Any, schema_name: str, where: str = "$", vertex: bool = False) -> None:
     """Raise SchemaError unless `value` conforms to the named discovery schema."""
-    _check(value, {"$ref": schema_name}, where)
+    _check(value, {"$ref": schema_name}, where, vertex)
+
+
+def _type_schema(type_url: str, vertex: bool) -> str | None:
+    if not vertex:
+        return TYPE_URLS.get(type_url)
+    if type_url == "type.googleapis.com/google.protobuf.Empty":
+        return "GoogleProtobufEmpty"
+    if type_url.startswith(VERTEX_TYPE):
+        name = "GoogleCloudAiplatformV1" + type_url[len(VERTEX_TYPE) :]
+        return name if name in VERTEX_SCHEMAS else None
+    return None
 
 
 def _fail(where: str, message: str) -> None:
     raise SchemaError(f"{where}: {message}")
 
 
-def _check(value: Any, spec: dict[str, Any], where: str) -> None:
+def _check(value: Any, spec: dict[str, Any], where: str, vertex: bool) -> None:
     if "$ref" in spec:
-        schema = SCHEMAS[spec["$ref"]]
+        schema = (VERTEX_SCHEMAS if vertex else SCHEMAS)[spec["$ref"]]
         if not isinstance(value, dict):
             _fail(where, f"expected an object ({spec['$ref']}), got {value!r}")
         props = schema.get("properties", {})
         for key, item in value.items():
             if key not in props:
                 _fail(where, f"unknown property {key!r} for {spec['$ref']}")
-            _check(item, props[key], f"{where}.{key}")
+            _check(item, props[key], f"{where}.{key}", vertex)
         return
     kind = spec.get("type")
     if kind == "any":
@@ -65,9 +81,10 @@ def _check(value: Any, spec: dict[str, Any], where: str) -> None:
     if kind == "object":
         if not isinstance(value, dict):
             _fail(where, f"expected an object, got {value!r}")
-        if "@type" in value and value["@type"] in TYPE_URLS:
+        named = _type_schema(value["@type"], vertex) if "@type" in value else None
+        if named is not None:
             rest = {k: v for k, v in value.items() if k != "@type"}
-            validate(rest, TYPE_URLS[value["@type"]], where)
+            validate(rest, named, where, vertex)
             return
         if "@type" in value:
             _fail(where, f"unknown @type {value['@type']!r}")
@@ -75,7 +92,7 @@ def _check(value: Any, spec: dict[str, Any], where: str) -> None:
             for key, item in value.items():
                 if key not in spec["properties"]:
                     _fail(where, f"unknown property {key!r}")
-                _check(item, spec["properties"][key], f"{where}.{key}")
+                _check(item, spec["properties"][key], f"{where}.{key}", vertex)
             return
         inner = spec.get("additionalProperties")
         if inner is None:
@@ -83,13 +100,13 @@ def _check(value: Any, spec: dict[str, Any], where: str) -> None:
                 _fail(where, "object without declared properties must be empty")
             return
         for key, item in value.items():
-            _check(item, inner, f"{where}.{key}")
+            _check(item, inner, f"{where}.{key}", vertex)
         return
     if kind == "array":
         if not isinstance(value, list):
             _fail(where, f"expected a list, got {value!r}")
         for i, item in enumerate(value):
-            _check(item, spec.get("items", {}), f"{where}[{i}]")
+            _check(item, spec.get("items", {}), f"{where}[{i}]", vertex)
         return
     if kind == "string":
         if not isinstance(value, str):
@@ -124,7 +141,7 @@ def _check(value: Any, spec: dict[str, Any], where: str) -> None:
     _fail(where, f"schema without a type: {spec}")
 
 
-def validate_error(body: Any, code: int) -> None:
+def validate_error(body: Any, code: int, vertex: bool = False) -> None:
     """Google's JSON error envelope, with a `status` matching the HTTP code."""
     if not isinstance(body, dict) or set(body) != {"error"} or not isinstance(body["error"], dict):
         _fail("$", f"not an error envelope: {body!r}")
@@ -132,14 +149,15 @@ def validate_error(body: Any, code: int) -> None:
     extra = set(error) - {"code", "message", "status", "details"}
     if extra:
         _fail("$.error", f"unknown keys {extra}")
-    validate({k: v for k, v in error.items() if k != "status"}, "GoogleRpc__Status", "$.error")
+    status = "GoogleRpcStatus" if vertex else "GoogleRpc__Status"
+    validate({k: v for k, v in error.items() if k != "status"}, status, "$.error", vertex)
     if error.get("code") != code or not error.get("message"):
         _fail("$.error", f"code {error.get('code')} / message missing for HTTP {code}")
     if error.get("status") not in STATUS_NAMES:
         _fail("$.error.status", f"unknown status {error.get('status')!r}")
 
 
-def _method_table() -> list[tuple[str, re.Pattern[str], str | None]]:
+def _method_table(doc: dict[str, Any] = DOC) -> list[tuple[str, re.Pattern[str], str | None]]:
     table: list[tuple[str, re.Pattern[str], str | None]] = []
 
     def walk(resource: dict[str, Any]) -> None:
@@ -154,17 +172,18 @@ def _method_table() -> list[tuple[str, re.Pattern[str], str | None]]:
         for child in resource.get("resources", {}).values():
             walk(child)
 
-    walk(DOC["resources"]["projects"])
+    walk(doc["resources"]["projects"])
     return table
 
 
 METHODS = _method_table()
+VERTEX_METHODS = _method_table(VERTEX_DOC)
 
 
-def response_schema(verb: str, path: str) -> str | bool | None:
+def response_schema(verb: str, path: str, vertex: bool = False) -> str | bool | None:
     """The response schema name of the method at `path` (no endpoint prefix); None for predict,
     False when no method matches."""
-    for method, pattern, schema in METHODS:
+    for method, pattern, schema in VERTEX_METHODS if vertex else METHODS:
         if method == verb and pattern.match(path):
             return schema
     return False
@@ -175,6 +194,9 @@ def check_response(verb: str, path: str, status: int, content: bytes) -> None:
     body = json.loads(content) if content.strip() else None
     if path.split("/", 1)[0] != "v1":
         path = path.split("/", 1)[1] if "/" in path else ""
+    if VERTEX_PREFIX.match(path):
+        _check_vertex(verb, path, status, body)
+        return
     schema = response_schema(verb, path)
     if status >= 400:
         if schema is None and isinstance(body, dict) and isinstance(body.get("error"), str):
@@ -190,6 +212,20 @@ def check_response(verb: str, path: str, status: int, content: bytes) -> None:
             _fail("$.predictions", "expected a list")
         return
     validate(body, schema)
+
+
+def _check_vertex(verb: str, path: str, status: int, body: Any) -> None:
+    """Vertex answers: errors always in Google's envelope; every 2xx body against its schema."""
+    if status >= 400:
+        validate_error(body, status, vertex=True)
+        return
+    schema = response_schema(verb, path, vertex=True)
+    if not isinstance(schema, str):
+        _fail("$", f"a 2xx answer for {verb} {path}, which is no aiplatform v1 method")
+    validate(body, schema, vertex=True)
+    done_op = schema == "GoogleLongrunningOperation" and body.get("done")
+    if done_op and ("error" in body) == ("response" in body):
+        _fail("$", "a done operation needs exactly one of error and response")
 
 
 class ValidatingHttp(httplib2.Http):

@@ -1,0 +1,419 @@
+"""Vertex endpoints: create, patch, delete, deploy, undeploy, mutate and predict.
+
+Deploy, undeploy, mutate and delete mark the endpoint busy until their operation ends; while it
+is busy every other mutation is refused (FAILED_PRECONDITION), the strictest plausible reading
+of the service's undocumented concurrency rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Any
+
+from deployer import catalog_vertex as cv
+from deployer.emulator.apierrors import (
+    ApiError,
+    PredictError,
+    exists,
+    invalid,
+    not_found,
+    precondition,
+)
+from deployer.emulator.listing import paginate
+from deployer.emulator.service import now_iso
+from deployer.emulator.store import Row
+from deployer.emulator.vertex import rules
+from deployer.emulator.vertex.base import (
+    EMPTY_TYPE,
+    ENDPOINT,
+    TYPE,
+    VENDPOINT,
+    VOPERATION,
+    VVERSION,
+    Json,
+    location_name,
+    new_etag,
+    numeric_id,
+)
+from deployer.emulator.vertex.registry import Registry
+from deployer.emulator.vertex.serving import serve
+
+ENDPOINT_ID_LETTERS = r"^[a-z][a-z0-9-]{0,62}$"
+
+
+def endpoint_name(project: str, location: str, endpoint: str) -> str:
+    return f"{location_name(project, location)}/endpoints/{endpoint}"
+
+
+class Endpoints(Registry):
+    def _endpoint_row(self, project: str, location: str, endpoint: str) -> Row:
+        row = self.store.get(VENDPOINT, ENDPOINT, endpoint_name(project, location, endpoint))
+        if row is None:
+            raise not_found(f"Endpoint {endpoint_name(project, location, endpoint)!r} not found.")
+        return row
+
+    def _mutable(self, row: Row) -> None:
+        busy = row.internal.get("busy")
+        if busy:
+            raise precondition(
+                f"Endpoint {row.name} has a running operation ({busy}); wait for it to finish "
+                "before changing the endpoint again."
+            )
+
+    @staticmethod
+    def _endpoint_view(row: Row) -> Json:
+        data = copy.deepcopy(row.data)
+        for key in ("deployedModels", "trafficSplit", "labels"):
+            if not data.get(key):
+                data.pop(key, None)
+        return data
+
+    def _touch(self, row: Row) -> None:
+        row.data["etag"] = new_etag()
+        row.data["updateTime"] = now_iso()
+        self.store.put(row)
+
+    # ---- create / read / patch / delete ----------------------------------------------------
+
+    def create_endpoint(
+        self, project: str, location: str, body: Json, endpoint_id: str | None
+    ) -> Json:
+        import re
+
+        fields: Json = {
+            "displayName": rules.display_name(body.get("displayName"), "endpoint"),
+            "labels": rules.labels(body.get("labels"), "endpoint"),
+        }
+        for key in ("description", "predictRequestResponseLoggingConfig"):
+            if body.get(key) is not None:
+                fields[key] = body[key]
+        _check_logging(fields.get("predictRequestResponseLoggingConfig"))
+        if endpoint_id and not (
+            cv.ENDPOINT_ID_RE.match(endpoint_id) or re.match(ENDPOINT_ID_LETTERS, endpoint_id)
+        ):
+            raise invalid(
+                f"Field: endpoint_id Error: {endpoint_id!r} is not a valid endpoint ID: a number "
+                "without leading zeros or a lowercase letter followed by [a-z0-9-]."
+            )
+        with self.store.transaction():
+            name = endpoint_name(project, location, endpoint_id or numeric_id(19))
+            reserved = [
+                r.internal.get("endpoint")
+                for r in self.store.pending_operations(project, kind=VOPERATION)
+                if r.internal["type"] == "create_endpoint"
+            ]
+            if self.store.get(VENDPOINT, ENDPOINT, name) is not None or name in reserved:
+                raise exists(f"Endpoint {name!r} already exists.")
+            op = self._new_operation(
+                project, location, name, "create_endpoint", "CreateEndpointOperationMetadata",
+                {"create": name, "fields": fields},
+            )  # fmt: skip
+        self.wake()
+        return op
+
+    def _finish_create_endpoint(self, op: Row, outcome: str | None) -> None:
+        name = op.internal["create"]
+        if self.store.get(VENDPOINT, ENDPOINT, name) is not None:
+            self._fail(op, "ALREADY_EXISTS", f"Endpoint {name!r} already exists.")
+            return
+        stamp = now_iso()
+        data = {
+            **op.internal["fields"], "name": name, "createTime": stamp, "updateTime": stamp,
+            "etag": new_etag(), "deployedModels": [], "trafficSplit": {},
+        }  # fmt: skip
+        row = Row(VENDPOINT, ENDPOINT, name, op.parent, op.project, data, {}, False, None)
+        self.store.put(row)
+        op.data["response"] = {"@type": TYPE + "Endpoint", **self._endpoint_view(row)}
+
+    def get_endpoint(self, project: str, location: str, endpoint: str) -> Json:
+        with self.store.transaction():
+            return self._endpoint_view(self._endpoint_row(project, location, endpoint))
+
+    def list_endpoints(self, project: str, location: str, query: dict[str, str]) -> Json:
+        with self.store.transaction():
+            rows = self.store.children(VENDPOINT, ENDPOINT, location_name(project, location))
+            views = [self._endpoint_view(r) for r in rows]
+        return paginate(views, query, "endpoints")
+
+    def patch_endpoint(
+        self, project: str, location: str, endpoint: str, body: Json, mask: str | None
+    ) -> Json:
+        paths = rules.endpoint_mask(mask)
+        with self.store.transaction():
+            row = self._endpoint_row(project, location, endpoint)
+            if body.get("etag") and body["etag"] != row.data["etag"]:
+                raise ApiError(
+                    409, f"The etag {body['etag']!r} does not match the endpoint's current etag; "
+                    "read it again.", "ABORTED",
+                )  # fmt: skip
+            self._mutable(row)
+            for path in paths:
+                value = body.get(path)
+                if path == "displayName":
+                    value = rules.display_name(value, "endpoint")
+                elif path == "labels":
+                    value = rules.labels(value, "endpoint")
+                elif path == "trafficSplit":
+                    ids = {d["id"] for d in row.data["deployedModels"]}
+                    value = rules.traffic(value, ids, new_key=False)
+                elif path == "predictRequestResponseLoggingConfig":
+                    _check_logging(value)
+                if value is None or value == "":
+                    row.data.pop(path, None)
+                else:
+                    row.data[path] = value
+            self._touch(row)
+            return self._endpoint_view(row)
+
+    def delete_endpoint(self, project: str, location: str, endpoint: str) -> Json:
+        with self.store.transaction():
+            row = self._endpoint_row(project, location, endpoint)
+            self._mutable(row)
+            if row.data["deployedModels"]:
+                ids = ", ".join(d["id"] for d in row.data["deployedModels"])
+                raise precondition(
+                    f"Endpoint {row.name} has deployed models ({ids}); undeploy them first."
+                )
+            op = self._busy_operation(row, "delete_endpoint", "DeleteOperationMetadata", {})
+        self.wake()
+        return op
+
+    def _busy_operation(self, row: Row, op_type: str, metadata: str, internal: Json) -> Json:
+        project, location = row.name.split("/")[1], row.name.split("/")[3]
+        extra = {"deploymentStage": "STARTING_DEPLOYMENT"} if op_type == "deploy" else None
+        op = self._new_operation(
+            project,
+            location,
+            row.name,
+            op_type,
+            metadata,
+            {**internal, "endpoint": row.name},
+            extra,
+        )
+        row.internal["busy"] = op["name"]
+        self.store.put(row)
+        return op
+
+    def _finish_delete_endpoint(self, op: Row, outcome: str | None) -> None:
+        self.store.delete(VENDPOINT, ENDPOINT, op.internal["endpoint"])
+        op.data["response"] = {"@type": EMPTY_TYPE}
+
+    # ---- deploy / undeploy / mutate --------------------------------------------------------
+
+    def deploy(self, project: str, location: str, endpoint: str, body: Json) -> Json:
+        wanted = body.get("deployedModel")
+        if not isinstance(wanted, dict) or not wanted.get("model"):
+            raise invalid("Field: deployed_model.model Error: the model to deploy is required.")
+        if wanted.get("automaticResources") or wanted.get("sharedResources"):
+            raise invalid(
+                "Field: deployed_model Error: the model supports only DEDICATED_RESOURCES."
+            )
+        with self.store.transaction():
+            row = self._endpoint_row(project, location, endpoint)
+            self._mutable(row)
+            mrow, vrow = self._resolve_name(wanted["model"])
+            if vrow.internal.get("busy"):
+                raise precondition(f"Model version {vrow.name} is being deleted.")
+            image = vrow.data["containerSpec"]["imageUri"]
+            resources = rules.dedicated_resources(wanted.get("dedicatedResources"), image)
+            ids = {d["id"] for d in row.data["deployedModels"]}
+            dm_id = wanted.get("id") or numeric_id(10)
+            if not cv.DEPLOYED_MODEL_ID_RE.match(dm_id):
+                raise invalid(f"Field: deployed_model.id Error: {dm_id!r} must be 1-10 digits.")
+            if dm_id in ids:
+                raise exists(f"DeployedModel {dm_id} already exists on {row.name}.")
+            split = rules.traffic(body.get("trafficSplit"), ids, new_key=True)
+            deployed = {
+                **{k: v for k, v in wanted.items() if v is not None},
+                "id": dm_id, "model": mrow.name, "modelVersionId": vrow.data["versionId"],
+                "displayName": wanted.get("displayName") or mrow.data["displayName"],
+                "dedicatedResources": resources,
+            }  # fmt: skip
+            op = self._busy_operation(
+                row, "deploy", "DeployModelOperationMetadata",
+                {"deployed": deployed, "split": split, "version": vrow.name},
+            )  # fmt: skip
+        self.wake()
+        return op
+
+    def _finish_deploy(self, op: Row, outcome: str | None) -> None:
+        row = self.store.get(VENDPOINT, ENDPOINT, op.internal["endpoint"])
+        vrow = self.store.get(VVERSION, ENDPOINT, op.internal["version"])
+        if row is None or vrow is None:
+            self._fail(op, "NOT_FOUND", "The endpoint or the model version no longer exists.")
+            op.data["metadata"]["deploymentStage"] = "FAILED_TO_DEPLOY"
+            return
+        stamp = now_iso()
+        deployed = {
+            **op.internal["deployed"], "createTime": stamp,
+            "status": {
+                "availableReplicaCount": op.internal["deployed"]["dedicatedResources"][
+                    "minReplicaCount"
+                ],
+                "lastUpdateTime": stamp,
+            },
+        }  # fmt: skip
+        row.data["deployedModels"].append(deployed)
+        split = op.internal["split"]
+        if split:
+            row.data["trafficSplit"] = {
+                (deployed["id"] if k == "0" else k): v for k, v in split.items()
+            }
+        self._touch(row)
+        vrow.data["deployedModels"].append(
+            {"endpoint": row.name, "deployedModelId": deployed["id"]}
+        )
+        self.store.put(vrow)
+        op.data["metadata"]["deploymentStage"] = "SUCCESSFULLY_DEPLOYED"
+        op.data["response"] = {"@type": TYPE + "DeployModelResponse", "deployedModel": deployed}
+
+    def undeploy(self, project: str, location: str, endpoint: str, body: Json) -> Json:
+        dm_id = body.get("deployedModelId")
+        if not dm_id:
+            raise invalid("Field: deployed_model_id Error: a deployed model ID is required.")
+        with self.store.transaction():
+            row = self._endpoint_row(project, location, endpoint)
+            self._mutable(row)
+            ids = {d["id"] for d in row.data["deployedModels"]}
+            if dm_id not in ids:
+                raise not_found(f"The following DeployedModel ID(s) [{dm_id}] do not exist.")
+            split = rules.traffic(body.get("trafficSplit"), ids, new_key=False, undeploy=True)
+            share = (split or row.data["trafficSplit"]).get(dm_id, 0)
+            if share:
+                raise precondition(
+                    f"DeployedModel {dm_id} has {share}% of the traffic of {row.name}; move the "
+                    "traffic away first (endpoints.patch trafficSplit), or give a trafficSplit "
+                    "without it."
+                )
+            op = self._busy_operation(
+                row, "undeploy", "UndeployModelOperationMetadata", {"id": dm_id, "split": split}
+            )
+        self.wake()
+        return op
+
+    def _finish_undeploy(self, op: Row, outcome: str | None) -> None:
+        row = self.store.get(VENDPOINT, ENDPOINT, op.internal["endpoint"])
+        dm_id = op.internal["id"]
+        if row is None:
+            self._fail(op, "NOT_FOUND", "The endpoint no longer exists.")
+            return
+        gone = next((d for d in row.data["deployedModels"] if d["id"] == dm_id), None)
+        row.data["deployedModels"] = [d for d in row.data["deployedModels"] if d["id"] != dm_id]
+        split = op.internal["split"] or row.data["trafficSplit"]
+        row.data["trafficSplit"] = {k: v for k, v in split.items() if k != dm_id}
+        if not row.data["deployedModels"]:
+            row.data["trafficSplit"] = {}
+        self._touch(row)
+        if gone is not None:
+            vname = f"{gone['model']}@{gone['modelVersionId']}"
+            vrow = self.store.get(VVERSION, ENDPOINT, vname)
+            if vrow is not None:
+                vrow.data["deployedModels"] = [
+                    d
+                    for d in vrow.data["deployedModels"]
+                    if not (d["endpoint"] == row.name and d["deployedModelId"] == dm_id)
+                ]
+                vrow.internal["undeployed_at"] = time.time()
+                self.store.put(vrow)
+        op.data["response"] = {"@type": TYPE + "UndeployModelResponse"}
+
+    def mutate(self, project: str, location: str, endpoint: str, body: Json) -> Json:
+        paths = rules.mutate_mask(body.get("updateMask"))
+        wanted = body.get("deployedModel") or {}
+        with self.store.transaction():
+            row = self._endpoint_row(project, location, endpoint)
+            self._mutable(row)
+            current = next(
+                (d for d in row.data["deployedModels"] if d["id"] == wanted.get("id")), None
+            )
+            if current is None:
+                raise not_found(
+                    f"The following DeployedModel ID(s) [{wanted.get('id')}] do not exist."
+                )
+            merged = copy.deepcopy(current)
+            for path in paths:
+                head, _, leaf = path.partition(".")
+                source = wanted.get(head) or {}
+                if leaf:
+                    value = source.get(leaf) if isinstance(source, dict) else None
+                    target = merged.setdefault(head, {})
+                    if value is None:
+                        target.pop(leaf, None)
+                    else:
+                        target[leaf] = value
+                elif wanted.get(head) is None:
+                    merged.pop(head, None)
+                else:
+                    merged[head] = wanted[head]
+            vrow = self.store.get(
+                VVERSION, ENDPOINT, f"{merged['model']}@{merged['modelVersionId']}"
+            )
+            image = vrow.data["containerSpec"]["imageUri"] if vrow else None
+            merged["dedicatedResources"] = rules.dedicated_resources(
+                merged.get("dedicatedResources"), image
+            )
+            op = self._busy_operation(
+                row, "mutate", "MutateDeployedModelOperationMetadata",
+                {"id": merged["id"], "deployed": merged},
+            )  # fmt: skip
+        self.wake()
+        return op
+
+    def _finish_mutate(self, op: Row, outcome: str | None) -> None:
+        row = self.store.get(VENDPOINT, ENDPOINT, op.internal["endpoint"])
+        if row is None:
+            self._fail(op, "NOT_FOUND", "The endpoint no longer exists.")
+            return
+        merged = op.internal["deployed"]
+        row.data["deployedModels"] = [
+            merged if d["id"] == merged["id"] else d for d in row.data["deployedModels"]
+        ]
+        self._touch(row)
+        op.data["response"] = {
+            "@type": TYPE + "MutateDeployedModelResponse", "deployedModel": merged,
+        }  # fmt: skip
+
+    # ---- predict ---------------------------------------------------------------------------
+
+    def predict(self, project: str, location: str, endpoint: str, body: Json) -> Json:
+        with self.store.transaction():
+            row = self._endpoint_row(project, location, endpoint)
+            split = {k: v for k, v in row.data["trafficSplit"].items() if v > 0}
+            if not split:
+                raise precondition(
+                    f"Endpoint {row.name} has no traffic split: no DeployedModel receives "
+                    "traffic, so there is nothing to serve the prediction."
+                )
+            keys = sorted(split)
+            dm_id = self.knobs.weighted(keys, [split[k] for k in keys])
+            deployed = next(d for d in row.data["deployedModels"] if d["id"] == dm_id)
+            mrow, vrow = self._resolve_name(f"{deployed['model']}@{deployed['modelVersionId']}")
+        try:
+            predictions = serve(
+                vrow.internal.get("framework"), Path(vrow.internal["artifact"]), body
+            )
+        except PredictError as exc:
+            raise precondition(str(exc)) from None
+        return {
+            "predictions": predictions, "deployedModelId": dm_id, "model": mrow.name,
+            "modelVersionId": vrow.data["versionId"], "modelDisplayName": mrow.data["displayName"],
+        }  # fmt: skip
+
+
+def _check_logging(config: Any) -> None:
+    if not config:
+        return
+    rate = config.get("samplingRate")
+    if rate is not None and not 0 < rate <= 1:
+        raise invalid(
+            "Field: predict_request_response_logging_config.sampling_rate Error: must be in "
+            f"(0, 1]; got {rate!r}."
+        )
+    uri = (config.get("bigqueryDestination") or {}).get("outputUri")
+    if uri is not None and not str(uri).startswith("bq://"):
+        raise invalid(
+            "Field: predict_request_response_logging_config.bigquery_destination.output_uri "
+            f"Error: {uri!r} must be bq://project[.dataset[.table]]."
+        )

@@ -1,0 +1,144 @@
+"""Maps `/v1/projects/P/locations/L/...` paths and verbs onto `VertexService` calls, checking
+every request body against the shipped `aiplatform.v1.json` first."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from deployer.emulator.apierrors import not_found
+from deployer.emulator.discovery import AIPLATFORM, normalize
+from deployer.emulator.vertex.rules import check_location
+from deployer.emulator.vertex.service import VertexService
+
+Json = dict[str, Any]
+NAME = r"([^/:]+)"
+PREFIX = re.compile(r"^v1/projects/[^/]+/locations/")
+S = "GoogleCloudAiplatformV1"
+Handler = Callable[..., Any]
+
+
+def is_vertex(path: str) -> bool:
+    """True for paths of the Vertex half (`v1/projects/P/locations/...`, no leading slash)."""
+    return PREFIX.match(path) is not None
+
+
+def _body(body: Any, schema: str) -> Json:
+    return normalize(body if body is not None else {}, f"{S}{schema}", api=AIPLATFORM)
+
+
+def _mask(query: dict[str, str]) -> str | None:
+    return query.get("updateMask", query.get("update_mask"))
+
+
+def _table(svc: VertexService) -> list[tuple[str, re.Pattern[str], Handler]]:
+    def ops(scope: str) -> list[tuple[str, str, Handler]]:
+        def get(q: Any, b: Any, p: str, loc: str, *rest: str) -> Any:
+            return svc.get_operation(p, loc, _op_name(p, loc, scope, rest))
+
+        def wait(q: Any, b: Any, p: str, loc: str, *rest: str) -> Any:
+            return svc.wait_operation(p, loc, _op_name(p, loc, scope, rest), q.get("timeout"))
+
+        path = f"{scope}/operations/{NAME}"
+        return [("GET", path, get), ("POST", f"{path}:wait", wait)]
+
+    m = f"/models/{NAME}"
+    e = f"/endpoints/{NAME}"
+    routes: list[tuple[str, str, Handler]] = [
+        (
+            "POST",
+            "/models:upload",
+            lambda q, b, p, loc: svc.upload(p, loc, _body(b, "UploadModelRequest")),
+        ),
+        ("GET", "/models", lambda q, b, p, loc: svc.list_models(p, loc, q)),
+        ("GET", m, lambda q, b, p, loc, x: svc.get_model(p, loc, x)),
+        (
+            "PATCH",
+            m,
+            lambda q, b, p, loc, x: svc.patch_model(p, loc, x, _body(b, "Model"), _mask(q)),
+        ),
+        ("DELETE", m, lambda q, b, p, loc, x: svc.delete_model(p, loc, x)),
+        ("GET", f"{m}:listVersions", lambda q, b, p, loc, x: svc.list_versions(p, loc, x, q)),
+        (
+            "POST",
+            f"{m}:mergeVersionAliases",
+            lambda q, b, p, loc, x: svc.merge_aliases(
+                p, loc, x, _body(b, "MergeVersionAliasesRequest")
+            ),
+        ),
+        ("DELETE", f"{m}:deleteVersion", lambda q, b, p, loc, x: svc.delete_version(p, loc, x)),
+        (
+            "POST",
+            "/endpoints",
+            lambda q, b, p, loc: svc.create_endpoint(
+                p, loc, _body(b, "Endpoint"), q.get("endpointId", q.get("endpoint_id"))
+            ),
+        ),
+        ("GET", "/endpoints", lambda q, b, p, loc: svc.list_endpoints(p, loc, q)),
+        ("GET", e, lambda q, b, p, loc, x: svc.get_endpoint(p, loc, x)),
+        (
+            "PATCH",
+            e,
+            lambda q, b, p, loc, x: svc.patch_endpoint(p, loc, x, _body(b, "Endpoint"), _mask(q)),
+        ),
+        ("DELETE", e, lambda q, b, p, loc, x: svc.delete_endpoint(p, loc, x)),
+        (
+            "POST",
+            f"{e}:deployModel",
+            lambda q, b, p, loc, x: svc.deploy(p, loc, x, _body(b, "DeployModelRequest")),
+        ),
+        (
+            "POST",
+            f"{e}:undeployModel",
+            lambda q, b, p, loc, x: svc.undeploy(p, loc, x, _body(b, "UndeployModelRequest")),
+        ),
+        (
+            "POST",
+            f"{e}:mutateDeployedModel",
+            lambda q, b, p, loc, x: svc.mutate(p, loc, x, _body(b, "MutateDeployedModelRequest")),
+        ),
+        (
+            "POST",
+            f"{e}:predict",
+            lambda q, b, p, loc, x: svc.predict(p, loc, x, _body(b, "PredictRequest")),
+        ),
+        *ops(""),
+        *ops(m),
+        *ops(e),
+    ]
+    return [
+        (verb, re.compile(f"^v1/projects/{NAME}/locations/{NAME}{pattern}$"), fn)
+        for verb, pattern, fn in routes
+    ]
+
+
+def _op_name(project: str, location: str, scope: str, rest: tuple[str, ...]) -> str:
+    base = f"projects/{project}/locations/{location}"
+    if scope.startswith("/models"):
+        return f"{base}/models/{rest[0]}/operations/{rest[1]}"
+    if scope.startswith("/endpoints"):
+        return f"{base}/endpoints/{rest[0]}/operations/{rest[1]}"
+    return f"{base}/operations/{rest[0]}"
+
+
+class VertexRouter:
+    def __init__(self, service: VertexService) -> None:
+        self.table = _table(service)
+
+    def dispatch(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
+        known_path = False
+        for verb, pattern, fn in self.table:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            known_path = True
+            if verb != method:
+                continue
+            args = [urllib.parse.unquote(g) for g in match.groups()]
+            check_location(args[1])
+            return fn(query, body, *args)
+        if known_path:
+            raise not_found(f"Method {method} is not supported on {path!r}.")
+        raise not_found(f"The requested URL /{path} was not found on this server.")
