@@ -11,9 +11,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from deployer import catalog
+from deployer.providers.errors import ProviderError
 from deployer.providers.mlengine import state
 from deployer.providers.mlengine.client import MLClient, check_endpoint
-from deployer.providers.mlengine.errors import ProviderError
 from deployer.providers.schema import ObservedResource, ResourceKey
 
 PAGE_SIZE = 100
