@@ -175,4 +175,24 @@ class DiscoveryClient:
         return result if isinstance(result, dict) else {}
 
 
-__all__ = ["DiscoveryClient", "ProviderError", "default_credentials", "emulator_host"]
+def all_pages(
+    client: DiscoveryClient, location: str, what: str, item: str, build: Callable[[Any, Any], Any]
+) -> list[Json]:
+    """Every `item` of a paged list call: `build(resource, page_token)` is one page's request."""
+    items: list[Json] = []
+    token: str | None = None
+    while True:
+        page = client.execute(location, what, lambda r, t=token: build(r, t))
+        items.extend(page.get(item, []))
+        token = page.get("nextPageToken")
+        if not token:
+            return items
+
+
+__all__ = [
+    "DiscoveryClient",
+    "ProviderError",
+    "all_pages",
+    "default_credentials",
+    "emulator_host",
+]
