@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,33 +26,13 @@ from providers.vertex.support import (
 REPO = Path(__file__).resolve().parents[3]
 
 
-class _Denied(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        message = "Permission 'aiplatform.models.list' denied on resource (or it may not exist)."
-        body = {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED"}}
-        payload = json.dumps(body).encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+DENIED = "Permission 'aiplatform.models.list' denied on resource (or it may not exist)."
 
 
-@pytest.fixture
-def denying_host() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Denied)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_permission_denied_names_the_project_role_and_api(denying_host: str) -> None:
-    client = VertexClient("acme-prod", emulator=denying_host, retry=NO_RETRY)
+def test_permission_denied_names_the_project_role_and_api(
+    denying_host: Callable[[str], str],
+) -> None:
+    client = VertexClient("acme-prod", emulator=denying_host(DENIED), retry=NO_RETRY)
     with pytest.raises(ProviderError) as info:
         VertexProvider("acme-prod", client=client).read([REGION], "vision")
     text = str(info.value)
