@@ -199,3 +199,16 @@ def test_upload_refuses_another_stacks_model(vprovider: VertexProvider) -> None:
     vprovider.create(version_key("v1"), version_fields(), other, "spec-x")
     with pytest.raises(Exception, match="not this stack's"):
         upload(vprovider, "v2")
+
+
+def test_predict_goes_through_the_models_endpoint(vprovider: VertexProvider, artifact: str) -> None:
+    tf = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
+    upload(vprovider, "v1", containerSpec={"imageUri": tf}, artifactUri=artifact)
+    endpoint(vprovider)
+    deployed = deploy(vprovider, "v1")
+    with pytest.raises(Exception, match="FAILED_PRECONDITION"):  # no traffic yet
+        vprovider.predict(REGION, MODEL, [[1.0, 2.0, 3.0, 4.0]])
+    vprovider.set_traffic(ENDPOINT_KEY, {"v1": 100})
+    answer = vprovider.predict(REGION, MODEL, [[1.0, 2.0, 3.0, 4.0]])
+    assert answer["deployedModelId"] == deployed.raw["id"] and answer["modelVersionId"] == "1"
+    assert len(answer["predictions"]) == 1
