@@ -179,7 +179,18 @@ def test_delete_version_waits_out_the_undeploy_settle_time(
     deploy(vprovider, "v2")
     twin_knobs(vertex_undeploy_settle_s=1.5)
     vprovider.delete(deployment_key("v2"))
+    submitted: list[str] = []
+    submit = vprovider.client.submit
+
+    def counting(region: str, what: str, build: Any) -> Any:
+        submitted.append(what)
+        return submit(region, what, build)
+
+    vprovider.client.submit = counting  # type: ignore[method-assign]
     vprovider.delete(version_key("v2"))  # refused FAILED_PRECONDITION at first, then done
+    assert len(submitted) >= 2 and set(submitted) == {
+        "delete version us-central1/fraud/v2 (version 2)"
+    }
     assert "us-central1/fraud/v2" not in by_key(vprovider)
 
 
