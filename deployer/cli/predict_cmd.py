@@ -80,7 +80,7 @@ def _predict_vertex(project: str, region: str, model: str, version: str, body: d
             "cannot be asked for one version; predict MODEL instead"
         )
     result = VertexProvider(project).predict(region, model, body["instances"])
-    answered = result.get("modelDisplayName") or result.get("modelVersionId") or "?"
+    answered = result.get("deployedModelDisplayName") or result.get("modelDisplayName") or "?"
     print(
         f"answered by {answered} (deployed model {result.get('deployedModelId', '?')}, "
         f"registry version {result.get('modelVersionId', '?')})",

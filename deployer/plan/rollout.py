@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from deployer import catalog
 from deployer.plan.model import Action, ActionKind, FieldChange
 from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey
 
@@ -212,6 +213,7 @@ class Rollout:
             self.update(d_endpoint, o_endpoint)
 
         ready: dict[str, str] = {}  # alias -> action after which its new instance exists
+        first_upload: tuple[str, ...] = ()  # a new model exists once its first upload is done
         replaced: set[str] = set()
         retire: dict[str, tuple[ObservedResource, str]] = {}  # alias -> (instance, reason)
         for name in sorted(self.g.versions):
@@ -222,7 +224,9 @@ class Rollout:
                 retire[name] = (o, "managed live version is no longer declared")
                 continue
             if o is None:
-                ready[name] = self.create(d, ())
+                ready[name] = self.create(d, first_upload)
+                if o_model is None and not first_upload:
+                    first_upload = (ready[name],)
                 continue
             changes = self.b.field_changes(d, o)
             if any(c.forces_replacement for c in changes):
@@ -232,6 +236,7 @@ class Rollout:
             elif changes:
                 self.update(d, o, changes)
 
+        resumed = self.resumed_replacements()
         uploads = tuple(sorted(ready.values()))
         if o_model is None:
             self.create(d_model, uploads, reason="its first upload creates it; then its fields")
@@ -277,7 +282,8 @@ class Rollout:
             elif changes:
                 serving[name] = self.update(d, o, changes) or ""
         for o in self.g.old_deployments:
-            undeploy.append((o, "superseded copy left by an earlier replacement"))
+            if not self.in_flight(o, resumed, replaced):
+                undeploy.append((o, "superseded copy left by an earlier replacement"))
 
         want = dict(d_endpoint.fields.get("traffic") or {})
         live = _live_traffic(o_endpoint)
@@ -293,7 +299,11 @@ class Rollout:
             action_id = self.delete(o.key, why, traffic_dep)
             undeployed.setdefault(o.key.version or "", []).append(action_id)
 
-        old = [(o, "superseded copy left by an earlier replacement") for o in self.g.old_versions]
+        old = [
+            (o, "superseded copy left by an earlier replacement")
+            for o in self.g.old_versions
+            if not (o.key.version in replaced and resumed.get(o.key.version or "") is o)
+        ]
         for o, why in [*(retire[n] for n in sorted(retire)), *old]:
             name = o.key.version or ""
             deps = [*undeployed.get(name, []), *traffic_dep]
@@ -302,6 +312,33 @@ class Rollout:
             if name in ready:
                 deps.append(ready[name])
             self.delete(o.key, why, deps)
+
+    def resumed_replacements(self) -> dict[str, ObservedResource]:
+        """Superseded instances that already match the manifest: an interrupted replacement.
+
+        The writer adopts them instead of uploading (or deploying) again, so the plan must not
+        retire them; it finishes the replacement around them.
+        """
+        from deployer.plan.diff import spec_hash
+
+        found: dict[str, ObservedResource] = {}
+        for o in sorted(self.g.old_versions, key=lambda r: int(r.key.instance or 0)):
+            d = self.g.versions.get(o.key.version or "", [None, None])[0]
+            if d is not None and o.labels.get(catalog.LABEL_SPEC) == spec_hash(d):
+                found[o.key.version or ""] = o
+        return found
+
+    def in_flight(
+        self, o: ObservedResource, resumed: Mapping[str, ObservedResource], replaced: set[str]
+    ) -> bool:
+        """A superseded deployment of a resumed replacement that already matches the manifest."""
+        name = o.key.version or ""
+        instance = resumed.get(name)
+        d = self.g.deployments.get(name, [None, None])[0]
+        if name not in replaced or instance is None or d is None:
+            return False
+        same_version = str(o.raw.get("modelVersionId")) == str(instance.raw.get("versionId"))
+        return same_version and not self.b.field_changes(d, o)
 
     def registry_default(self, ready: Mapping[str, str]) -> str | None:
         """Move the registry's `default` alias to the declared default version if needed.

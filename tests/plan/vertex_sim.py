@@ -141,7 +141,10 @@ class VertexSim:
         for d in g.deployed.values():
             out.append(
                 ObservedResource(
-                    keys[d.dm], dict(d.fields), dict(g.endpoint_labels), raw={"id": str(d.dm)}
+                    keys[d.dm],
+                    dict(d.fields),
+                    dict(g.endpoint_labels),
+                    raw={"id": str(d.dm), "modelVersionId": str(d.vid)},
                 )
             )
         return out
@@ -207,6 +210,9 @@ class VertexSim:
         elif key.kind == "version":
             alias = key.version or ""
             vlabels = {**labels, "deployer-spec": spec}
+            newest = self._newest_labelled(g, alias)
+            if newest is not None and g.versions[newest].labels.get("deployer-spec") == spec:
+                return  # the writer adopts an identical upload left by an interrupted run
             aliases = {alias} if self._current_holder(g, alias) is None else set()
             v = _Version(g.next_vid, _version_fields(fields), vlabels, aliases)
             if g.model is None:
@@ -228,6 +234,9 @@ class VertexSim:
             vid = self._newest_labelled(g, key.version or "")
             if vid is None:
                 raise Refused(f"{key.address}: no registry version to deploy")
+            wanted = _deployment_fields(fields)
+            if any(d.vid == vid and d.fields == wanted for d in g.deployed.values()):
+                return  # the writer adopts an identical deployment left by an interrupted run
             taken = [d for grp in self.groups.values() for d in grp.deployed]
             dm = max([next(self._dm_ids), *(x + 1 for x in taken)])
             g.deployed[dm] = _Deployed(dm, vid, _deployment_fields(fields))

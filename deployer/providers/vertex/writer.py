@@ -70,7 +70,21 @@ class ModelView:
     resources: list[ObservedResource]
 
     def find(self, key: ResourceKey) -> ObservedResource | None:
-        return next((r for r in self.resources if r.key == key), None)
+        """The resource `key` names. A key with an instance names that live instance by its id
+        (a registry version's versionId, a deployed model's id), current or superseded: plans
+        target deletes that way so they stay right after a replacement moved the current one."""
+        exact = next((r for r in self.resources if r.key == key), None)
+        if exact is not None or not key.instance:
+            return exact
+        field = "versionId" if key.kind == "version" else "id"
+        return next(
+            (
+                r
+                for r in self.resources
+                if r.key.current == key.current and str(r.raw.get(field)) == key.instance
+            ),
+            None,
+        )
 
     @property
     def endpoint(self) -> Json | None:
@@ -361,8 +375,21 @@ class VertexWriter:
             except ProviderError as exc:
                 if exc.not_found:
                     return
-                if exc.reason != "FAILED_PRECONDITION" or not backoff.wait():
+                if exc.reason != "FAILED_PRECONDITION" or self._refused_for_good(key, vid):
                     raise
+                if not backoff.wait():
+                    raise
+
+    def _refused_for_good(self, key: ResourceKey, vid: str) -> bool:
+        """A refusal no wait will clear: the version is still deployed or holds `default`.
+
+        Only the refusal that follows an undeploy (the service settling) is worth retrying.
+        """
+        view = self.view(key.endpoint, key.model)
+        body = view.version(vid)
+        if body is None:
+            return False
+        return bool(body.get("deployedModels")) or DEFAULT in (body.get("versionAliases") or ())
 
     def set_default(self, key: ResourceKey) -> ObservedResource:
         what = f"set default version {key.address}"
@@ -654,12 +681,18 @@ class VertexWriter:
     ) -> Json:
         key = ResourceKey(region, model, part=observe.ENDPOINT)
         what = f"predict on {key.address}"
-        name = str(self._endpoint_or_fail(key, what)["name"])
+        endpoint = self._endpoint_or_fail(key, what)
+        name = str(endpoint["name"])
         body: Json = {"instances": instances}
         if parameters is not None:
             body["parameters"] = parameters
-        return self.client.execute(
+        result: Json = self.client.execute(
             region,
             what,
             lambda r: r.projects().locations().endpoints().predict(endpoint=name, body=body),
         )
+        answered = str(result.get("deployedModelId", ""))
+        for deployed in endpoint.get("deployedModels") or ():
+            if str(deployed.get("id")) == answered:
+                result["deployedModelDisplayName"] = deployed.get("displayName", "")
+        return result

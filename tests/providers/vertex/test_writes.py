@@ -47,7 +47,10 @@ def test_first_upload_creates_the_model_with_alias_default_and_labels(
     assert created.is_default and created.raw["versionId"] == "1"
     assert set(created.raw["versionAliases"]) == {"v1", "default"}
     assert created.labels["deployer-spec"] == "spec-a"
-    assert created.labels["deployer-artifact"] == "sha256-1"
+    assert created.raw["labels"]["deployer-artifact"] == "sha256-1"
+    assert (
+        created.fields["artifactDigest"] == "sha256-1" and "deployer-artifact" not in created.labels
+    )
     assert created.fields["containerSpec"] == {
         "imageUri": version_fields()["containerSpec"]["imageUri"],
         "predictRoute": "/predict",
