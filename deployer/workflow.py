@@ -163,7 +163,12 @@ class ManifestIndex:
             return ""
         model, path = found
         if manifest_key:
-            path = (*path, *manifest_key.split(" ", 1)[0].split("."))
+            keys = tuple(manifest_key.split(" ", 1)[0].split("."))
+            # the key under the entry, else under its model (`default_version`), else the entry
+            for base in (path, path[:2]):
+                if (*base, *keys) in model.source.keys:
+                    path = (*base, *keys)
+                    break
         return f"{model.display_file}:{model.source.key(path).line}"
 
     def artifact(self, key: ResourceKey) -> str:

@@ -68,6 +68,8 @@ def _action(
     changes: list[FieldChange] = []
     for change in action.changes:
         changes.extend(_change(action, change, vocabulary, where))
+    if action.kind.value == "create":
+        changes.sort(key=lambda c: c.name)
     reason = _reason(action.reason, changes)
     before = action.before
     if before is None and action.kind.value == "delete" and action.key in live:

@@ -29,7 +29,7 @@ DRIFT_TITLE = "Drift: changed outside deployer"
 IGNORED_TITLE = "Ignored (not managed by this stack)"
 REROUTE_TITLE = "Serving changes (default version, traffic)"
 FORCES = "# forces replacement"
-VALUE_WIDTH = 60
+VALUE_WIDTH = 72
 """Characters of one value shown; longer ones are elided in the middle."""
 CREATE_FIRST_COST = "new one created and serving first, then traffic moves, then the old one goes"
 DELETE_FIRST_COST = "deleted, then created again: unavailable in between"
@@ -174,12 +174,24 @@ def reroute_text(plan: Plan, action: Action) -> str:
     else:
         text = f"default version: {change.before or '(none)'} -> {change.after}"
         old = [v.strip() for v in str(change.before or "").split(",") if v.strip()]
-    fates = [f"{v} {_fate(plan, action, v)}" for v in old if v != change.after]
+    fates = [f"{v}: {_fate(plan, action, v)}" for v in old if v != change.after]
+    if action.kind is ActionKind.SET_TRAFFIC:
+        fates += [
+            f"{v} moves to its replacement"
+            for v in sorted(after)
+            if any(
+                a.kind is ActionKind.REPLACE
+                and a.key.model_key == action.key.model_key
+                and a.key.version == v
+                for a in plan.actions
+            )
+        ]
     return text + ("; then " + "; ".join(fates) if fates else "")
 
 
 def _fate(plan: Plan, move: Action, version: str) -> str:
-    """`is deleted`, `is replaced`, … : the plan's other actions on a version that stops serving."""
+    """`version deleted`, `deployment deleted, version deleted`, … : the plan's other actions
+    on a version that stops serving."""
     model = move.key.model_key
     done = [
         a
@@ -187,7 +199,7 @@ def _fate(plan: Plan, move: Action, version: str) -> str:
         if a.key.model_key == model and a.key.version == version and not a.reroutes
     ]
     if not done:
-        return "stays, no longer serving by default" if not move.key.part else "stays, no traffic"
+        return "stays, no traffic" if move.key.part else "stays, no longer the default"
     words = {
         ActionKind.DELETE: "deleted",
         ActionKind.REPLACE: "replaced",
@@ -195,10 +207,7 @@ def _fate(plan: Plan, move: Action, version: str) -> str:
         ActionKind.CREATE: "created",
         ActionKind.WAIT: "waited for",
     }
-    parts = dict.fromkeys(
-        f"{words[a.kind]}{' (' + a.key.kind + ')' if a.key.part else ''}" for a in done
-    )
-    return "is " + ", ".join(parts)
+    return ", ".join(dict.fromkeys(f"{a.key.kind} {words[a.kind]}" for a in done))
 
 
 def symbol(action: Action) -> str:

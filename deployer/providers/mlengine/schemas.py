@@ -102,6 +102,7 @@ VOCABULARY = Vocabulary(
             "predictionClass": "prediction_class",
             "packageUris": "package_uris",
             "serviceAccount": "service_account",
+            "defaultVersion": "default_version",
             "createTime": None,
             "etag": None,
         },

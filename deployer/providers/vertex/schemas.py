@@ -75,6 +75,7 @@ VOCABULARY = Vocabulary(
             "artifactUri": None,
             "artifactDigest": "artifact",
             "containerSpec": "container",
+            "defaultVersion": "default_version",
         },
         "endpoint": {
             "displayName": None,
@@ -88,7 +89,6 @@ VOCABULARY = Vocabulary(
             "minReplicaCount": "scaling.min_nodes",
             "maxReplicaCount": "scaling.max_nodes",
             "autoscalingMetricSpecs": "scaling.metrics",
-            "disableContainerLogging": "console_logging (inverted)",
             "machineSpec": "machine",
             "serviceAccount": "service_account",
             "enableAccessLogging": "online_prediction_logging",
