@@ -7,15 +7,19 @@ wires them together, so a Vertex AI backend plugs in by providing another provid
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import importlib
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
 
-from deployer import catalog
-from deployer.config.stack import Stack
+from deployer import catalog, catalog_vertex
+from deployer.config.stack import DeclaredModel, Stack
 from deployer.errors import UsageError
 from deployer.plan.diff import PlanOptions, diff, fingerprint
 from deployer.plan.model import Plan
+from deployer.plan.present import annotate
 from deployer.providers.base import Provider
-from deployer.providers.schema import ObservedResource
+from deployer.providers.schema import ObservedResource, ResourceKey, Vocabulary
 
 
 def parse_targets(targets: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
@@ -79,12 +83,103 @@ def compute_plan(
     desired = [] if destroy else provider.desired(stack, digests)
     observed = read_observed(provider, stack.name)
     plan = diff(desired, observed, provider.schemas, options)
-    return dataclasses.replace(
+    plan = dataclasses.replace(
         plan,
         artifacts=dict(sorted(digests.items())),
         artifacts_uri=stack.settings.artifacts,
         backend=provider.name,
+        environment=stack.environment or "",
+        emulator=emulator_url(),
+        commit=git_commit(stack.root),
     )
+    return annotate(plan, vocabulary(provider.name), ManifestIndex(stack), observed)
+
+
+def vocabulary(backend: str) -> Vocabulary:
+    """The backend's manifest vocabulary (`providers/<backend>/schemas.py: VOCABULARY`)."""
+    try:
+        module = importlib.import_module(f"deployer.providers.{backend}.schemas")
+    except ImportError:
+        return Vocabulary({})
+    return getattr(module, "VOCABULARY", Vocabulary({}))
+
+
+def emulator_url(environ: Mapping[str, str] | None = None) -> str:
+    """The local twin's URL when AIPLATFORM_EMULATOR_HOST points deployer at it, else ""."""
+    value = (
+        (environ if environ is not None else os.environ).get("AIPLATFORM_EMULATOR_HOST", "").strip()
+    )
+    if value and "://" not in value:
+        value = f"http://{value}"
+    return value.rstrip("/")
+
+
+COMMIT_ENV = ("GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "GIT_COMMIT")
+
+
+def git_commit(root: object, environ: Mapping[str, str] | None = None) -> str:
+    """The manifests' commit (short): from CI's variables, else `git rev-parse`; "" if unknown."""
+    env = environ if environ is not None else os.environ
+    for name in COMMIT_ENV:
+        if env.get(name, "").strip():
+            return env[name].strip()[:12]
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+class ManifestIndex:
+    """Where each model and version of a stack is declared: `FILE:LINE` per resource and key."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._models: dict[tuple[str, str], DeclaredModel] = {}
+        for model in stack.models:
+            for region in model.regions:
+                self._models[(region, model.spec.name)] = model
+
+    def _entry(self, key: ResourceKey) -> tuple[DeclaredModel, tuple[str | int, ...]] | None:
+        model = self._models.get((key.endpoint, key.model))
+        if model is None:
+            return None
+        path: tuple[str | int, ...] = ("models", model.index)
+        if key.version is None:
+            return model, path
+        for position, version in enumerate(model.spec.versions):
+            if key.version in (version.name, catalog_vertex.alias(version.name)):
+                return model, (*path, "versions", model.version_index(position))
+        return None
+
+    def locate(self, key: ResourceKey, manifest_key: str = "") -> str:
+        found = self._entry(key)
+        if found is None:
+            return ""
+        model, path = found
+        if manifest_key:
+            keys = tuple(manifest_key.split(" ", 1)[0].split("."))
+            # the key under the entry, else under its model (`default_version`), else the entry
+            for base in (path, path[:2]):
+                if (*base, *keys) in model.source.keys:
+                    path = (*base, *keys)
+                    break
+        return f"{model.display_file}:{model.source.key(path).line}"
+
+    def artifact(self, key: ResourceKey) -> str:
+        found = self._entry(key)
+        if found is None or key.version is None:
+            return ""
+        model, _ = found
+        for version in model.spec.versions:
+            if key.version in (version.name, catalog_vertex.alias(version.name)):
+                return version.artifact or ""
+        return ""
 
 
 def current_fingerprint(plan: Plan, provider: Provider) -> str:

@@ -57,8 +57,9 @@ class Report:
 
         counts = (
             f"{count(ActionKind.CREATE)} added, "
-            f"{count(ActionKind.UPDATE, ActionKind.SET_DEFAULT, ActionKind.SET_TRAFFIC)} changed, "
-            f"{count(ActionKind.REPLACE)} replaced, {count(ActionKind.DELETE)} destroyed"
+            f"{count(ActionKind.UPDATE)} changed, "
+            f"{count(ActionKind.REPLACE)} replaced, {count(ActionKind.DELETE)} destroyed, "
+            f"{count(ActionKind.SET_DEFAULT, ActionKind.SET_TRAFFIC)} rerouted"
         )
         if not self.failed:
             return f"Apply complete! Resources: {counts}."

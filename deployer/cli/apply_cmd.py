@@ -186,7 +186,7 @@ def _apply_saved(
         saved.artifacts_uri,
         "apply",
         make_plan,
-        auto_approve,
+        True,  # as Terraform: reviewing the saved plan was the approval; no second question
         parallelism,
         lock_timeout,
         saved.backend,

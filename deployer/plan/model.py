@@ -31,6 +31,19 @@ class FieldChange:
     after: Any
     forces_replacement: bool = False
     mask: str | None = None
+    label: str = ""
+    """The field in the manifest's vocabulary (`runtime_version`, `scaling.nodes`); "" = `path`."""
+    hidden: bool = False
+    """Internal or computed (a hashed URI, an etag): kept for apply, not shown to users."""
+    shown: str = ""
+    """How the change reads in the manifest's terms when the values do not say it (an artifact:
+    `../export/iris/2 (digest 8cf5d1…)`); "" = the values."""
+    source: str = ""
+    """`FILE:LINE` of the manifest key that declares the new value, when known."""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.path
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,10 @@ class Action:
     drift: bool = False
     create_first: bool = False
     """A replace that creates the new resource before the old one goes (create-before-destroy)."""
+    source: str = ""
+    """`FILE:LINE` of the manifest entry behind this resource, when known."""
+    before: Mapping[str, Any] | None = None
+    """The live fields of what a delete removes (kept so a reviewer and the JSON see them)."""
 
     @property
     def address(self) -> str:
@@ -59,6 +76,14 @@ class Action:
     @property
     def destructive(self) -> bool:
         return self.kind in (ActionKind.DELETE, ActionKind.REPLACE)
+
+    @property
+    def reroutes(self) -> bool:
+        """A default-version move or a traffic change: what serves predictions changes."""
+        return self.kind in REROUTES
+
+
+REROUTES = (ActionKind.SET_DEFAULT, ActionKind.SET_TRAFFIC)
 
 
 @dataclass(frozen=True)
@@ -73,10 +98,12 @@ class Summary:
     change: int
     replace: int
     destroy: int
+    reroute: int = 0
+    """Default-version moves and traffic changes, counted apart from `change`."""
 
     @property
     def empty(self) -> bool:
-        return not (self.add or self.change or self.replace or self.destroy)
+        return not (self.add or self.change or self.replace or self.destroy or self.reroute)
 
 
 @dataclass(frozen=True)
@@ -93,6 +120,12 @@ class Plan:
     artifacts_uri: str = ""
     """The stack's `artifacts` setting: where uploads and the lock live."""
     backend: str = "mlengine"
+    environment: str = ""
+    """The `--env` environment the manifests were loaded for ("" = none selected)."""
+    emulator: str = ""
+    """The local twin's URL when the live state was read from it instead of Google Cloud."""
+    commit: str = ""
+    """The manifests' Git commit, when known."""
 
     @property
     def summary(self) -> Summary:
@@ -101,9 +134,10 @@ class Plan:
 
         return Summary(
             add=count(ActionKind.CREATE),
-            change=count(ActionKind.UPDATE, ActionKind.SET_DEFAULT, ActionKind.SET_TRAFFIC),
+            change=count(ActionKind.UPDATE),
             replace=count(ActionKind.REPLACE),
             destroy=count(ActionKind.DELETE),
+            reroute=count(*REROUTES),
         )
 
     @property

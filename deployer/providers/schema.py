@@ -173,3 +173,20 @@ class ObservedResource:
     error_message: str = ""
     etag: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """How a provider's field paths read in the manifest, for plans shown to people.
+
+    `keys`: per kind, field path -> the manifest key it comes from (`runtimeVersion` ->
+    `runtime_version`), or None for an internal or computed field that is never shown (a hashed
+    URI, a display name derived from the model name). Paths not listed are shown as they are.
+    `artifact`: the field whose change reads as `artifact: SOURCE (digest …)`.
+    """
+
+    keys: Mapping[str, Mapping[str, str | None]]
+    artifact: str = "artifactDigest"
+
+    def key(self, kind: str, path: str) -> str | None:
+        return self.keys.get(kind, {}).get(path, path)

@@ -29,11 +29,15 @@ Json = dict[str, Any]
 def plan_to_json(plan: Plan) -> Json:
     """The document as plain data; keys are sorted when serialized, action order is kept.
 
-    `backend` is written when it is not the original `mlengine`, so older documents still read.
+    `backend` is written when it is not the original `mlengine`, and the header fields
+    (`environment`, `emulator`, `commit`) when set, so older documents still read.
     """
     doc = _plan_core(plan)
     if plan.backend != "mlengine":
         doc["backend"] = plan.backend
+    for key in ("environment", "emulator", "commit"):
+        if getattr(plan, key):
+            doc[key] = getattr(plan, key)
     return doc
 
 
@@ -49,6 +53,7 @@ def _plan_core(plan: Plan) -> Json:
             "change": summary.change,
             "replace": summary.replace,
             "destroy": summary.destroy,
+            "reroute": summary.reroute,
         },
         "actions": [_action_to_json(a) for a in plan.actions],
         "drift": [a.id for a in plan.drift],
@@ -92,6 +97,9 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             artifacts={_str(k): _str(v) for k, v in dict(doc.get("artifacts", {})).items()},
             artifacts_uri=_str(doc.get("artifacts_uri", "")),
             backend=_str(doc.get("backend", "mlengine")),
+            environment=_str(doc.get("environment", "")),
+            emulator=_str(doc.get("emulator", "")),
+            commit=_str(doc.get("commit", "")),
         )
     except KeyError as exc:
         raise DeployerError(f"plan document is missing {exc}") from exc
@@ -118,6 +126,10 @@ def _action_to_json(action: Action) -> Json:
         doc["instance"] = action.key.instance
     if action.create_first:
         doc["create_before_destroy"] = True
+    if action.source:
+        doc["source"] = action.source
+    if action.before is not None:
+        doc["before"] = dict(action.before)
     return doc
 
 
@@ -133,20 +145,27 @@ def _core_to_json(action: Action) -> Json:
         "drift": action.drift,
         "depends_on": list(action.depends_on),
         "ordered_after": list(action.ordered_after),
-        "changes": [
-            {
-                "path": c.path,
-                "before": c.before,
-                "after": c.after,
-                "forces_replacement": c.forces_replacement,
-                "mask": c.mask,
-            }
-            for c in action.changes
-        ],
+        "changes": [_change_to_json(c) for c in action.changes],
         "desired": None if action.desired is None else dict(action.desired),
         "labels": None if action.labels is None else dict(action.labels),
         "artifact_source": action.artifact_source,
     }
+
+
+def _change_to_json(change: FieldChange) -> Json:
+    """A field change; its presentation keys (`label`, `hidden`, `shown`, `source`) only when
+    set, so documents of plans without them are unchanged."""
+    doc: Json = {
+        "path": change.path,
+        "before": change.before,
+        "after": change.after,
+        "forces_replacement": change.forces_replacement,
+        "mask": change.mask,
+    }
+    for key in ("label", "hidden", "shown", "source"):
+        if getattr(change, key):
+            doc[key] = getattr(change, key)
+    return doc
 
 
 def _action_from_json(doc: Mapping[str, Any]) -> Action:
@@ -161,6 +180,7 @@ def _action_from_json(doc: Mapping[str, Any]) -> Action:
         raise ValueError(f"action {doc['id']!r}: address {doc['address']!r} != {key.address!r}")
     desired = doc.get("desired")
     labels = doc.get("labels")
+    before = doc.get("before")
     return Action(
         id=_str(doc["id"]),
         kind=ActionKind(doc["kind"]),
@@ -173,6 +193,10 @@ def _action_from_json(doc: Mapping[str, Any]) -> Action:
                 after=c.get("after"),
                 forces_replacement=bool(c.get("forces_replacement", False)),
                 mask=_opt_str(c.get("mask")),
+                label=_str(c.get("label", "")),
+                hidden=bool(c.get("hidden", False)),
+                shown=_str(c.get("shown", "")),
+                source=_str(c.get("source", "")),
             )
             for c in doc.get("changes", [])
         ),
@@ -183,6 +207,8 @@ def _action_from_json(doc: Mapping[str, Any]) -> Action:
         artifact_source=_opt_str(doc.get("artifact_source")),
         drift=bool(doc.get("drift", False)),
         create_first=bool(doc.get("create_before_destroy", False)),
+        source=_str(doc.get("source", "")),
+        before=None if before is None else dict(before),
     )
 
 

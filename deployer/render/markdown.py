@@ -1,8 +1,13 @@
 """The plan as a pull-request comment (GitHub-flavored Markdown).
 
-Summary and destructive changes come first, then drift, then one collapsible section per model,
-then ignored resources. The comment never exceeds `limit` characters: whole model sections are
-left out from the end, with a note saying how many, and long lists are cut with a count.
+What changes is readable without expanding anything: the header (stack, environment, project,
+backend, commit, the local twin), the outcome, a compact table of the first actions (serving
+changes first, then destructive ones, both flagged), errors, warnings and drift. Then one
+collapsible section per model whose `diff` block GitHub colors line by line (the marker in
+column 0: `+` create, `-` delete, `!` update, replace or serving change), the ignored resources
+and a short "how to apply" footer. The comment never exceeds `limit` characters: whole model
+sections are left out from the end, with a note saying how many, and long lists are cut with a
+count.
 """
 
 from __future__ import annotations
@@ -11,25 +16,30 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from deployer.plan.model import Action, Plan
+from deployer.plan.model import Action, ActionKind, Plan
 from deployer.render.values import (
     CHANGE_INDENT,
     DRIFT_TITLE,
     FORCES,
     IGNORED_TITLE,
     by_model,
-    change_text,
+    change_lines,
     drift_fields,
     group_summary,
     one_line,
     plan_outcome,
+    replace_cost,
+    reroute_text,
     symbol,
+    visible,
 )
 
 MARKDOWN_LIMIT = 65_000
 """GitHub refuses comments longer than 65,536 characters; stay clearly below."""
 LIST_LIMIT = 30
 """Items shown per list (destructive changes, errors, warnings, drift, ignored)."""
+TABLE_LIMIT = 25
+"""Actions listed in the summary table (serving changes and destructive ones first)."""
 ITEM_LIMIT = 300
 """Characters of escaped user text shown per list item: five full lists stay far below limit."""
 
@@ -54,7 +64,7 @@ def code(text: str) -> str:
 def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     """The comment body, at most `limit` characters, identical for equal plans."""
     head = _head(plan)
-    tail = _ignored(plan)
+    tail = _ignored(plan) + _footer(plan)
     groups = by_model(plan.actions)
     sections = [_model_section(plan, model, actions) for model, actions in groups]
     budget = (
@@ -83,20 +93,40 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     return body
 
 
+MARKERS: dict[ActionKind, str] = {
+    ActionKind.CREATE: "+",
+    ActionKind.DELETE: "-",
+    ActionKind.UPDATE: "!",
+    ActionKind.REPLACE: "!",
+    ActionKind.SET_DEFAULT: "!",
+    ActionKind.SET_TRAFFIC: "!",
+    ActionKind.WAIT: " ",
+}
+"""The column-0 marker GitHub colors in a `diff` block: green, red, orange (changed), none."""
+REROUTE_FLAG = ":twisted_rightwards_arrows:"
+DESTRUCTIVE_FLAG = ":warning:"
+
+
 def _head(plan: Plan) -> str:
+    env = f" ({code(plan.environment)})" if plan.environment else ""
+    facts = [f"backend {code(plan.backend)}"]
+    if plan.environment:
+        facts.append(f"environment {code(plan.environment)}")
+    if plan.commit:
+        facts.append(f"commit {code(plan.commit)}")
     parts = [
-        f"## deployer plan: stack {code(plan.stack)} in project {code(plan.project)}\n\n",
-        f"**{plan_outcome(plan)}**\n",
+        f"## deployer plan: stack {code(plan.stack)}{env} in project {code(plan.project)}\n\n",
+        " · ".join(facts) + "\n",
     ]
-    destructive = [a for a in plan.actions if a.destructive]
-    if destructive:
+    if plan.emulator:
         parts.append(
-            _list(
-                "### :warning: Destructive changes",
-                [_action_item(a) for a in destructive],
-                "destructive changes",
-            )
+            f"\n> [!NOTE]\n> Live state read from the local twin at {code(plan.emulator)}, "
+            "not Google Cloud.\n"
         )
+    outcome = plan_outcome(plan)
+    parts.append(f"\n**{':x: ' if plan.errors else ''}{outcome}**\n")
+    if plan.actions:
+        parts.append(_table(plan))
     if plan.errors:
         parts.append(_list("### :x: Errors", [escape(e) for e in plan.errors], "errors"))
     if plan.warnings:
@@ -111,6 +141,57 @@ def _head(plan: Plan) -> str:
             )
         )
     return "".join(parts)
+
+
+def _table(plan: Plan) -> str:
+    """The first actions as `flag | action | address | detail`: serving changes, destructive
+    ones, then the rest, each group in plan order."""
+    ordered = (
+        [a for a in plan.actions if a.reroutes]
+        + [a for a in plan.actions if a.destructive]
+        + [a for a in plan.actions if not a.reroutes and not a.destructive]
+    )
+    rows = ["| | action | address | detail |\n", "|---|---|---|---|\n"]
+    for action in ordered[:TABLE_LIMIT]:
+        rows.append(
+            f"| {_flag(action)} | {action.kind.value} | {code(action.address)} "
+            f"| {escape(_detail(plan, action))} |\n"
+        )
+    if len(ordered) > TABLE_LIMIT:
+        rows.append(
+            f"| | … | {len(ordered) - TABLE_LIMIT:,} more actions | see the sections below |\n"
+        )
+    legend = f"{REROUTE_FLAG} serving change · {DESTRUCTIVE_FLAG} destructive"
+    return "\n" + "".join(rows) + f"\n<sub>{legend}</sub>\n"
+
+
+def _flag(action: Action) -> str:
+    if action.reroutes:
+        return REROUTE_FLAG
+    return DESTRUCTIVE_FLAG if action.destructive else ""
+
+
+def _detail(plan: Plan, action: Action) -> str:
+    if action.reroutes:
+        return reroute_text(plan, action)
+    if action.kind is ActionKind.REPLACE:
+        return f"{action.reason} ({replace_cost(action)})"
+    return action.reason
+
+
+def _footer(plan: Plan) -> str:
+    env = f" --env {plan.environment}" if plan.environment else ""
+    if plan.errors:
+        how = f"Fix the errors above, then run `deployer plan{env}` again."
+    elif not plan.actions:
+        return ""
+    else:
+        how = (
+            f"To apply: `deployer apply{env}` plans again and asks before it changes anything; "
+            f"`deployer plan{env} --out plan.json` then `deployer apply plan.json` executes "
+            "exactly this plan (refused if the live state changed since)."
+        )
+    return f"\n---\n\n<sub>{how}</sub>\n"
 
 
 def _ignored(plan: Plan) -> str:
@@ -131,10 +212,6 @@ def _list(title: str, items: Sequence[str], what: str) -> str:
     return "".join(lines)
 
 
-def _action_item(action: Action) -> str:
-    return f"**{action.kind.value}** {code(action.address)}: {escape(action.reason)}"
-
-
 def _model_section(plan: Plan, model: str, actions: Sequence[Action]) -> str:
     summary = f"<code>{html.escape(model)}</code>: {html.escape(group_summary(plan, actions))}"
     block = "\n".join(_block_lines(actions))
@@ -143,13 +220,22 @@ def _model_section(plan: Plan, model: str, actions: Sequence[Action]) -> str:
 
 
 def _block_lines(actions: Iterable[Action]) -> list[str]:
+    """Diff lines, each starting with the marker GitHub colors (column 0)."""
     lines: list[str] = []
     for action in actions:
+        mark = MARKERS[action.kind]
         drift = "  (drift)" if action.drift else ""
-        lines.append(f"{symbol(action)} {action.address}  # {one_line(action.reason)}{drift}")
-        for change in action.changes:
+        create = action.kind is ActionKind.CREATE
+        where = f"  ({action.source})" if action.source and create else ""
+        reason = one_line(action.reason)
+        lines.append(f"{mark} {symbol(action)} {action.address}  # {reason}{where}{drift}")
+        if action.kind is ActionKind.REPLACE:
+            lines.append(f"{mark} {CHANGE_INDENT}# {replace_cost(action)}")
+        for change in visible(action):
             forces = f"  {FORCES}" if change.forces_replacement else ""
-            lines.append(f"{CHANGE_INDENT}{change_text(action, change)}{forces}")
+            at = f"  ({change.source})" if change.source and not create else ""
+            for text in change_lines(action, change):
+                lines.append(f"{mark} {CHANGE_INDENT}{text}{forces}{at}")
     return lines
 
 

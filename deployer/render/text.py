@@ -13,23 +13,29 @@ from deployer.render.values import (
     DRIFT_TITLE,
     FORCES,
     IGNORED_TITLE,
+    REROUTE_TITLE,
     by_model,
-    change_text,
+    change_lines,
     drift_fields,
+    header_lines,
     one_line,
     plan_outcome,
+    replace_cost,
+    reroute_text,
     symbol,
+    visible,
 )
 
 STYLES: dict[ActionKind, str] = {
     ActionKind.CREATE: "green",
     ActionKind.UPDATE: "yellow",
-    ActionKind.REPLACE: "magenta",
+    ActionKind.REPLACE: "red",
     ActionKind.DELETE: "red",
     ActionKind.SET_DEFAULT: "cyan",
     ActionKind.SET_TRAFFIC: "cyan",
     ActionKind.WAIT: "blue",
 }
+"""As Terraform: red for destroy and forced replacement, green create, yellow update."""
 HEADING = "bold"
 COMMENT = "dim"
 
@@ -55,9 +61,19 @@ def text_plain(plan: Plan) -> str:
 
 
 def _lines(plan: Plan) -> list[Line]:
-    out: list[Line] = [
-        [(f'Stack "{plan.stack}" in project "{plan.project}"', HEADING)],
-    ]
+    head = header_lines(plan)
+    out: list[Line] = [[(head[0], HEADING)]] + [[(line, COMMENT)] for line in head[1:]]
+    reroutes = [a for a in plan.actions if a.reroutes]
+    if reroutes:
+        out += [[], [(f"{REROUTE_TITLE}:", HEADING)]]
+        for action in reroutes:
+            out.append(
+                [
+                    (symbol(action), STYLES[action.kind]),
+                    (f" {action.address}", STYLES[action.kind]),
+                    (f"  {reroute_text(plan, action)}", ""),
+                ]
+            )
     drift = plan.drift
     if drift:
         out += [[], [(DRIFT_TITLE, HEADING)]]
@@ -85,23 +101,32 @@ def _lines(plan: Plan) -> list[Line]:
         if messages:
             out += [[], [(title, f"bold {style}")]]
             out += [[(f"  - {one_line(m)}", style)] for m in messages]
-    out += [[], [(plan_outcome(plan), HEADING)]]
+    out += [[], [(plan_outcome(plan), "bold red" if plan.errors else HEADING)]]
     return out
 
 
 def _action_lines(action: Action) -> list[Line]:
     style = STYLES[action.kind]
+    where = f"  ({action.source})" if action.source and action.kind is ActionKind.CREATE else ""
     head: Line = [
         (symbol(action), style),
         (f" {action.address}", style),
-        (f"  # {one_line(action.reason)}", COMMENT),
+        (f"  # {one_line(action.reason)}{where}", COMMENT),
     ]
     if action.drift:
         head.append(("  (drift)", "yellow"))
     lines = [head]
-    for change in action.changes:
-        line: Line = [(CHANGE_INDENT + change_text(action, change), "")]
-        if change.forces_replacement:
-            line.append((f"  {FORCES}", STYLES[ActionKind.REPLACE]))
-        lines.append(line)
+    if action.kind is ActionKind.REPLACE:
+        lines.append([(f"{CHANGE_INDENT}# {replace_cost(action)}", style)])
+    for change in visible(action):
+        shown_at = (
+            f"  ({change.source})" if change.source and action.kind is not ActionKind.CREATE else ""
+        )
+        for text in change_lines(action, change):
+            line: Line = [(CHANGE_INDENT + text, "")]
+            if change.forces_replacement:
+                line.append((f"  {FORCES}", STYLES[ActionKind.REPLACE]))
+            if shown_at:
+                line.append((shown_at, COMMENT))
+            lines.append(line)
     return lines

@@ -162,7 +162,8 @@ class Repo:
         result = self.run("plan", "manifests", "--detailed-exitcode")
         assert result.returncode == 0, str(result)
         lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
-        assert lines[0] == f'Stack "{self.stack}" in project "{self.project}"', str(result)
+        assert lines[0].startswith(f'Stack "{self.stack}"'), str(result)
+        assert f'in project "{self.project}", backend ' in lines[0], str(result)
         assert [line for line in lines if "No changes" in line] == [lines[-1]], str(result)
         assert lines[-1].startswith("No changes"), str(result)
         assert not any(line.startswith(("+", "-/+", "~", "»", "Plan:")) for line in lines)

@@ -76,8 +76,9 @@ def test_apply_every_kind_of_change_then_prune_then_destroy(
     repo.write(_stack())
     result = repo.apply()
     assert result.returncode == 0, str(result)
-    assert "Apply complete! Resources: 14 added, 2 changed, 0 replaced, 0 destroyed." in (
-        result.stdout
+    assert (
+        "Apply complete! Resources: 14 added, 0 changed, 0 replaced, 0 destroyed, 2 rerouted."
+        in (result.stdout)
     )
     repo.assert_no_changes()
     state = check_bystanders()

@@ -39,8 +39,9 @@ def test_mls1_manual_nodes_change_is_a_replacement_of_the_default(repo: Repo, li
 
     result = repo.apply("--allow-downtime")
     assert result.returncode == 0, str(result)
-    assert "Apply complete! Resources: 0 added, 0 changed, 1 replaced, 0 destroyed." in (
-        result.stdout
+    assert (
+        "Apply complete! Resources: 0 added, 0 changed, 1 replaced, 0 destroyed, 0 rerouted."
+        in (result.stdout)
     )
     repo.assert_no_changes()
     state = live.snapshot()

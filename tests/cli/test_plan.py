@@ -98,7 +98,7 @@ def test_plan_sorts_live_resources_into_actions_ignored_errors_drift_and_warning
     assert any("global/keep/v2 is FAILED" in w for w in plan["warnings"]), plan["warnings"]
     assert any("global/keep/v3 is CREATING" in w for w in plan["warnings"]), plan["warnings"]
     assert plan["errors"] == []
-    assert plan["summary"] == {"add": 0, "change": 1, "replace": 1, "destroy": 0}
+    assert plan["summary"] == {"add": 0, "change": 1, "replace": 1, "destroy": 0, "reroute": 0}
 
     # A declared name that exists live but is not ours: an error naming `deployer import`.
     live.create_model("global", "adopt")
@@ -195,7 +195,7 @@ def test_saved_plan_is_executed_exactly(repo: Repo, live: Live) -> None:
     models = _base(repo)
     models[0]["description"] = "changed after the plan was saved"
     repo.write(models)
-    result = repo.run("apply", str(out), "--auto-approve")
+    result = repo.run("apply", str(out))  # a saved plan was the review: no question
     assert result.returncode == 0, str(result)
     state = live.snapshot()
     assert set(state) == {"global/keep", "global/keep/v1"}

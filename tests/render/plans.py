@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from deployer.plan.model import Action, ActionKind, FieldChange, Ignored, Plan
 from deployer.providers.schema import ResourceKey
 
@@ -93,3 +96,15 @@ def full_plan() -> Plan:
         artifacts={"models/fashion_mnist/v3": "sha256:abc123", "gs://acme/shared/v2": "sha256:9"},
         artifacts_uri="gs://acme-artifacts",
     )
+
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+def golden(name: str, actual: str | None = None) -> str:
+    """The golden file `name`; with UPDATE_GOLDEN=1 and `actual`, (re)write it first."""
+    path = GOLDEN_DIR / name
+    if actual is not None and os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    return path.read_text(encoding="utf-8")

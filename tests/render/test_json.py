@@ -18,7 +18,7 @@ def test_document_shape(plan: Plan) -> None:
     doc = json.loads(dumps_plan(plan))
     assert doc["format_version"] == FORMAT_VERSION == "1.0"
     assert (doc["stack"], doc["project"], doc["fingerprint"]) == ("prod", "acme-ml", "f" * 64)
-    assert doc["summary"] == {"add": 1, "change": 2, "replace": 1, "destroy": 1}
+    assert doc["summary"] == {"add": 1, "change": 1, "replace": 1, "destroy": 1, "reroute": 1}
     assert [a["id"] for a in doc["actions"]] == [a.id for a in plan.actions]
     assert [a["kind"] for a in doc["actions"]] == [
         "update",
@@ -103,14 +103,35 @@ def test_every_plan_field_is_carried() -> None:
     base = full_plan()
     action = dataclasses.replace(
         base.actions[1],
-        changes=(FieldChange("machineType", "a", "b", forces_replacement=True, mask="m"),),
+        changes=(
+            FieldChange(
+                "machineType",
+                "a",
+                "b",
+                forces_replacement=True,
+                mask="m",
+                label="machine_type",
+                hidden=True,
+                shown="a -> b",
+                source="models/m.yaml:7",
+            ),
+        ),
         depends_on=("update:us-central1/fashion_mnist",),
         ordered_after=("update:us-central1/fashion_mnist",),
         drift=True,
         create_first=True,
+        source="models/m.yaml:3",
+        before={"machineType": "a"},
         key=dataclasses.replace(base.actions[1].key, part="deployed", instance="123"),
     )
-    plan = dataclasses.replace(base, actions=(base.actions[0], action), backend="vertex")
+    plan = dataclasses.replace(
+        base,
+        actions=(base.actions[0], action),
+        backend="vertex",
+        environment="prod",
+        emulator="http://127.0.0.1:8780",
+        commit="0123abc",
+    )
     carried = (
         (Plan, plan),
         (Action, action),

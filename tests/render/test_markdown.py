@@ -9,64 +9,9 @@ import pytest
 from deployer.plan.model import Action, ActionKind, FieldChange, Ignored, Plan
 from deployer.providers.schema import ResourceKey
 from deployer.render.markdown import MARKDOWN_LIMIT, render_markdown
-from render.plans import version
+from render.plans import golden, version
 
-GOLDEN = """\
-## deployer plan: stack `prod` in project `acme-ml`
-
-**Plan: 1 to add, 2 to change, 1 to replace, 1 to destroy.**
-
-### :warning: Destructive changes
-
-- **replace** `us-central1/fashion_mnist/v2`: replacement forced by: runtimeVersion
-- **delete** `us-central1/fashion_mnist/v1`: managed live version is no longer declared
-
-### :x: Errors
-
-- cannot delete us-central1/old/v1: it is the default version
-
-### Warnings
-
-- global/iris/v7 is UPDATING: apply waits for it
-
-### Drift: changed outside deployer
-
-- `us-central1/fashion_mnist`: changed live: description
-
-### Changes by model
-
-<details><summary><code>us-central1/fashion_mnist</code>: \
-1 to add, 2 to change, 1 to replace, 1 to destroy</summary>
-
-```diff
-  ~ us-central1/fashion_mnist  # changed: description  (drift)
-      description: "Fashion MNIST" -> "Fashion MNIST v2"
-  + us-central1/fashion_mnist/v3  # declared in manifests, not found live
-      deploymentUri: "gs://acme/fashion_mnist/abc123"
-      autoScaling.minNodes: 0
-      labels: {"env": "prod", "team": "ml"}
--/+ us-central1/fashion_mnist/v2  # replacement forced by: runtimeVersion
-      runtimeVersion: "2.8" -> "2.11"  # forces replacement
-      autoScaling.maxNodes: (none) -> 4
-  » us-central1/fashion_mnist/v3  # default version: v1 -> v3
-      defaultVersion: "v1" -> "v3"
-  - us-central1/fashion_mnist/v1  # managed live version is no longer declared
-```
-
-</details>
-
-<details><summary><code>global/iris</code>: 1 to wait for</summary>
-
-```diff
-  … global/iris/v7  # live version is UPDATING; apply waits until it settles
-```
-
-</details>
-
-### Ignored (not managed by this stack)
-
-- `europe-west1/legacy`: not managed by deployer
-"""
+GOLDEN = golden("full_plan.md")
 
 
 def test_small_plan_comment(plan: Plan) -> None:
@@ -76,6 +21,7 @@ def test_small_plan_comment(plan: Plan) -> None:
 def test_empty_plan_comment(empty_plan: Plan) -> None:
     assert render_markdown(empty_plan) == (
         "## deployer plan: stack `prod` in project `acme-ml`\n\n"
+        "backend `mlengine`\n\n"
         "**No changes. The live state matches the manifests.**\n"
     )
 
@@ -134,10 +80,11 @@ def test_huge_plan_is_truncated_by_whole_model_sections() -> None:
     out = render_markdown(plan)
     assert len(out) <= MARKDOWN_LIMIT
     assert out == render_markdown(plan)
-    assert "**Plan: 1500 to add, 0 to change, 0 to replace, 1500 to destroy.**" in out
-    # destructive changes stay first, cut to a readable list with a count
-    assert "- … and 1,470 more destructive changes" in out
-    assert out.index("Destructive changes") < out.index("Changes by model")
+    assert "**Plan: 1500 to add, 0 to change, 0 to replace, 1500 to destroy, 0 to reroute.**" in out
+    # destructive changes stay first in the summary table, cut with a count
+    assert "| :warning: | delete | `us-central1/model_0000/v1` |" in out
+    assert "| | … | 2,975 more actions | see the sections below |" in out
+    assert out.index("| :warning: | delete") < out.index("Changes by model")
 
     kept = re.findall(r"<summary><code>us-central1/(model_\d+)</code>", out)
     assert 0 < len(kept) < 300
@@ -191,7 +138,7 @@ def test_enormous_fixed_parts_are_summarized_not_cut() -> None:
     out = render_markdown(plan)
     assert len(out) <= MARKDOWN_LIMIT
     for count in (
-        "- … and 970 more destructive changes",
+        "| | … | 975 more actions |",
         "- … and 470 more errors",
         "- … and 470 more warnings",
         "- … and 970 more drifted resources",

@@ -10,44 +10,11 @@ from rich.console import Console
 
 from deployer.plan.model import Action, ActionKind, FieldChange, Ignored, Plan
 from deployer.render.text import render_text, text_plain
-from render.plans import MODEL, version
+from render.plans import MODEL, golden, version
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-GOLDEN = """\
-Stack "prod" in project "acme-ml"
-
-Drift: changed outside deployer
-  ~ us-central1/fashion_mnist  # changed live: description
-
-Model us-central1/fashion_mnist
-  ~ us-central1/fashion_mnist  # changed: description  (drift)
-      description: "Fashion MNIST" -> "Fashion MNIST v2"
-  + us-central1/fashion_mnist/v3  # declared in manifests, not found live
-      deploymentUri: "gs://acme/fashion_mnist/abc123"
-      autoScaling.minNodes: 0
-      labels: {"env": "prod", "team": "ml"}
--/+ us-central1/fashion_mnist/v2  # replacement forced by: runtimeVersion
-      runtimeVersion: "2.8" -> "2.11"  # forces replacement
-      autoScaling.maxNodes: (none) -> 4
-  » us-central1/fashion_mnist/v3  # default version: v1 -> v3
-      defaultVersion: "v1" -> "v3"
-  - us-central1/fashion_mnist/v1  # managed live version is no longer declared
-
-Model global/iris
-  … global/iris/v7  # live version is UPDATING; apply waits until it settles
-
-Ignored (not managed by this stack):
-  europe-west1/legacy  # not managed by deployer
-
-Warnings:
-  - global/iris/v7 is UPDATING: apply waits for it
-
-Errors:
-  - cannot delete us-central1/old/v1: it is the default version
-
-Plan: 1 to add, 2 to change, 1 to replace, 1 to destroy.
-"""
+GOLDEN = golden("full_plan.txt")
 
 
 def test_every_action_kind_renders_terraform_like(plan: Plan) -> None:
@@ -56,7 +23,8 @@ def test_every_action_kind_renders_terraform_like(plan: Plan) -> None:
 
 def test_empty_plan_says_no_changes_and_still_lists_ignored(empty_plan: Plan) -> None:
     assert text_plain(empty_plan) == (
-        'Stack "prod" in project "acme-ml"\n\nNo changes. The live state matches the manifests.\n'
+        'Stack "prod" in project "acme-ml", backend mlengine\n\n'
+        "No changes. The live state matches the manifests.\n"
     )
     with_ignored = Plan("prod", "acme-ml", ignored=(Ignored("global/other", "managed by 'x'"),))
     out = text_plain(with_ignored)
@@ -69,7 +37,8 @@ def test_errors_without_actions_do_not_claim_the_state_matches() -> None:
     out = text_plain(plan)
     assert "No changes" not in out
     assert "Errors:\n  - global/m is declared but belongs to stack 'b'\n" in out
-    assert out.endswith("Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy.\n")
+    assert "Plan: 0 to add" not in out
+    assert out.endswith("Plan failed: 1 error. Nothing will be applied.\n")
 
 
 def test_values_are_compact_and_unambiguous() -> None:
@@ -93,7 +62,7 @@ def test_values_are_compact_and_unambiguous() -> None:
     )
     lines = text_plain(plan).splitlines()
     assert '      description: "two\\nlines" -> (none)' in lines
-    assert '      requestLoggingConfig: (none) -> {"samplingPercentage": 0.5}' in lines
+    assert "      requestLoggingConfig.samplingPercentage: (none) -> 0.5" in lines
     assert '      packageUris: ["gs://a/p.tar.gz"] -> []' in lines
     assert "      onlinePredictionLogging: false -> true" in lines
 
@@ -159,7 +128,7 @@ def test_terminal_output_is_colored_by_action_kind(
 
     assert "\x1b[32m" in line_for("  + us-central1/fashion_mnist/v3")  # green
     assert "\x1b[33m" in line_for("  ~ us-central1/fashion_mnist  # changed: description")
-    assert "\x1b[35m" in line_for("-/+ us-central1/fashion_mnist/v2")  # magenta
+    assert "\x1b[31m" in line_for("-/+ us-central1/fashion_mnist/v2")  # red, as Terraform
     assert "\x1b[31m" in line_for("  - us-central1/fashion_mnist/v1")  # red
     assert "\x1b[36m" in line_for("  » us-central1/fashion_mnist/v3")  # cyan
 

@@ -25,7 +25,7 @@ replacement (the diff then applies the usual downtime rule to a default version)
 
 from __future__ import annotations
 
-from deployer.providers.schema import Behavior, Condition, FieldSpec, ResourceSchema
+from deployer.providers.schema import Behavior, Condition, FieldSpec, ResourceSchema, Vocabulary
 
 P, R, OUT = Behavior.PATCH, Behavior.REPLACE, Behavior.OUTPUT
 
@@ -72,3 +72,40 @@ VERSION = ResourceSchema(
 )
 
 SCHEMAS = {"model": MODEL, "version": VERSION}
+
+VOCABULARY = Vocabulary(
+    {
+        "model": {
+            "description": "description",
+            "labels": "labels",
+            "onlinePredictionLogging": "online_prediction_logging",
+            "onlinePredictionConsoleLogging": "console_logging",
+            "defaultVersion": "default_version",
+            "etag": None,
+        },
+        "version": {
+            "description": "description",
+            "labels": "labels",
+            "autoScaling.minNodes": "scaling.min_nodes",
+            "autoScaling.maxNodes": "scaling.max_nodes",
+            "manualScaling.nodes": "scaling.nodes",
+            "requestLoggingConfig": "request_logging",
+            "scalingMode": "scaling.mode",
+            "autoScaling.metrics": "scaling.metrics",
+            "deploymentUri": None,
+            "artifactDigest": "artifact",
+            "runtimeVersion": "runtime_version",
+            "pythonVersion": "python_version",
+            "framework": "framework",
+            "machineType": "machine_type",
+            "acceleratorConfig": "accelerator",
+            "predictionClass": "prediction_class",
+            "packageUris": "package_uris",
+            "serviceAccount": "service_account",
+            "defaultVersion": "default_version",
+            "createTime": None,
+            "etag": None,
+        },
+    }
+)
+"""Field paths in the manifest's vocabulary (DESIGN.md section 3), for rendered plans."""

@@ -9,7 +9,7 @@ endpoint (`serial`), because the service refuses a second mutating operation on 
 
 from __future__ import annotations
 
-from deployer.providers.schema import Behavior, FieldSpec, ResourceSchema, Strategy
+from deployer.providers.schema import Behavior, FieldSpec, ResourceSchema, Strategy, Vocabulary
 
 P, R, OUT = Behavior.PATCH, Behavior.REPLACE, Behavior.OUTPUT
 CBD = Strategy.CREATE_BEFORE_DESTROY
@@ -65,3 +65,39 @@ DEPLOYMENT = ResourceSchema(
 )
 
 SCHEMAS = {"model": MODEL, "version": VERSION, "endpoint": ENDPOINT, "deployment": DEPLOYMENT}
+
+VOCABULARY = Vocabulary(
+    {
+        "model": {"displayName": None, "description": "description", "labels": "labels"},
+        "version": {
+            "versionDescription": "description",
+            "labels": "labels",
+            "artifactUri": None,
+            "artifactDigest": "artifact",
+            "containerSpec": "container",
+            "defaultVersion": "default_version",
+        },
+        "endpoint": {
+            "displayName": None,
+            "description": "description",
+            "labels": "labels",
+            "predictRequestResponseLoggingConfig": "request_logging",
+            "traffic": "traffic",
+            "etag": None,
+        },
+        "deployment": {
+            "minReplicaCount": "scaling.min_nodes",
+            "maxReplicaCount": "scaling.max_nodes",
+            "autoscalingMetricSpecs": "scaling.metrics",
+            "machineSpec": "machine",
+            "serviceAccount": "service_account",
+            "enableAccessLogging": "online_prediction_logging",
+            "displayName": None,
+        },
+    }
+)
+"""Field paths in the manifest's vocabulary (DESIGN.md section 10), for rendered plans.
+
+`containerSpec` follows from framework, runtime_version, framework_version and accelerator (a
+prebuilt image) or `container:`; `machineSpec` from machine_type and accelerator.
+"""
