@@ -65,7 +65,7 @@ def test_mls1_nodes_change_with_a_default_move_converges_in_one_apply(
         ("delete", "global/m/v1"),
     ], kinds
     assert (
-        "manualScaling.nodes (patchable only if machineType is n1-*)"
+        "scaling.nodes (patchable only if machineType is n1-*)"
         in (plan["actions"][0]["reason"])
     )
     result = repo.apply()

@@ -80,7 +80,7 @@ def test_apply_then_plan_is_empty(
     )
     digests = {artifact: "sha256-aaaa"}
     first = plan_for(provider, stack, digests)
-    assert (first.summary.add, first.summary.change) == (8, 2)  # 3 models, 5 versions; 2 defaults
+    assert (first.summary.add, first.summary.reroute) == (8, 2)  # 3 models, 5 versions; 2 defaults
     apply_plan(provider, first)
 
     second = plan_for(provider, stack, digests)
