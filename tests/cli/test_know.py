@@ -82,3 +82,63 @@ def test_predict_local_refuses_what_the_service_refuses(repo: Repo, savedmodel_v
     chosen = repo.run("predict", "--local", nd, "--instances", "[[1, 2]]", "--signature", "double")
     assert chosen.returncode == 1  # the service refuses such a model at create time too
     assert Path(nd).is_dir()
+
+
+def _predictions(path: Path, instances: list) -> list:
+    from deployer.artifacts import serving
+
+    return serving.predict(path, {"instances": instances})["predictions"]
+
+
+def _jsonl(path: Path, values: list) -> str:
+    path.write_text("".join(json.dumps(v) + "\n" for v in values))
+    return path.name
+
+
+def test_smoke_test_gates_the_default_version(repo: Repo, live: Any, pristine: Any) -> None:
+    rows = [[0.1, 0.2, 0.3, 0.4], [1.0, -1.0, 0.5, 2.0]]
+    models_dir = repo.root / "manifests" / "models"
+    repo.write([model("m", [version("v1", "a")], regions=["us-central1"])])
+    assert repo.apply().returncode == 0
+    smoke = {"instances": _jsonl(models_dir / "smoke.jsonl", rows), "tolerance": 1e-4}
+    right = _jsonl(models_dir / "expect_b.jsonl", _predictions(pristine["b"], rows))
+    v1, v2 = version("v1", "a"), version("v2", "b", smoke_test={**smoke, "expect": right})
+    repo.write([model("m", [v1, v2], regions=["us-central1"], default_version="v2")])
+    _jsonl(models_dir / "smoke.jsonl", rows)  # write() recreates the directory
+    _jsonl(models_dir / "expect_b.jsonl", _predictions(pristine["b"], rows))
+    promoted = repo.apply()
+    assert promoted.returncode == 0, promoted
+    assert "Smoke test of us-central1/m/v2 passed (2 instances)" in promoted.stdout
+    state = live.snapshot()
+    assert state["us-central1/m"]["defaultVersion"]["name"].endswith("/versions/v2")
+
+    # v3 serves model "c" but expects "b"'s answers: created, never made the default.
+    v3 = version("v3", "c", smoke_test={**smoke, "expect": right})
+    repo.write([model("m", [v1, v2, v3], regions=["us-central1"], default_version="v3")])
+    _jsonl(models_dir / "smoke.jsonl", rows)
+    _jsonl(models_dir / "expect_b.jsonl", _predictions(pristine["b"], rows))
+    refused = repo.apply()
+    assert refused.returncode == 1, refused
+    out = refused.stdout + refused.stderr
+    assert "default of us-central1/m not moved to v3: failed: smoke test " in out
+    assert "failed on instance 1: prediction[0] is " in out and "; the default stays v2" in out
+    state = live.snapshot()
+    assert state["us-central1/m"]["defaultVersion"]["name"].endswith("/versions/v2")
+    assert "us-central1/m/v3" in state
+    _, plan = repo.plan_json()
+    kinds = [(a["kind"], a["address"]) for a in plan["actions"]]
+    assert kinds == [("set-default", "us-central1/m/v3")]
+
+
+def test_smoke_test_files_are_validated_at_their_line(repo: Repo) -> None:
+    smoke = {"instances": "missing.jsonl", "expect": "bad.jsonl"}
+    repo.write([model("m", [version("v1", "a", smoke_test=smoke)], regions=["us-central1"])])
+    (repo.manifests / "models" / "bad.jsonl").write_text("[1]\n{oops\n")
+    result = repo.run("validate", "manifests")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:2] == [
+        "manifests/models/m.yaml:10:18: smoke_test instances file not found: "
+        "manifests/models/missing.jsonl",
+        "manifests/models/m.yaml:11:15: smoke_test expect file manifests/models/bad.jsonl: "
+        "line 2 is not valid JSON (Expecting property name enclosed in double quotes)",
+    ]
