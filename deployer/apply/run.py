@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.apply.executor import Events, Outcome, Status, execute
+from deployer.artifacts import destination
 from deployer.artifacts.gcs import GcsUri
 from deployer.errors import DeployerError
 from deployer.plan.model import Action, ActionKind, Plan
@@ -85,9 +86,12 @@ def check_current(plan: Plan, fingerprint: str, digests: dict[str, str]) -> None
 class Uploader:
     """Uploads each local artifact an action needs, once, before the action's create call."""
 
-    def __init__(self, client: Any, note: Callable[[str], None], parallelism: int = 8) -> None:
+    def __init__(
+        self, client: Any, note: Callable[[str], None], plan: Plan, parallelism: int = 8
+    ) -> None:
         self.client = client
         self.note = note
+        self.plan = plan
         self.parallelism = parallelism
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -96,15 +100,14 @@ class Uploader:
         from deployer.artifacts.upload import upload_directory
 
         source = action.artifact_source
-        fields = action.desired or {}
         if (
             action.kind not in (ActionKind.CREATE, ActionKind.REPLACE)
-            or action.key.version is None
             or not source
             or source.startswith("gs://")
         ):
             return
-        dest = GcsUri.parse(str(fields["deploymentUri"]))
+        digest = self.plan.artifacts[source]
+        dest = GcsUri.parse(destination(self.plan.artifacts_uri, action.key.model, digest))
         with self._guard:
             lock = self._locks.setdefault(str(dest), threading.Lock())
         with lock:
@@ -112,7 +115,7 @@ class Uploader:
                 self.client,
                 Path(source),
                 dest,
-                str(fields["artifactDigest"]),
+                digest,
                 parallelism=self.parallelism,
             )
         if uploaded:
@@ -129,7 +132,7 @@ def run_plan(
     gate: Callable[[Action], None] | None = None,
 ) -> Report:
     """`gate` runs before each action after its upload (smoke tests); raising fails it."""
-    upload = Uploader(storage, note)
+    upload = Uploader(storage, note, plan)
 
     def prepare(action: Action) -> None:
         upload(action)
