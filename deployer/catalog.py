@@ -97,6 +97,16 @@ def is_n1(machine_type: str) -> bool:
     return machine_type.startswith("n1-")
 
 
+MAX_ARTIFACT_FILES = 1000
+"""Files a version's deploymentUri may hold."""
+MAX_ARTIFACT_BYTES = {"mls1": 500 * 1024**2, "n1": 10 * 1024**3}
+"""Artifact size a version may have, by machine family."""
+
+
+def max_artifact_bytes(machine_type: str) -> int:
+    return MAX_ARTIFACT_BYTES["n1" if is_n1(machine_type) else "mls1"]
+
+
 def python_versions_for(runtime_version: str) -> tuple[str, ...]:
     """Python versions the service accepts with a runtime (every listed runtime means 3.7)."""
     return PYTHON_VERSIONS if runtime_version in RUNTIME_VERSIONS else ()

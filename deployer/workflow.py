@@ -62,6 +62,16 @@ def read_observed(provider: Provider, stack: str) -> list[ObservedResource]:
     return provider.read(scanned_endpoints(provider), stack)
 
 
+def check_artifacts(stack: Stack) -> None:
+    """Refuse artifacts the service would reject or serve wrongly (no TensorFlow needed)."""
+    from deployer.artifacts.checks import check_stack
+    from deployer.config.diagnostics import ManifestError
+
+    problems = check_stack(stack)
+    if problems:
+        raise ManifestError(problems)
+
+
 def compute_plan(
     stack: Stack,
     provider: Provider,
@@ -79,6 +89,8 @@ def compute_plan(
         allow_downtime=allow_downtime,
         targets=parse_targets(targets),
     )
+    if not destroy:
+        check_artifacts(stack)
     digests = {} if destroy else digests_for(stack)
     desired = [] if destroy else provider.desired(stack, digests)
     observed = read_observed(provider, stack.name)

@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # (model name, version directory, input width, classes, seed)
 EXAMPLES: tuple[tuple[str, str, int, int, int], ...] = (
     ("iris", "1", 4, 3, 7),
+    ("iris", "2", 4, 3, 8),
     ("fashion_mnist", "1", 784, 10, 1),
     ("fashion_mnist", "2", 784, 10, 2),
 )

@@ -64,4 +64,41 @@ step "deployer plan examples/vertex/ --detailed-exitcode   (nothing left to do: 
 step "deployer predict fashion_mnist --manifests examples/vertex   (the endpoint picks by its split)"
 "$DEPLOYER" predict fashion_mnist --manifests examples/vertex --instances "@$DATA/instances.json"
 
+step "Checking artifacts as the service would: deployer validate manifests/ --artifacts"
+"$DEPLOYER" validate manifests/ --artifacts
+
+step "deployer inspect export/iris/1   (signatures and an example request, no TensorFlow)"
+"$DEPLOYER" inspect export/iris/1
+
+step "deployer predict --local export/iris/1 = deployer predict iris   (same answers)"
+printf '[5.1, 3.5, 1.4, 0.2]\n[6.7, 3.0, 5.2, 2.3]\n' > "$DATA/iris.jsonl"
+"$DEPLOYER" predict --local export/iris/1 --instances "$DATA/iris.jsonl" --format json > "$DATA/local.json"
+"$DEPLOYER" predict iris --instances "$DATA/iris.jsonl" --format json > "$DATA/online.json"
+"$DEPLOYER" predict --local export/iris/1 --instances "$DATA/iris.jsonl" --format table
+cmp -s "$DATA/local.json" "$DATA/online.json" && echo "local and online predictions agree"
+
+step "Smoke tests: examples/smoke/ (v1), apply"
+SMOKE="$DATA/smoke"
+rm -rf "$SMOKE" && mkdir -p "$SMOKE" && cp -r examples/smoke/deployer.yaml examples/smoke/models "$SMOKE/"
+cp examples/smoke/stages/iris_v1.yaml.in "$SMOKE/models/iris_gated.yaml"
+"$DEPLOYER" apply "$SMOKE" --auto-approve
+
+step "Record v2's expected answers with predict --local, declare v2 as the default, apply (promoted)"
+"$DEPLOYER" predict --local export/iris/2 --instances "$SMOKE/models/smoke.jsonl" --format json \
+  | "$VENV/bin/python" -c 'import json, sys; [print(json.dumps(p)) for p in json.load(sys.stdin)["predictions"]]' \
+  > "$SMOKE/models/expect_v2.jsonl"
+cp examples/smoke/stages/iris_v2.yaml.in "$SMOKE/models/iris_gated.yaml"
+"$DEPLOYER" apply "$SMOKE" --auto-approve
+
+step "Declare v3 (a wrong export held to v2's answers) as the default: its smoke test fails"
+cp examples/smoke/stages/iris_v3.yaml.in "$SMOKE/models/iris_gated.yaml"
+if "$DEPLOYER" apply "$SMOKE" --auto-approve; then
+  echo "expected the apply to fail"; exit 1
+else
+  echo "apply exited $? : v3 was created but not promoted; the default stays v2"
+fi
+
+step "deployer plan: v3 is still not the default (the move is still pending)"
+"$DEPLOYER" plan "$SMOKE" || true
+
 step "Demo complete"

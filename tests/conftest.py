@@ -208,3 +208,81 @@ def savedmodel_builder(example_artifacts: Any) -> Callable[..., Path]:
 def tiny_savedmodel(tmp_path_factory: pytest.TempPathFactory, savedmodel_builder: Any) -> Path:
     """One tiny SavedModel (4 inputs, 3 classes), built once per session."""
     return savedmodel_builder(tmp_path_factory.mktemp("savedmodel") / "tiny", 4, 3, 0)
+
+
+def _build_variant(path: Path, kind: str) -> Path:
+    """A tiny SavedModel with one of the shapes the artifact checks must catch or handle."""
+    import tensorflow as tf
+
+    class Module(tf.Module):
+        pass
+
+    module = Module()
+    module.w = tf.Variable([[0.5], [-0.25]], name="w")
+
+    if kind == "fixed_batch":  # batch dimension fixed to 1: the service refuses it
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 2], tf.float32, name="x")])
+        def fixed(x: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {"y": tf.matmul(x, module.w)}
+
+        signatures = {"serving_default": fixed}
+    elif kind == "no_default":  # two signatures, none is serving_default
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+        def double(x: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {"y": x * 2.0}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")])
+        def score(x: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {"y": tf.matmul(x, module.w)}
+
+        signatures = {"double": double, "score": score}
+    elif kind == "multi_input":  # two inputs, two outputs: instances are objects
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None, 2], tf.float32, name="a"),
+                tf.TensorSpec([None], tf.int64, name="b"),
+            ]
+        )
+        def serve(a: tf.Tensor, b: tf.Tensor) -> dict[str, tf.Tensor]:
+            total = tf.reduce_sum(a, axis=1) + tf.cast(b, tf.float32)
+            return {"total": total, "label": tf.strings.as_string(b)}
+
+        signatures = {"serving_default": serve}
+    elif kind == "b64_image":  # a string input of encoded images, as object detection exports
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+        def serve(image_bytes: tf.Tensor) -> dict[str, tf.Tensor]:
+            def brightness(data: tf.Tensor) -> tf.Tensor:
+                image = tf.io.decode_image(data, channels=1, expand_animations=False)
+                return tf.reduce_mean(tf.cast(image, tf.float32))
+
+            return {
+                "brightness": tf.map_fn(brightness, image_bytes, fn_output_signature=tf.float32)
+            }
+
+        signatures = {"serving_default": serve}
+    else:
+        raise ValueError(kind)
+    path.mkdir(parents=True, exist_ok=True)
+    tf.saved_model.save(module, str(path), signatures=signatures)
+    return path
+
+
+@pytest.fixture(scope="session")
+def savedmodel_variant(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """`savedmodel_variant(kind) -> path` (built once per session): "fixed_batch" (input
+    [1, 2]), "no_default" (signatures double and score), "multi_input" (a: float [None, 2],
+    b: int64 [None]; outputs total, label), "b64_image" (image_bytes: string [None] of PNG or
+    JPEG bytes; output brightness)."""
+    built: dict[str, Path] = {}
+    root = tmp_path_factory.mktemp("variants")
+
+    def get(kind: str) -> Path:
+        if kind not in built:
+            built[kind] = _build_variant(root / kind, kind)
+        return built[kind]
+
+    return get

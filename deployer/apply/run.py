@@ -130,8 +130,15 @@ def run_plan(
     events: Events,
     note: Callable[[str], None],
     parallelism: int,
+    gate: Callable[[Action], None] | None = None,
 ) -> Report:
-    outcomes = execute(
-        plan, provider, events, parallelism=parallelism, prepare=Uploader(storage, note, plan)
-    )
+    """`gate` runs before each action after its upload (smoke tests); raising fails it."""
+    upload = Uploader(storage, note, plan)
+
+    def prepare(action: Action) -> None:
+        upload(action)
+        if gate is not None:
+            gate(action)
+
+    outcomes = execute(plan, provider, events, parallelism=parallelism, prepare=prepare)
     return Report(tuple(outcomes))

@@ -69,14 +69,18 @@ def _read_plan_file(path: Path) -> dict | None:
     return doc if isinstance(doc, dict) and "format_version" in doc else None
 
 
-def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str) -> None:
+def _execute(
+    plan: Any, provider: Any, storage: Any, parallelism: int, verb: str, smoke: Any = None
+) -> None:
     from deployer.apply.progress import LiveProgress, PlainProgress
     from deployer.apply.run import run_plan
+    from deployer.apply.smoke import SmokeGate
 
     console = _console()
     progress = LiveProgress(console) if console.is_terminal else PlainProgress()
+    gate = SmokeGate(provider, smoke, progress.note) if smoke else None
     with progress:
-        report = run_plan(plan, provider, storage, progress, progress.note, parallelism)
+        report = run_plan(plan, provider, storage, progress, progress.note, parallelism, gate)
     for outcome in report.failed:
         print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
     for line in report.unmoved_defaults:
@@ -99,6 +103,7 @@ def _run(
     parallelism: int,
     lock_timeout: str,
     backend: str = "mlengine",
+    smoke: Any = None,
 ) -> None:
     from deployer.apply.lock import StackLock
     from deployer.artifacts.gcs import storage_client
@@ -121,7 +126,7 @@ def _run(
             else "Do you want to perform these actions?"
         )
         _confirm(auto_approve, question)
-        _execute(plan, provider, storage, parallelism, operation)
+        _execute(plan, provider, storage, parallelism, operation, smoke)
 
 
 @app.command()
@@ -143,6 +148,7 @@ def apply(
     if saved_doc is not None:
         _apply_saved(path, saved_doc, auto_approve, parallelism, lock_timeout)
         return
+    from deployer.apply.smoke import smoke_tests
     from deployer.workflow import compute_plan
 
     stack = load(path, env, var)
@@ -158,6 +164,7 @@ def apply(
         parallelism,
         lock_timeout,
         stack.backend,
+        smoke_tests(stack),
     )
 
 

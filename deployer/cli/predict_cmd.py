@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,11 +15,32 @@ from deployer.cli.options import EnvOpt, VarOpt, load
 from deployer.errors import UsageError
 
 
+def read_jsonl(path: Path, what: str) -> list:
+    """One JSON value per non-empty line; UsageError naming the line otherwise."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise UsageError(f"{what} {path}: {exc.strerror or exc}") from None
+    values = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            values.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+    if not values:
+        raise UsageError(f"{what} {path}: no instances")
+    return values
+
+
 def _instances(text: str) -> list:
     source = text
-    if text.startswith("@"):
+    if text.endswith(".jsonl") and Path(text.removeprefix("@")).is_file():
+        return read_jsonl(Path(text.removeprefix("@")), "--instances")
+    if text.startswith("@") or (not text.lstrip().startswith(("[", "{")) and Path(text).is_file()):
         try:
-            source = Path(text[1:]).read_text()
+            source = Path(text.removeprefix("@")).read_text()
         except OSError as exc:
             raise UsageError(f"--instances {text}: {exc.strerror or exc}") from None
     try:
@@ -32,12 +54,64 @@ def _instances(text: str) -> list:
     return value
 
 
+class PredictFormat(StrEnum):
+    auto = "auto"
+    table = "table"
+    json = "json"
+
+
+def _cell(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def print_predictions(result: dict, fmt: PredictFormat) -> None:
+    """JSON (`--format json`, or off a terminal with the default `auto`), else a table."""
+    if fmt is PredictFormat.json or (fmt is PredictFormat.auto and not sys.stdout.isatty()):
+        json.dump(result, sys.stdout, indent=2)
+        print()
+        return
+    predictions = result.get("predictions", [])
+    keyed = predictions and all(isinstance(p, dict) for p in predictions)
+    columns = sorted({k for p in predictions for k in p}) if keyed else ["prediction"]
+    rows = [
+        [str(i), *(_cell(p.get(c)) for c in columns)] if keyed else [str(i), _cell(p)]
+        for i, p in enumerate(predictions)
+    ]
+    header = ["#", *columns]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
 @app.command()
 def predict(
-    target: Annotated[str, typer.Argument(help="MODEL or MODEL/VERSION (default version).")],
+    target: Annotated[
+        str | None,
+        typer.Argument(help="MODEL or MODEL/VERSION (default version); not with --local."),
+    ] = None,
     instances: Annotated[
-        str, typer.Option("--instances", help="JSON list of instances, or @FILE holding it.")
-    ],
+        str,
+        typer.Option(
+            "--instances",
+            help="JSON list of instances, @FILE or FILE holding it, or FILE.jsonl (one "
+            "instance per line).",
+        ),
+    ] = "",
+    local: Annotated[
+        str | None,
+        typer.Option(
+            "--local",
+            help="Run this SavedModel (directory or gs:// URI) in-process with TensorFlow, "
+            "with the service's conventions, instead of calling a deployed model.",
+        ),
+    ] = None,
+    signature: Annotated[
+        str | None, typer.Option("--signature", help="signature_name to send.")
+    ] = None,
+    fmt: Annotated[
+        PredictFormat,
+        typer.Option("--format", help="auto: a table on a terminal, JSON otherwise."),
+    ] = PredictFormat.auto,
     region: Annotated[
         str | None,
         typer.Option("--region", help="Endpoint to call; default: the model's first region."),
@@ -53,11 +127,22 @@ def predict(
     On vertex the model's endpoint routes each request by its traffic split; which version
     answered is printed on stderr.
     """
+    if not instances:
+        raise UsageError("--instances is required")
+    body: dict = {"instances": _instances(instances)}
+    if signature:
+        body["signature_name"] = signature
+    if local is not None:
+        if target:
+            raise UsageError("give either MODEL[/VERSION] or --local ARTIFACT, not both")
+        print_predictions(_predict_local(local, body), fmt)
+        return
+    if not target:
+        raise UsageError("missing MODEL[/VERSION] (or --local ARTIFACT)")
     stack = load(path, env, var)
     model, _, version = target.partition("/")
     declared = next((m for m in stack.models if m.spec.name == model), None)
     endpoint = region or (declared.regions[0] if declared else stack.settings.region)
-    body = {"instances": _instances(instances)}
     if stack.backend == "vertex":
         result = _predict_vertex(stack.project, endpoint, model, version, body)
     else:
@@ -67,8 +152,35 @@ def predict(
 
         key = ResourceKey(endpoint, model, version or None)
         result = call(MLClient(stack.project), key, body)
-    json.dump(result, sys.stdout, indent=2)
-    print()
+    print_predictions(result, fmt)
+
+
+def _predict_local(artifact: str, body: dict) -> dict:
+    """Run the SavedModel in-process exactly as the service would (deployer.artifacts.serving)."""
+    import tempfile
+
+    from deployer.artifacts import serving
+    from deployer.errors import DeployerError
+
+    with tempfile.TemporaryDirectory(prefix="deployer-local-") as tmp:
+        if artifact.startswith("gs://"):
+            from deployer.cli.inspect_cmd import artifact_files
+
+            files = artifact_files(artifact)
+            for name in files.sizes:
+                target = Path(tmp) / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(files.read(name))
+            path = Path(tmp)
+        else:
+            path = Path(artifact)
+            if not (path / "saved_model.pb").is_file():
+                raise UsageError(f"--local {artifact}: not a SavedModel directory")
+        try:
+            serving.check_loadable(path, artifact)
+            return serving.predict(path, body)
+        except (serving.LoadError, serving.PredictError) as exc:
+            raise DeployerError(str(exc)) from None
 
 
 def _predict_vertex(project: str, region: str, model: str, version: str, body: dict) -> dict:

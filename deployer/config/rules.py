@@ -243,6 +243,7 @@ def _check_version(
         _check_machine(c, path, model, version)
     _check_scaling(c, path, model, version, backend)
     _check_artifact(c, path, model, version)
+    _check_smoke_test(c, path, model, version)
     if version.request_logging and not BIGQUERY_TABLE_RE.match(
         version.request_logging.bigquery_table
     ):
@@ -388,4 +389,51 @@ def _check_artifact(c: _Checker, path: PathKey, model: DeclaredModel, version: V
         c.at(
             apath,
             f"artifact {display_path(local)} is not a TensorFlow SavedModel (no saved_model.pb)",
+        )
+
+
+def read_jsonl(path: Path) -> list[object]:
+    """The JSON values of a JSON Lines file (blank lines skipped); ValueError naming the line."""
+    import json
+
+    values = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                values.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"line {number} is not valid JSON ({exc.msg})") from None
+    return values
+
+
+def _check_smoke_test(
+    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
+) -> None:
+    smoke = version.smoke_test
+    if smoke is None:
+        return
+    counts: dict[str, int] = {}
+    for key in ("instances", "expect"):
+        name = getattr(smoke, key)
+        if name is None:
+            continue
+        where = (*path, "smoke_test", key)
+        file = model.file.parent / name
+        try:
+            values = read_jsonl(file)
+        except FileNotFoundError:
+            c.at(where, f"smoke_test {key} file not found: {display_path(file)}")
+            continue
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            c.at(where, f"smoke_test {key} file {display_path(file)}: {exc}")
+            continue
+        if not values:
+            c.at(where, f"smoke_test {key} file {display_path(file)} holds no lines")
+            continue
+        counts[key] = len(values)
+    if len(counts) == 2 and counts["instances"] != counts["expect"]:
+        c.at(
+            (*path, "smoke_test", "expect"),
+            f"smoke_test expects {counts['expect']} predictions for {counts['instances']} "
+            "instances: give one expected prediction per instance line",
         )

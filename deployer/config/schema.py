@@ -88,6 +88,22 @@ class Container(_Strict):
     args: tuple[str, ...] = Field(default=(), description="Overrides the image's CMD.")
 
 
+class SmokeTest(_Strict):
+    """Requests sent to a version before it becomes the default (or gets traffic)."""
+
+    instances: str = Field(
+        description="A JSON Lines file (relative to this manifest): one instance per line."
+    )
+    expect: str | None = Field(
+        default=None,
+        description="A JSON Lines file of the expected predictions, one per instance; without "
+        "it any successful answer passes.",
+    )
+    tolerance: float = Field(
+        default=1e-4, ge=0, description="Largest absolute difference allowed between numbers."
+    )
+
+
 class VersionSpec(_Strict):
     name: str
     artifact: str | None = Field(
@@ -134,6 +150,11 @@ class VersionSpec(_Strict):
     service_account: str | None = Field(
         default=None,
         description="Service account the version runs as (on vertex: the deployed model's).",
+    )
+    smoke_test: SmokeTest | None = Field(
+        default=None,
+        description="Checked by apply before the version becomes the default or gets traffic; "
+        "on failure the default and the traffic stay where they were.",
     )
 
 

@@ -71,3 +71,8 @@ class Provider(Protocol):
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         """Wait while the resource is transitional; its settled state, or None when gone."""
         ...
+
+    def smoke(self, key: ResourceKey, instances: list[Any]) -> list[Any]:
+        """Send `instances` to the version `key` itself (not the model's default or split)
+        and return its predictions; raises on an error answer."""
+        ...

@@ -85,3 +85,12 @@ class MLEngineProvider:
 
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         return self.writer.wait_settled(key)
+
+    def smoke(self, key: ResourceKey, instances: list[Any]) -> list[Any]:
+        """Call the version directly (`versions/V:predict`), before it is the default."""
+        from deployer.providers.mlengine.predict import predict
+
+        if key.version is None:
+            raise ValueError(f"{key.address}: a smoke test calls a version")
+        answer = predict(self.client, key, {"instances": instances})
+        return list(answer.get("predictions", []))

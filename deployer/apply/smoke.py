@@ -1,0 +1,129 @@
+"""Smoke tests: a version is sent its manifest's `smoke_test` instances before it becomes the
+default (or gets traffic); a wrong or failed answer fails that action, so the default and the
+traffic stay where they were. Backend-neutral: the provider's `smoke(key, instances)` calls the
+version."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deployer.config.stack import Stack
+from deployer.errors import DeployerError
+from deployer.plan.model import Action, ActionKind
+from deployer.providers.base import Provider
+
+
+class SmokeTestFailed(DeployerError):
+    pass
+
+
+@dataclass(frozen=True)
+class SmokeTest:
+    source: str
+    """The manifest's instances file, named in messages."""
+    instances: list[Any]
+    expect: list[Any] | None
+    tolerance: float
+
+
+def smoke_tests(stack: Stack) -> dict[tuple[str, str], SmokeTest]:
+    """(model, version) -> its smoke test, with the files read (validation checked them)."""
+    from deployer.config.diagnostics import display_path
+    from deployer.config.rules import read_jsonl
+
+    tests = {}
+    for model in stack.models:
+        for version in model.spec.versions:
+            smoke = version.smoke_test
+            if smoke is None:
+                continue
+            base = model.file.parent
+            tests[(model.spec.name, version.name)] = SmokeTest(
+                display_path(base / smoke.instances),
+                read_jsonl(base / smoke.instances),
+                read_jsonl(base / smoke.expect) if smoke.expect else None,
+                smoke.tolerance,
+            )
+    return tests
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def difference(got: Any, want: Any, tolerance: float, where: str = "") -> str | None:
+    """The first place where `got` differs from `want`, or None when they agree."""
+    if _number(got) and _number(want):
+        gap = abs(float(got) - float(want))
+        if math.isnan(gap) or gap > tolerance:
+            return (
+                f"{where or 'value'} is {got}, expected {want} (off by {gap:.3g} > {tolerance:g})"
+            )
+        return None
+    if isinstance(got, list) and isinstance(want, list):
+        if len(got) != len(want):
+            return f"{where or 'value'} has {len(got)} values, expected {len(want)}"
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            found = difference(g, w, tolerance, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(got, dict) and isinstance(want, dict):
+        if set(got) != set(want):
+            return f"{where or 'value'} has keys {sorted(got)}, expected {sorted(want)}"
+        for key in sorted(want):
+            found = difference(got[key], want[key], tolerance, f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if got != want:
+        return f"{where or 'value'} is {got!r}, expected {want!r}"
+    return None
+
+
+def run_smoke_test(provider: Provider, action: Action, test: SmokeTest) -> str:
+    """Send the instances to the version; SmokeTestFailed with the difference, else a note."""
+    key = action.key
+    try:
+        predictions = list(provider.smoke(key, test.instances))
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SmokeTestFailed(f"smoke test ({test.source}) failed: {first}") from None
+    if len(predictions) != len(test.instances):
+        raise SmokeTestFailed(
+            f"smoke test ({test.source}) failed: {len(predictions)} predictions for "
+            f"{len(test.instances)} instances"
+        )
+    if test.expect is not None:
+        for i, (got, want) in enumerate(zip(predictions, test.expect, strict=True)):
+            found = difference(got, want, test.tolerance, "prediction")
+            if found:
+                raise SmokeTestFailed(
+                    f"smoke test ({test.source}) failed on instance {i + 1}: {found}"
+                )
+    return f"Smoke test of {key.address} passed ({len(predictions)} instances)"
+
+
+class SmokeGate:
+    """A `Prepare` hook: runs a version's smoke test before the action that promotes it."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        tests: Mapping[tuple[str, str], SmokeTest],
+        note: Callable[[str], None],
+    ) -> None:
+        self.provider = provider
+        self.tests = tests
+        self.note = note
+
+    def __call__(self, action: Action) -> None:
+        key = action.key
+        if action.kind is not ActionKind.SET_DEFAULT or key.version is None:
+            return
+        test = self.tests.get((key.model, key.version))
+        if test is not None:
+            self.note(run_smoke_test(self.provider, action, test))
