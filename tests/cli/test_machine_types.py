@@ -64,10 +64,7 @@ def test_mls1_nodes_change_with_a_default_move_converges_in_one_apply(
         ("set-default", "global/m/v2"),
         ("delete", "global/m/v1"),
     ], kinds
-    assert (
-        "scaling.nodes (patchable only if machineType is n1-*)"
-        in (plan["actions"][0]["reason"])
-    )
+    assert "scaling.nodes (patchable only if machineType is n1-*)" in (plan["actions"][0]["reason"])
     result = repo.apply()
     assert result.returncode == 0, str(result)
     repo.assert_no_changes()
