@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deployer import catalog_vertex
 from deployer.config.stack import Stack
 from deployer.errors import DeployerError
-from deployer.plan.model import Action, ActionKind
+from deployer.plan.model import Action, ActionKind, Plan
 from deployer.providers.base import Provider
 
 
@@ -41,12 +42,15 @@ def smoke_tests(stack: Stack) -> dict[tuple[str, str], SmokeTest]:
             if smoke is None:
                 continue
             base = model.file.parent
-            tests[(model.spec.name, version.name)] = SmokeTest(
+            test = SmokeTest(
                 display_path(base / smoke.instances),
                 read_jsonl(base / smoke.instances),
                 read_jsonl(base / smoke.expect) if smoke.expect else None,
                 smoke.tolerance,
             )
+            # Plans name a version by its manifest name, or on vertex by its registry alias.
+            tests[(model.spec.name, version.name)] = test
+            tests.setdefault((model.spec.name, catalog_vertex.alias(version.name)), test)
     return tests
 
 
@@ -90,8 +94,17 @@ def run_smoke_test(provider: Provider, action: Action, test: SmokeTest) -> str:
     try:
         predictions = list(provider.smoke(key, test.instances))
     except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SmokeTestFailed(f"smoke test ({test.source}) failed: {first}") from None
+        raise SmokeTestFailed(f"smoke test ({test.source}) failed: {_first(exc)}") from None
+    judge(test, predictions)
+    return f"Smoke test of {key.address} passed ({len(predictions)} instances)"
+
+
+def _first(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def judge(test: SmokeTest, predictions: list[Any]) -> None:
+    """SmokeTestFailed naming the first difference from the expected answers."""
     if len(predictions) != len(test.instances):
         raise SmokeTestFailed(
             f"smoke test ({test.source}) failed: {len(predictions)} predictions for "
@@ -104,7 +117,21 @@ def run_smoke_test(provider: Provider, action: Action, test: SmokeTest) -> str:
                 raise SmokeTestFailed(
                     f"smoke test ({test.source}) failed on instance {i + 1}: {found}"
                 )
-    return f"Smoke test of {key.address} passed ({len(predictions)} instances)"
+
+
+def run_canary(provider: Provider, action: Action, name: str, test: SmokeTest) -> str:
+    """Where no single version can be called (a shared endpoint), route it a small share and
+    judge the answers it gives; the provider restores the split when the test fails."""
+    try:
+        provider.canary(action.key, name, test.instances, lambda got: judge(test, got))
+    except SmokeTestFailed as exc:
+        raise SmokeTestFailed(f"{exc}; the traffic stays where it was") from None
+    except Exception as exc:
+        raise SmokeTestFailed(
+            f"smoke test ({test.source}) of {name} failed: {_first(exc)}; "
+            "the traffic stays where it was"
+        ) from None
+    return f"Smoke test of {action.key.model}/{name} passed behind a canary share"
 
 
 class SmokeGate:
@@ -115,15 +142,40 @@ class SmokeGate:
         provider: Provider,
         tests: Mapping[tuple[str, str], SmokeTest],
         note: Callable[[str], None],
+        plan: Plan | None = None,
     ) -> None:
         self.provider = provider
         self.tests = tests
         self.note = note
+        actions = plan.actions if plan else ()
+        self.fresh = {
+            (a.key.model_key, a.key.version)
+            for a in actions
+            if a.key.kind == "deployment" and a.kind in (ActionKind.CREATE, ActionKind.REPLACE)
+        }
+        self.routed = {a.key.model_key for a in actions if a.kind is ActionKind.SET_TRAFFIC}
+        """Models whose promotion is a traffic move: that move is gated, not the default's."""
 
     def __call__(self, action: Action) -> None:
         key = action.key
+        if action.kind is ActionKind.SET_TRAFFIC:
+            self.traffic(action)
+            return
         if action.kind is not ActionKind.SET_DEFAULT or key.version is None:
+            return
+        if key.model_key in self.routed:
             return
         test = self.tests.get((key.model, key.version))
         if test is not None:
             self.note(run_smoke_test(self.provider, action, test))
+
+    def traffic(self, action: Action) -> None:
+        """Each version gaining traffic (a new deployment, or a larger share) is tested first."""
+        after = dict((action.desired or {}).get("traffic") or {})
+        change = next((c for c in action.changes if c.path == "traffic"), None)
+        before = dict(change.before or {}) if change is not None else {}
+        for name in sorted(after):
+            gains = (action.key.model_key, name) in self.fresh or before.get(name, 0) < after[name]
+            test = self.tests.get((action.key.model, name))
+            if after[name] > 0 and gains and test is not None:
+                self.note(run_canary(self.provider, action, name, test))

@@ -78,7 +78,7 @@ def _execute(
 
     console = _console()
     progress = LiveProgress(console) if console.is_terminal else PlainProgress()
-    gate = SmokeGate(provider, smoke, progress.note) if smoke else None
+    gate = SmokeGate(provider, smoke, progress.note, plan) if smoke else None
     with progress:
         report = run_plan(plan, provider, storage, progress, progress.note, parallelism, gate)
     for outcome in report.failed:

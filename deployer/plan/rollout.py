@@ -243,8 +243,6 @@ class Rollout:
         else:
             self.update(d_model, o_model)
 
-        set_default = self.registry_default(ready)
-
         serving: dict[str, str] = {}  # alias -> action after which its deployment is ready
         fresh: set[str] = set()  # aliases whose traffic must go to a new deployment
         undeploy: list[tuple[ObservedResource, str]] = []
@@ -294,6 +292,10 @@ class Rollout:
             deps = tuple(sorted({*endpoint_dep, *(serving[n] for n in want if serving.get(n))}))
             traffic_dep = (self.set_traffic(endpoint_key, want, o_endpoint, deps),)
 
+        # The registry's default follows the traffic: a version whose traffic move fails (say,
+        # its smoke test) does not become the default either.
+        set_default = self.registry_default(ready, traffic_dep)
+
         undeployed: dict[str, list[str]] = {}
         for o, why in undeploy:
             action_id = self.delete(o.key, why, traffic_dep)
@@ -340,7 +342,7 @@ class Rollout:
         same_version = str(o.raw.get("modelVersionId")) == str(instance.raw.get("versionId"))
         return same_version and not self.b.field_changes(d, o)
 
-    def registry_default(self, ready: Mapping[str, str]) -> str | None:
+    def registry_default(self, ready: Mapping[str, str], after: tuple[str, ...]) -> str | None:
         """Move the registry's `default` alias to the declared default version if needed.
 
         A replaced default needs no move: retiring the old instance hands its aliases over.
@@ -365,7 +367,7 @@ class Rollout:
                 d.key,
                 reason=f"registry default alias: {before or '(none)'} -> {want}",
                 changes=(FieldChange("defaultVersion", before, want),),
-                depends_on=tuple(x for x in (ready.get(want),) if x),
+                depends_on=tuple(sorted({*(x for x in (ready.get(want),) if x), *after})),
             )
         )
 

@@ -9,7 +9,7 @@ Writes take the resource's `ResourceKey`; the provider dispatches on `key.kind` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from deployer.config.stack import Stack
@@ -70,6 +70,17 @@ class Provider(Protocol):
 
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         """Wait while the resource is transitional; its settled state, or None when gone."""
+        ...
+
+    def canary(
+        self,
+        key: ResourceKey,
+        name: str,
+        instances: list[Any],
+        check: Callable[[list[Any]], None],
+    ) -> None:
+        """Route version `name` a small share of endpoint `key`, judge its answers with
+        `check`, and restore the previous split when anything fails."""
         ...
 
     def smoke(self, key: ResourceKey, instances: list[Any]) -> list[Any]:

@@ -194,3 +194,60 @@ def test_predict_names_the_version_that_answered(repo: Repo) -> None:
 
 
 _ = subprocess
+
+
+def _jsonl(path: Any, values: list[Any]) -> str:
+    import json
+
+    path.write_text("".join(json.dumps(x) + "\n" for x in values))
+    return str(path.name)
+
+
+def _expected(artifact: Any, rows: list[Any]) -> list[Any]:
+    from deployer.artifacts import serving
+
+    return list(serving.predict(artifact, {"instances": rows})["predictions"])
+
+
+def test_smoke_test_gates_traffic_behind_a_canary(
+    repo: Repo, vlive: VertexLive, pristine: Any
+) -> None:
+    """A version whose smoke test fails never holds more than the canary share."""
+    rows = [[0.1, 0.2, 0.3, 0.4], [1.0, -1.0, 0.5, 2.0]]
+    models_dir = repo.root / "manifests" / "models"
+
+    def stage(*versions: dict[str, Any], default: str) -> None:
+        write(repo, iris(*versions, default_version=default))
+        _jsonl(models_dir / "smoke.jsonl", rows)
+        _jsonl(models_dir / "expect_b.jsonl", _expected(pristine["b"], rows))
+
+    smoke = {"instances": "smoke.jsonl", "expect": "expect_b.jsonl", "tolerance": 1e-4}
+    stage(v("v1"), default="v1")
+    assert repo.apply().returncode == 0
+    v2 = v("v2", "b", smoke_test=smoke)
+    stage(v("v1"), v2, default="v2")
+    promoted = repo.apply()
+    assert promoted.returncode == 0, str(promoted)
+    assert "Smoke test of iris/v2 passed behind a canary share" in promoted.stdout
+    assert vlive.serving("us-central1", "iris")["iris/v2"] == 100
+
+    shares: list[int] = []
+    v3 = v("v3", "c", smoke_test=smoke)  # serves "c" but expects "b"'s answers
+    stage(v("v1"), v2, v3, default="v3")
+
+    def watch() -> dict[str, Any]:
+        shares.append(vlive.serving("us-central1", "iris").get("iris/v3", 0))
+        return {}
+
+    with Prober(watch, interval=0.01):
+        refused = repo.apply()
+    assert refused.returncode == 1, str(refused)
+    out = refused.stdout + refused.stderr
+    assert "failed on instance 1: prediction[0] is " in out
+    assert "the traffic stays where it was" in out
+    assert max(shares, default=0) <= 5
+    assert vlive.serving("us-central1", "iris") == {"iris/v1": 0, "iris/v2": 100, "iris/v3": 0}
+    _, plan = repo.plan_json()
+    assert ("set-traffic", "us-central1/iris:endpoint") in [
+        (a["kind"], a["address"]) for a in plan["actions"]
+    ]

@@ -289,8 +289,8 @@ def test_canary_then_full_switch() -> None:
     full = declare(model("m", *two, default_version="v2"))
     plan = run_everywhere(sim, full)
     assert kinds(plan) == [
-        ("set-default", "us-central1/m/v2"),
         ("set-traffic", "us-central1/m:endpoint"),
+        ("set-default", "us-central1/m/v2"),  # the registry default follows the traffic
     ]
 
 

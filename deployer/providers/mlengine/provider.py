@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from deployer.config.stack import Stack
@@ -79,6 +79,15 @@ class MLEngineProvider:
 
     def set_default(self, key: ResourceKey) -> ObservedResource:
         return self.writer.set_default(key)
+
+    def canary(
+        self,
+        key: ResourceKey,
+        name: str,
+        instances: list[Any],
+        check: Callable[[list[Any]], None],
+    ) -> None:
+        raise NotImplementedError("ml v1 calls a version directly: see smoke()")
 
     def set_traffic(self, key: ResourceKey, split: Mapping[str, int]) -> None:
         raise NotImplementedError("ml v1 has no traffic split: the default version serves")

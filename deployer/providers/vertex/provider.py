@@ -106,6 +106,21 @@ class VertexProvider:
     def set_traffic(self, key: ResourceKey, split: Mapping[str, int]) -> None:
         self.writer.set_traffic(key, split)
 
+    def canary(
+        self,
+        key: ResourceKey,
+        name: str,
+        instances: list[Any],
+        check: Callable[[list[Any]], None],
+    ) -> None:
+        """Smoke-test `name` behind a small traffic share; the split is restored on failure."""
+        self.writer.canary(key, name, instances, check)
+
+    def smoke(self, key: ResourceKey, instances: list[Any]) -> list[Any]:
+        raise NotImplementedError(
+            "a Vertex endpoint cannot call one deployment: smoke tests run as a canary"
+        )
+
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         """Nothing on Vertex is transitional once its operation is done: the resource now."""
         return self.writer.observed(key)

@@ -9,6 +9,7 @@ the desired settings is returned.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ OnStage = Callable[[ResourceKey, str], None]
 
 SETTLE_TIMEOUT = 10 * 60.0
 """How long deleteVersion's FAILED_PRECONDITION is retried after an undeploy."""
+CANARY_SHARE = 5
+CANARY_TIMEOUT = 120.0
 ETAG_RETRIES = 5
 LABEL_VALUE_MAX = 63
 DEFAULT = catalog_vertex.DEFAULT_ALIAS
@@ -57,6 +60,23 @@ def _masks(mask: Iterable[str | None]) -> list[str]:
 
 def _vid(body: Mapping[str, Any]) -> str:
     return str(body.get("versionId", ""))
+
+
+def _with_share(split: Mapping[str, int], target: str, share: int) -> dict[str, int]:
+    """`split` scaled to 100 - share (largest remainders), with `share` for `target`."""
+    rest = {k: v for k, v in split.items() if k != target and v}
+    total = sum(rest.values())
+    if not total:
+        return {target: 100}
+    room = 100 - share
+    exact = {k: v * room / total for k, v in rest.items()}
+    out = {k: int(x) for k, x in exact.items()}
+    for k in sorted(exact, key=lambda k: exact[k] - out[k], reverse=True)[
+        : room - sum(out.values())
+    ]:
+        out[k] += 1
+    out[target] = share
+    return {k: v for k, v in out.items() if v}
 
 
 @dataclass
@@ -510,6 +530,52 @@ class VertexWriter:
             }
 
         self._patch_endpoint(key, what, ["trafficSplit"], values)
+
+    def canary(
+        self,
+        key: ResourceKey,
+        name: str,
+        instances: list[Any],
+        check: Callable[[list[Any]], None],
+        share: int = CANARY_SHARE,
+        timeout: float = CANARY_TIMEOUT,
+    ) -> None:
+        """Give `name`'s newest deployment a small share, call the endpoint until that
+        deployment answers, and let `check` judge its predictions. On any failure the split
+        goes back to exactly what it was, so a failed version never keeps more than `share`.
+
+        A shared endpoint cannot address one deployment, so the canary share is how a new
+        version is reached before it takes the rest of the traffic.
+        """
+        what = f"smoke test of {key.model}/{name} on {key.address}"
+        view = self.view(key.endpoint, key.model)
+        target = self._dm_for(view, name, what)
+        before = {
+            str(k): int(v) for k, v in ((view.endpoint or {}).get("trafficSplit") or {}).items()
+        }
+        self._patch_endpoint(
+            key,
+            what,
+            ["trafficSplit"],
+            lambda current: {"trafficSplit": _with_share(before, target, share)},
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                answer = self.predict(key.endpoint, key.model, instances)
+                if str(answer.get("deployedModelId")) == target:
+                    check(list(answer.get("predictions", [])))
+                    return
+                if time.monotonic() > deadline:
+                    raise ProviderError(
+                        f"{what}: no answer from deployment {target} within {timeout:g} s at "
+                        f"{share}% of the traffic"
+                    )
+        except BaseException:
+            self._patch_endpoint(
+                key, what, ["trafficSplit"], lambda current: {"trafficSplit": before}
+            )
+            raise
 
     def _dm_for(self, view: ModelView, name: str, what: str) -> str:
         """The deployed model id serving `name`: the newest one of the newest version labelled
