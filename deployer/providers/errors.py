@@ -108,7 +108,12 @@ def from_http_error(
     message, reason = parse_envelope(getattr(exc, "content", None))
     said = message or getattr(exc, "reason", "") or f"HTTP {status}"
     retryable = status in RETRYABLE_STATUSES
-    if status == 401:
+    if permission_hint == ML_PERMISSION_HINT and _shut_down(said):
+        text = (
+            f"{what}: AI Platform Prediction (ml v1) is shut down ({said}); deploy to Vertex AI "
+            "instead: set `backend: vertex` in deployer.yaml"
+        )
+    elif status == 401:
         text = f"{what}: not authenticated ({said}); {AUTH_HINT}"
     elif status == 403:
         text = f"{what}: permission denied in project {project!r}: {said} ({permission_hint})"
@@ -130,6 +135,15 @@ def from_http_error(
         retryable=retryable,
         retry_after=_retry_after(exc.resp) if retryable else None,
     )
+
+
+SHUTDOWN_WORDS = ("deprecated", "shut down", "vertex ai", "no longer available")
+
+
+def _shut_down(message: str) -> bool:
+    """The ml v1 API answers new work with a 400 naming Vertex AI (DESIGN section 1)."""
+    text = message.lower()
+    return any(word in text for word in SHUTDOWN_WORDS)
 
 
 def from_transport_error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -107,3 +108,19 @@ def test_building_a_provider_does_not_import_the_google_client() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_the_shut_down_ml_api_names_the_vertex_backend() -> None:
+    from googleapiclient.errors import HttpError
+    from httplib2 import Response
+
+    from deployer.providers.errors import from_http_error
+
+    said = "AI Platform Prediction is deprecated, use Vertex AI"
+    body = json.dumps({"error": {"code": 400, "message": said, "status": "FAILED_PRECONDITION"}})
+    error = from_http_error(
+        HttpError(Response({"status": 400}), body.encode()), project="acme", what="create model m"
+    )
+    assert str(error).startswith("create model m: AI Platform Prediction (ml v1) is shut down")
+    assert "set `backend: vertex` in deployer.yaml" in str(error)
+    assert "\n" not in str(error)
