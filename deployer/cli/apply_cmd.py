@@ -79,6 +79,10 @@ def _execute(
     console = _console()
     progress = LiveProgress(console) if console.is_terminal else PlainProgress()
     gate = SmokeGate(provider, smoke, progress.note, plan) if smoke else None
+    if hasattr(provider, "on_stage"):  # deployments report their stage as they go
+        provider.on_stage = lambda key, stage: progress.note(
+            f"{key.address}: {stage.lower().replace('_', ' ')}"
+        )
     with progress:
         report = run_plan(plan, provider, storage, progress, progress.note, parallelism, gate)
     for outcome in report.failed:
