@@ -11,6 +11,7 @@ import sys
 from deployer.cli import (  # noqa: F401  (registers commands)
     apply_cmd,
     emulator_cmd,
+    history_cmd,
     plan_cmd,
     predict_cmd,
     schema_cmd,

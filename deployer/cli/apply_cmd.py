@@ -69,7 +69,9 @@ def _read_plan_file(path: Path) -> dict | None:
     return doc if isinstance(doc, dict) and "format_version" in doc else None
 
 
-def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str) -> None:
+def _execute(
+    plan: Any, provider: Any, storage: Any, parallelism: int, verb: str, recorder: Any = None
+) -> None:
     from deployer.apply.progress import LiveProgress, PlainProgress
     from deployer.apply.run import run_plan
 
@@ -77,6 +79,8 @@ def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str
     progress = LiveProgress(console) if console.is_terminal else PlainProgress()
     with progress:
         report = run_plan(plan, provider, storage, progress, progress.note, parallelism)
+    if recorder is not None:
+        recorder.report = report
     for outcome in report.failed:
         print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
     for line in report.unmoved_defaults:
@@ -99,17 +103,30 @@ def _run(
     parallelism: int,
     lock_timeout: str,
     backend: str = "mlengine",
+    saved_plan: str = "",
 ) -> None:
     from deployer.apply.lock import StackLock
     from deployer.artifacts.gcs import storage_client
     from deployer.cli.plan_cmd import Format, show
+    from deployer.history import recording
     from deployer.workflow import provider_for
 
     timeout = parse_duration(lock_timeout)
     provider = provider_for(project, backend)
     storage = storage_client(project)
-    with StackLock(storage, artifacts, stack_name, operation, timeout=timeout):
-        plan = make_plan(provider)
+    with (
+        StackLock(storage, artifacts, stack_name, operation, timeout=timeout),
+        recording(
+            storage,
+            artifacts,
+            stack_name,
+            operation,
+            project=project,
+            backend=backend,
+            saved_plan=saved_plan,
+        ) as recorder,  # history: one record per run, whatever its outcome
+    ):
+        plan = recorder.plan = make_plan(provider)
         show(plan, Format.text)
         if plan.errors:
             raise typer.Exit(1)
@@ -121,7 +138,7 @@ def _run(
             else "Do you want to perform these actions?"
         )
         _confirm(auto_approve, question)
-        _execute(plan, provider, storage, parallelism, operation)
+        _execute(plan, provider, storage, parallelism, operation, recorder)
 
 
 @app.command()
@@ -190,6 +207,7 @@ def _apply_saved(
         parallelism,
         lock_timeout,
         saved.backend,
+        saved_plan=str(path),
     )
 
 
