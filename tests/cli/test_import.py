@@ -65,3 +65,52 @@ def test_import_refuses_another_stacks_model(
     assert result.returncode == 1
     assert "belongs to stack 'x'" in result.stderr
     assert repo.run("import").returncode != 0
+
+
+def test_import_vertex_model_with_its_endpoint_then_plan_is_empty(
+    repo: Repo, vertex_client: Any, wait_vertex: Any, upload_dir: Any, pristine: Any
+) -> None:
+    from emulator import vertex_support as vs
+
+    from cli.vertex_live import VertexLive
+
+    project = repo.project
+    uri = upload_dir(pristine["a"], repo.bucket, "hand-made/a")
+    first = vs.upload(
+        vertex_client, wait_vertex, project, "legacy", image=vs.TF_IMAGE, uri=uri,
+        labels={"team": "ml"},
+    )  # fmt: skip
+    parent = first["response"]["model"]
+    vs.upload(
+        vertex_client, wait_vertex, project, None, parent_model=parent, image=vs.TF_IMAGE,
+        uri=uri, versionAliases=["canary"],
+    )  # fmt: skip
+    endpoint = vs.create_endpoint(vertex_client, wait_vertex, project)["name"]
+    done = vs.deploy(vertex_client, wait_vertex, endpoint, f"{parent}@1", {"0": 100})
+    assert "error" not in done, done
+    done = vs.deploy(vertex_client, wait_vertex, endpoint, f"{parent}@2")
+    assert "error" not in done, done
+    vlive = VertexLive(vertex_client, project)
+    ep = vlive.endpoints("us-central1")[0]
+    ids = {d["modelVersionId"]: d["id"] for d in ep["deployedModels"]}
+    op = (
+        vs.endpoints(vertex_client)
+        .patch(
+            name=endpoint,
+            updateMask="trafficSplit",
+            body={"trafficSplit": {ids["1"]: 80, ids["2"]: 20}, "etag": ep.get("etag", "")},
+        )
+        .execute()
+    )
+    assert op
+    repo.write([], backend="vertex")
+
+    result = repo.run("import", "legacy")
+    assert result.returncode == 0, str(result)
+    (entry,) = yaml.safe_load(result.stdout)["models"]
+    assert [v["name"] for v in entry["versions"]] == ["v1", "canary"]
+    assert entry["traffic"] == {"v1": 80, "canary": 20}
+    assert vlive.endpoint_of("us-central1", "legacy")["labels"]["deployer-stack"] == repo.stack
+
+    _adopt_into(repo, result.stdout)
+    repo.assert_no_changes()
