@@ -70,7 +70,13 @@ def _read_plan_file(path: Path) -> dict | None:
 
 
 def _execute(
-    plan: Any, provider: Any, storage: Any, parallelism: int, verb: str, smoke: Any = None
+    plan: Any,
+    provider: Any,
+    storage: Any,
+    parallelism: int,
+    verb: str,
+    smoke: Any = None,
+    recorder: Any = None,
 ) -> None:
     from deployer.apply.progress import LiveProgress, PlainProgress
     from deployer.apply.run import run_plan
@@ -85,6 +91,8 @@ def _execute(
         )
     with progress:
         report = run_plan(plan, provider, storage, progress, progress.note, parallelism, gate)
+    if recorder is not None:
+        recorder.report = report
     for outcome in report.failed:
         print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
     for line in report.unmoved_defaults:
@@ -108,17 +116,30 @@ def _run(
     lock_timeout: str,
     backend: str = "mlengine",
     smoke: Any = None,
+    saved_plan: str = "",
 ) -> None:
     from deployer.apply.lock import StackLock
     from deployer.artifacts.gcs import storage_client
     from deployer.cli.plan_cmd import Format, show
+    from deployer.history import recording
     from deployer.workflow import provider_for
 
     timeout = parse_duration(lock_timeout)
     provider = provider_for(project, backend)
     storage = storage_client(project)
-    with StackLock(storage, artifacts, stack_name, operation, timeout=timeout):
-        plan = make_plan(provider)
+    with (
+        StackLock(storage, artifacts, stack_name, operation, timeout=timeout),
+        recording(
+            storage,
+            artifacts,
+            stack_name,
+            operation,
+            project=project,
+            backend=backend,
+            saved_plan=saved_plan,
+        ) as recorder,  # history: one record per run, whatever its outcome
+    ):
+        plan = recorder.plan = make_plan(provider)
         show(plan, Format.text)
         if plan.errors:
             raise typer.Exit(1)
@@ -130,7 +151,7 @@ def _run(
             else "Do you want to perform these actions?"
         )
         _confirm(auto_approve, question)
-        _execute(plan, provider, storage, parallelism, operation, smoke)
+        _execute(plan, provider, storage, parallelism, operation, smoke, recorder)
 
 
 @app.command()
@@ -201,6 +222,7 @@ def _apply_saved(
         parallelism,
         lock_timeout,
         saved.backend,
+        saved_plan=str(path),
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from deployer.config.stack import Stack
+from deployer.providers.errors import ProviderError
 from deployer.providers.mlengine import schemas, state
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.reader import read_state
@@ -103,3 +104,40 @@ class MLEngineProvider:
             raise ValueError(f"{key.address}: a smoke test calls a version")
         answer = predict(self.client, key, {"instances": instances})
         return list(answer.get("predictions", []))
+
+    def adopt(
+        self,
+        model: ObservedResource,
+        children: Sequence[ObservedResource],
+        desired: Sequence[DesiredResource],
+        origin: Mapping[str, str],
+        specs: Mapping[ResourceKey, str],
+    ) -> list[str]:
+        """Label one live model and its declared versions as the stack's (`deployer import`):
+        the versions first, the model last, so a refusal leaves the model unmanaged."""
+        notes: list[str] = []
+        for resource in sorted(desired, key=lambda d: (d.key.version is None, d.key)):
+            key = resource.key
+            try:
+                if key.version is None:
+                    self.writer.patch_model(
+                        key, ["labels"], resource.fields, resource.labels, specs[key]
+                    )
+                else:
+                    self.writer.patch_version(
+                        key, ["labels"], resource.fields, resource.labels, specs[key]
+                    )
+            except ProviderError as exc:
+                machine = str(resource.fields.get("machineType", ""))
+                if exc.status == 400 and (machine.startswith("mls1-") or key.version is None):
+                    raise ProviderError(
+                        f"cannot adopt {key.address}: the service refuses labels on it "
+                        f"({exc.message or exc}); labels are not supported on mls1-* (legacy "
+                        "global endpoint) resources, so deployer cannot own it: declare a new "
+                        "model or version on a regional endpoint (n1-*) instead"
+                    ) from exc
+                raise
+            notes.append(
+                f"{key.address}: labelled as stack {resource.labels.get('deployer-stack')}"
+            )
+        return notes

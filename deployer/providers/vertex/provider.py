@@ -7,7 +7,7 @@ writes look endpoints up by labels, and must never pick another stack's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from deployer.config.stack import Stack
@@ -124,6 +124,81 @@ class VertexProvider:
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         """Nothing on Vertex is transitional once its operation is done: the resource now."""
         return self.writer.observed(key)
+
+    def adopt(
+        self,
+        model: ObservedResource,
+        children: Sequence[ObservedResource],
+        desired: Sequence[DesiredResource],
+        origin: Mapping[str, str],
+        specs: Mapping[ResourceKey, str],
+    ) -> list[str]:
+        """Make one live model this stack's (`deployer import`): label each registry version
+        (and give it its alias, `default` too for the default), then the endpoint (ownership,
+        `deployer-model`, display name and description as declared), the model last."""
+        from deployer import catalog_vertex
+        from deployer.providers.vertex.writer import label_values
+
+        w, c = self.writer, self.client
+        notes: list[str] = []
+        region = model.key.endpoint
+        by_vid = {
+            str(r.raw.get("versionId")): r for r in children if r.key.version and not r.key.part
+        }
+        for d in desired:
+            if d.key.part or d.key.version is None:
+                continue
+            vid = origin[str(d.key.version)]
+            live = by_vid[vid]
+            name = c.model_name(region, d.key.model, vid)
+            labels = w.version_labels(d.key, d.fields, d.labels, specs[d.key])
+            c.execute(
+                region,
+                f"label version {d.key.address}",
+                lambda r, n=name, b={"labels": labels}: r.projects().locations().models().patch(
+                    name=n, updateMask="labels", body=b
+                ),
+            )  # fmt: skip
+            held = set(live.raw.get("versionAliases") or ())
+            wanted = [str(d.key.version)] + ([catalog_vertex.DEFAULT_ALIAS] if d.is_default else [])
+            missing = [a for a in wanted if a not in held]
+            if missing:
+                w._merge_aliases(d.key, vid, missing)
+                notes.append(
+                    f"{d.key.address}: registry version {vid} got alias {', '.join(missing)}"
+                )
+        endpoint = next(
+            (r for r in children if r.key.part == "endpoint" and not r.key.instance), None
+        )
+        wanted_ep = next((d for d in desired if d.key.part == "endpoint"), None)
+        if endpoint is not None and wanted_ep is not None:
+            ep_name = str(endpoint.raw["name"])
+            body = {
+                "displayName": wanted_ep.fields.get("displayName"),
+                "description": wanted_ep.fields.get("description") or "",
+                "labels": w.endpoint_labels(wanted_ep.key, wanted_ep.labels, specs[wanted_ep.key]),
+                "etag": str(endpoint.raw.get("etag", "")),
+            }
+            c.execute(
+                region,
+                f"label endpoint {wanted_ep.key.address}",
+                lambda r: r.projects().locations().endpoints().patch(
+                    name=ep_name, updateMask="displayName,description,labels", body=body
+                ),
+            )  # fmt: skip
+        head = next(d for d in desired if d.key.version is None and not d.key.part)
+        values = {
+            **head.fields,
+            "labels": label_values({**head.labels, "deployer-spec": specs[head.key]}),
+        }
+        w._patch_model(
+            head.key,
+            f"label model {head.key.address}",
+            ["displayName", "description", "labels"],
+            values,
+        )
+        notes.append(f"{head.key.address}: labelled as stack {head.labels.get('deployer-stack')}")
+        return notes
 
     def predict(
         self, region: str, model: str, instances: list[Any], parameters: Any = None

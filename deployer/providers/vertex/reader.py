@@ -82,9 +82,13 @@ def list_versions(client: VertexClient, region: str, model: str) -> list[Json]:
         raise
 
 
-def list_endpoints(client: VertexClient, region: str, model: str | None = None) -> list[Json]:
-    """Endpoints naming a `deployer-model` (that one, if given), whatever their stack."""
+def list_endpoints(
+    client: VertexClient, region: str, model: str | None = None, *, unlabelled: bool = False
+) -> list[Json]:
+    """Endpoints naming a `deployer-model` (that one, if given), whatever their stack; with
+    `unlabelled`, every endpoint (an import also looks at endpoints deployer never labelled)."""
     clause = (catalog_vertex.LABEL_MODEL, model)
+    filter_ = None if unlabelled else label_filter(clause)
     where = f"list endpoints in {region} in project {client.project!r}"
     return all_pages(
         client,
@@ -97,7 +101,7 @@ def list_endpoints(client: VertexClient, region: str, model: str | None = None) 
             .endpoints()
             .list(
                 parent=client.location(region),
-                filter=label_filter(clause),
+                filter=filter_,
                 pageSize=PAGE_SIZE,
                 pageToken=token,
             )
@@ -115,7 +119,7 @@ def assemble_region(
     """Everything in one region; an endpoint whose model was not listed is still reported."""
     by_model: dict[str, list[Json]] = {}
     for body in endpoints:
-        name = observe.endpoint_model(body)
+        name = observe.endpoint_model(body) or (deployed_model(body) if stack is None else None)
         if name:
             by_model.setdefault(name, []).append(body)
     out: list[ObservedResource] = []
@@ -131,6 +135,12 @@ def assemble_region(
     for name, bodies in by_model.items():
         out.extend(observe.assemble_model(region, name, [], bodies, stack))
     return out
+
+
+def deployed_model(body: Json) -> str | None:
+    """The one registry model an unlabelled endpoint deploys (None: none, or several)."""
+    models = {observe.model_id(str(dm.get("model", ""))) for dm in body.get("deployedModels") or []}
+    return models.pop() if len(models) == 1 else None
 
 
 def read_state(
@@ -153,7 +163,8 @@ def read_state(
         pending: dict[Future[Any], tuple[str, str]] = {}
         for region in regions:
             pending[pool.submit(list_models, client, region, stack)] = (region, "")
-            pending[pool.submit(list_endpoints, client, region)] = (region, ":endpoints")
+            task = pool.submit(list_endpoints, client, region, unlabelled=stack is None)
+            pending[task] = (region, ":endpoints")
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
