@@ -11,9 +11,9 @@ import sys
 from deployer.cli import (  # noqa: F401  (registers commands)
     apply_cmd,
     emulator_cmd,
-    inspect_cmd,
     history_cmd,
     import_cmd,
+    inspect_cmd,
     plan_cmd,
     predict_cmd,
     schema_cmd,
