@@ -1,13 +1,21 @@
 """The plan as a pull-request comment (GitHub-flavored Markdown).
 
 What changes is readable without expanding anything: the header (stack, environment, project,
-backend, commit, the local twin), the outcome, a compact table of the first actions (serving
-changes first, then destructive ones, both flagged), errors, warnings and drift. Then one
-collapsible section per model whose `diff` block GitHub colors line by line (the marker in
-column 0: `+` create, `-` delete, `!` update, replace or serving change), the ignored resources
-and a short "how to apply" footer. The comment never exceeds `limit` characters: whole model
-sections are left out from the end, with a note saying how many, and long lists are cut with a
-count.
+backend, commit, the local twin), a banner when anything is destroyed, replaced or loses
+traffic (with every default/traffic switch), the outcome, a compact table of the first actions
+(serving changes first, then destructive ones, both flagged), errors, warnings and drift. Then a
+collapsible Mermaid graph of the actions' order, one section per region (regions without
+changes on one line) holding one collapsible section per model whose `diff` block GitHub colors
+line by line (the marker in column 0: `+` create, `-` delete, `!` update, replace or serving
+change), the ignored resources and a short "how to apply" footer.
+
+`render_markdown_many` puts several plans (one per environment, read back from `--out` files)
+in one comment: an overview table and banner, then each plan as its own environment section;
+environments without changes are collapsed.
+
+The comment never exceeds `limit` characters: the graph goes first, then whole model sections
+from the end, with a note saying how many; long lists are cut with a count. Several plans share
+the limit fairly (a plan that needs less leaves the rest to the others).
 """
 
 from __future__ import annotations
@@ -15,10 +23,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from deployer.plan.model import Action, ActionKind, Plan
 from deployer.render.values import (
     CHANGE_INDENT,
+    CREATE_FIRST_COST,
+    DELETE_FIRST_COST,
     DRIFT_TITLE,
     FORCES,
     IGNORED_TITLE,
@@ -42,6 +53,12 @@ TABLE_LIMIT = 25
 """Actions listed in the summary table (serving changes and destructive ones first)."""
 ITEM_LIMIT = 300
 """Characters of escaped user text shown per list item: five full lists stay far below limit."""
+BANNER_LIMIT = 8
+"""Addresses named per line of the banner, serving switches listed in it."""
+GRAPH_NODE_LIMIT = 80
+"""Actions drawn in the Mermaid graph (the first ones, in plan order)."""
+GRAPH_EDGE_LIMIT = 300
+"""Dependency edges drawn (GitHub's Mermaid refuses graphs over 500 edges)."""
 
 _ESCAPED = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
@@ -61,36 +78,92 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
-    """The comment body, at most `limit` characters, identical for equal plans."""
-    head = _head(plan)
-    tail = _ignored(plan) + _footer(plan)
-    groups = by_model(plan.actions)
-    sections = [_model_section(plan, model, actions) for model, actions in groups]
-    budget = (
-        limit
-        - len(head)
-        - len(tail)
-        - len(_truncation_note(len(groups), len(groups), 10**9, limit))
+def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, regions: Sequence[str] = ()) -> str:
+    """The comment body, at most `limit` characters, identical for equal plans.
+
+    `regions`: every region the stack declares; those without changes are listed on one line.
+    """
+    title = (
+        f"deployer plan: stack {code(plan.stack)}"
+        f"{f' ({code(plan.environment)})' if plan.environment else ''}"
+        f" in project {code(plan.project)}"
     )
+    return _render(plan, limit, regions, level=2, title=title)
+
+
+def render_markdown_many(plans: Sequence[Plan], limit: int = MARKDOWN_LIMIT) -> str:
+    """Several plans (one per environment) as one comment of at most `limit` characters:
+    an overview, then one section per environment, unchanged environments collapsed."""
+    if len(plans) == 1:
+        return render_markdown(plans[0], limit)
+    overview = _overview(plans)
+    full = [_env_section(plan, 10**9) for plan in plans]
+    budget = limit - len(overview) - len(plans)
+    if sum(len(s) for s in full) > budget:
+        shares = _fair_shares([len(s) for s in full], budget)
+        full = [_env_section(plan, share) for plan, share in zip(plans, shares, strict=True)]
+    return _fit(overview + "\n".join(full), limit)
+
+
+# --- one plan -----------------------------------------------------------------------------
+
+
+def _render(plan: Plan, limit: int, regions: Sequence[str], level: int, title: str) -> str:
+    head = _head(plan, level, title)
+    tail = _ignored(plan, level + 1) + _footer(plan)
+    graph = _graph_section(plan)
+    groups = by_model(plan.actions)
+    by_region = _by_region(groups)
+    unchanged = [r for r in dict.fromkeys(regions) if r not in by_region]
+    quiet = _unchanged_regions(unchanged)
+    sections = [
+        (region, _model_section(plan, model, actions))
+        for region, models in by_region.items()
+        for model, actions in models
+    ]
+    region_heads = {
+        region: _region_heading(plan, region, models, level + 2)
+        for region, models in by_region.items()
+    }
+    title_line = f"\n{'#' * (level + 1)} Changes by region\n" if sections or quiet else ""
+    fixed = len(head) + len(tail) + len(title_line) + len(quiet)
+    note_room = len(_truncation_note(len(groups), len(groups), 10**9, limit))
+    whole = sum(len(s) + 1 for _, s in sections) + sum(len(h) for h in region_heads.values())
+    if fixed + len(graph) + whole > limit:
+        graph = _graph_left_out(plan, limit) if graph else ""
+    budget = limit - fixed - len(graph) - note_room
     kept: list[str] = []
     used = 0
-    for section in sections:
-        if used + len(section) + 1 > budget:
+    seen: set[str] = set()
+    for region, section in sections:
+        cost = len(section) + 1 + (0 if region in seen else len(region_heads[region]))
+        if used + cost > budget:
             break
-        kept.append(section)
-        used += len(section) + 1
-    body = head
-    if sections:
-        body += "\n### Changes by model\n\n" + "\n".join(kept)
-    if len(kept) < len(sections):
-        left_out = sum(len(actions) for _, actions in groups[len(kept) :])
-        body += _truncation_note(len(sections) - len(kept), len(sections), left_out, limit)
-    body += tail
-    if len(body) > limit:  # only when the fixed parts alone are over: keep the beginning
-        note = "\n\n_Output truncated. Run `deployer plan` locally for the full output._\n"
-        body = body[: limit - len(note)] + note
-    return body
+        if region not in seen:
+            kept.append(region_heads[region])
+            seen.add(region)
+        kept.append(section + "\n")
+        used += cost
+    body = head + graph + title_line + "".join(kept).rstrip("\n") + ("\n" if kept else "")
+    shown = len(kept) - len(seen)
+    if shown < len(sections):
+        left_out = sum(len(actions) for _, actions in groups[shown:])
+        body += _truncation_note(len(sections) - shown, len(sections), left_out, limit)
+    body += quiet + tail
+    return _fit(body, limit)
+
+
+def _fit(body: str, limit: int) -> str:
+    """`body`, or its beginning cut at a line end with a note when the fixed parts alone are
+    over `limit` (the cut never falls inside a diff block or a graph: they are dropped first)."""
+    if len(body) <= limit:
+        return body
+    note = "\n\n_Output truncated. Run `deployer plan` locally for the full output._\n"
+    if limit <= len(note):
+        return note[-limit:] if limit > 0 else ""
+    cut = body[: limit - len(note)]
+    cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else cut
+    return cut + note
 
 
 MARKERS: dict[ActionKind, str] = {
@@ -107,40 +180,154 @@ REROUTE_FLAG = ":twisted_rightwards_arrows:"
 DESTRUCTIVE_FLAG = ":warning:"
 
 
-def _head(plan: Plan) -> str:
-    env = f" ({code(plan.environment)})" if plan.environment else ""
+def _head(plan: Plan, level: int, title: str) -> str:
     facts = [f"backend {code(plan.backend)}"]
     if plan.environment:
         facts.append(f"environment {code(plan.environment)}")
     if plan.commit:
         facts.append(f"commit {code(plan.commit)}")
-    parts = [
-        f"## deployer plan: stack {code(plan.stack)}{env} in project {code(plan.project)}\n\n",
-        " · ".join(facts) + "\n",
-    ]
+    parts = [f"{'#' * level} {title}\n\n", " · ".join(facts) + "\n"]
     if plan.emulator:
         parts.append(
             f"\n> [!NOTE]\n> Live state read from the local twin at {code(plan.emulator)}, "
             "not Google Cloud.\n"
         )
+    parts.append(_banner(plan))
     outcome = plan_outcome(plan)
     parts.append(f"\n**{':x: ' if plan.errors else ''}{outcome}**\n")
     if plan.actions:
         parts.append(_table(plan))
+    sub = "#" * (level + 1)
     if plan.errors:
-        parts.append(_list("### :x: Errors", [escape(e) for e in plan.errors], "errors"))
+        parts.append(_list(f"{sub} :x: Errors", [escape(e) for e in plan.errors], "errors"))
     if plan.warnings:
-        parts.append(_list("### Warnings", [escape(w) for w in plan.warnings], "warnings"))
+        parts.append(_list(f"{sub} Warnings", [escape(w) for w in plan.warnings], "warnings"))
     drift = plan.drift
     if drift:
         parts.append(
             _list(
-                f"### {DRIFT_TITLE}",
+                f"{sub} {DRIFT_TITLE}",
                 [f"{code(a.address)}: changed live: {escape(drift_fields(a))}" for a in drift],
                 "drifted resources",
             )
         )
     return "".join(parts)
+
+
+# --- the banner: what is destroyed, replaced, loses traffic; every serving switch ----------
+
+
+@dataclass(frozen=True)
+class Dangers:
+    destroyed: tuple[Action, ...]
+    replaced_first: tuple[Action, ...]
+    """Replaced create-before-destroy: the new one serves first."""
+    replaced_gap: tuple[Action, ...]
+    """Replaced delete-then-create: unavailable in between."""
+    traffic_lost: tuple[tuple[Action, str], ...]
+    """Serving switches that take all traffic (or the default) away from a version, and how."""
+    switches: tuple[Action, ...]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.destroyed or self.replaced_first or self.replaced_gap or self.traffic_lost)
+
+    def counts(self) -> str:
+        """`2 to destroy, 1 to replace (create-before-destroy), 1 version loses traffic`."""
+        parts = []
+        if self.destroyed:
+            parts.append(f"{len(self.destroyed)} to destroy")
+        if self.replaced_gap:
+            parts.append(f"{len(self.replaced_gap)} to replace (delete-then-create)")
+        if self.replaced_first:
+            parts.append(f"{len(self.replaced_first)} to replace (create-before-destroy)")
+        if self.traffic_lost:
+            n = len(self.traffic_lost)
+            parts.append(f"{n} serving switch{'es' if n != 1 else ''} taking traffic away")
+        return ", ".join(parts)
+
+
+def dangers(plan: Plan) -> Dangers:
+    """What a reviewer must not miss, read from the plan's kinds, `create_first` and the
+    before/after of its serving switches."""
+    lost: list[tuple[Action, str]] = []
+    for action in plan.actions:
+        text = _lost(action)
+        if text:
+            lost.append((action, text))
+    replaced = [a for a in plan.actions if a.kind is ActionKind.REPLACE]
+    return Dangers(
+        destroyed=tuple(a for a in plan.actions if a.kind is ActionKind.DELETE),
+        replaced_first=tuple(a for a in replaced if a.create_first),
+        replaced_gap=tuple(a for a in replaced if not a.create_first),
+        traffic_lost=tuple(lost),
+        switches=tuple(a for a in plan.actions if a.reroutes),
+    )
+
+
+def _lost(action: Action) -> str:
+    """`v1 100% -> 0%` / `default moves away from v1` when a switch leaves a version without
+    traffic; "" otherwise."""
+    if not action.reroutes or not action.changes:
+        return ""
+    change = action.changes[0]
+    if action.kind is ActionKind.SET_TRAFFIC:
+        before = dict(change.before) if isinstance(change.before, dict) else {}
+        after = dict(change.after) if isinstance(change.after, dict) else {}
+        gone = [f"{v} {before[v]}% -> 0%" for v in sorted(before) if before[v] and not after.get(v)]
+        return ", ".join(gone)
+    old = [v.strip() for v in str(change.before or "").split(",") if v.strip()]
+    away = [v for v in old if v != change.after]
+    return f"default moves away from {', '.join(away)}" if away else ""
+
+
+def _banner(plan: Plan) -> str:
+    found = dangers(plan)
+    if not found.any and not found.switches:
+        return ""
+    lines: list[str] = []
+    if found.any:
+        lines += [
+            "[!CAUTION]",
+            "**This plan destroys, replaces or takes traffic away from live resources.**",
+        ]
+    else:
+        lines += [
+            "[!IMPORTANT]",
+            "**This plan changes what serves predictions; nothing loses traffic.**",
+        ]
+    if found.destroyed:
+        lines.append(f"- **{len(found.destroyed)} to destroy**: {_addresses(found.destroyed)}")
+    if found.replaced_gap:
+        lines.append(
+            f"- **{len(found.replaced_gap)} to replace, delete-then-create** "
+            f"({DELETE_FIRST_COST}): {_addresses(found.replaced_gap)}"
+        )
+    if found.replaced_first:
+        lines.append(
+            f"- **{len(found.replaced_first)} to replace, create-before-destroy** "
+            f"({CREATE_FIRST_COST}): {_addresses(found.replaced_first)}"
+        )
+    for action, text in found.traffic_lost[:BANNER_LIMIT]:
+        lines.append(f"- **loses traffic**: {code(action.address)}: {escape(text)}")
+    if len(found.traffic_lost) > BANNER_LIMIT:
+        lines.append(f"- … and {len(found.traffic_lost) - BANNER_LIMIT:,} more that lose traffic")
+    if found.switches:
+        n = len(found.switches)
+        lines.append(
+            f"- {REROUTE_FLAG} **{n} serving switch{'es' if n != 1 else ''}** (default version, "
+            "traffic split): first in the table below, with what happens to what served before"
+        )
+    return "\n" + "".join(f"> {line}\n" for line in lines)
+
+
+def _addresses(actions: Sequence[Action]) -> str:
+    shown = ", ".join(code(a.address) for a in actions[:BANNER_LIMIT])
+    more = len(actions) - BANNER_LIMIT
+    return shown + (f", … and {more:,} more" if more > 0 else "")
+
+
+# --- the summary table ----------------------------------------------------------------------
 
 
 def _table(plan: Plan) -> str:
@@ -194,11 +381,11 @@ def _footer(plan: Plan) -> str:
     return f"\n---\n\n<sub>{how}</sub>\n"
 
 
-def _ignored(plan: Plan) -> str:
+def _ignored(plan: Plan, level: int) -> str:
     if not plan.ignored:
         return ""
     items = [f"{code(i.address)}: {escape(i.reason)}" for i in plan.ignored]
-    return _list(f"### {IGNORED_TITLE}", items, "ignored resources")
+    return _list(f"{'#' * level} {IGNORED_TITLE}", items, "ignored resources")
 
 
 def _list(title: str, items: Sequence[str], what: str) -> str:
@@ -210,6 +397,45 @@ def _list(title: str, items: Sequence[str], what: str) -> str:
             "(run `deployer plan` locally to see them all)\n"
         )
     return "".join(lines)
+
+
+# --- regions and models -------------------------------------------------------------------
+
+
+def _by_region(
+    groups: Sequence[tuple[str, list[Action]]],
+) -> dict[str, list[tuple[str, list[Action]]]]:
+    """Model groups by region (the endpoint part of their addresses), regions in order of
+    first appearance."""
+    regions: dict[str, list[tuple[str, list[Action]]]] = {}
+    for model, actions in groups:
+        regions.setdefault(actions[0].key.endpoint, []).append((model, actions))
+    return regions
+
+
+def _region_heading(
+    plan: Plan, region: str, models: Sequence[tuple[str, list[Action]]], level: int
+) -> str:
+    actions = [a for _, group in models for a in group]
+    flags = "".join(
+        flag
+        for flag, hit in (
+            (f" {DESTRUCTIVE_FLAG}", any(a.destructive for a in actions)),
+            (f" {REROUTE_FLAG}", any(a.reroutes for a in actions)),
+        )
+        if hit
+    )
+    return f"\n{'#' * level} Region {code(region)}: {group_summary(plan, actions)}{flags}\n\n"
+
+
+def _unchanged_regions(regions: Sequence[str]) -> str:
+    if not regions:
+        return ""
+    return f"\nNo changes in {len(regions)} other region{'s' if len(regions) != 1 else ''}: " + (
+        ", ".join(code(r) for r in regions[:LIST_LIMIT])
+        + (f", … and {len(regions) - LIST_LIMIT:,} more" if len(regions) > LIST_LIMIT else "")
+        + ".\n"
+    )
 
 
 def _model_section(plan: Plan, model: str, actions: Sequence[Action]) -> str:
@@ -249,3 +475,170 @@ def _truncation_note(left_out: int, total: int, actions: int, limit: int) -> str
         f"{left_out:,} of {total:,} model sections ({actions:,} actions) were left out. "
         "Run `deployer plan` locally for the full output.\n"
     )
+
+
+# --- the Mermaid graph of the actions' order ----------------------------------------------
+
+_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 _./:@,+=~()-]")
+MERMAID_CLASSES = {
+    "create": "fill:#dafbe1,stroke:#1a7f37",
+    "destroy": "fill:#ffebe9,stroke:#cf222e",
+    "replace": "fill:#fff8c5,stroke:#9a6700",
+    "serve": "fill:#ddf4ff,stroke:#0969da",
+}
+
+
+def mermaid_label(text: str) -> str:
+    """A quoted Mermaid label: every character outside a small safe set as an entity code
+    (`#35;`), so quotes, brackets, HTML, backticks and Markdown cannot escape it."""
+    return '"' + _MERMAID_UNSAFE.sub(lambda m: f"#{ord(m.group())};", one_line(text)) + '"'
+
+
+def _node_class(action: Action) -> str:
+    if action.reroutes:
+        return "serve"
+    return {
+        ActionKind.CREATE: "create",
+        ActionKind.DELETE: "destroy",
+        ActionKind.REPLACE: "replace",
+    }.get(action.kind, "")
+
+
+def mermaid_graph(plan: Plan) -> str:
+    """`graph TD` of the first GRAPH_NODE_LIMIT actions, one subgraph per region, an edge from
+    each action to those that wait for it (solid: must succeed; dotted: must only finish)."""
+    drawn = plan.actions[:GRAPH_NODE_LIMIT]
+    ids = {a.id: f"a{i}" for i, a in enumerate(drawn)}
+    lines = ["graph TD"]
+    regions: dict[str, list[Action]] = {}
+    for action in drawn:
+        regions.setdefault(action.key.endpoint, []).append(action)
+    for r, (region, actions) in enumerate(regions.items()):
+        lines.append(f"  subgraph r{r}[{mermaid_label(region)}]")
+        for action in actions:
+            kind = action.kind.value
+            if action.kind is ActionKind.REPLACE:
+                kind += " (create first)" if action.create_first else " (delete first)"
+            lines.append(f"    {ids[action.id]}[{mermaid_label(f'{kind} {action.address}')}]")
+        lines.append("  end")
+    edges = [
+        f"  {ids[dep]} {arrow} {ids[action.id]}"
+        for action in drawn
+        for deps, arrow in ((action.depends_on, "-->"), (action.ordered_after, "-.->"))
+        for dep in dict.fromkeys(deps)
+        if dep in ids
+    ]
+    lines += edges[:GRAPH_EDGE_LIMIT]
+    for name, style in MERMAID_CLASSES.items():
+        members = [ids[a.id] for a in drawn if _node_class(a) == name]
+        if members:
+            lines.append(f"  classDef {name} {style}")
+            lines.append(f"  class {','.join(members)} {name}")
+    return "\n".join(lines)
+
+
+def _graph_section(plan: Plan) -> str:
+    if len(plan.actions) < 2:
+        return ""
+    total = len(plan.actions)
+    drawn = min(total, GRAPH_NODE_LIMIT)
+    edges = sum(
+        1
+        for a in plan.actions[:drawn]
+        for dep in (*dict.fromkeys(a.depends_on), *dict.fromkeys(a.ordered_after))
+        if dep in {b.id for b in plan.actions[:drawn]}
+    )
+    note = ""
+    if drawn < total or edges > GRAPH_EDGE_LIMIT:
+        cut = f" and {GRAPH_EDGE_LIMIT:,} of their {edges:,} dependencies"
+        note = (
+            f"The graph shows the first {drawn:,} of {total:,} actions"
+            f"{cut if edges > GRAPH_EDGE_LIMIT else ''}.\n\n"
+        )
+    return (
+        f"\n<details><summary>Order of the actions: {total:,} steps, an arrow from each to "
+        "what waits for it (dotted: waits only for it to finish)</summary>\n\n"
+        f"{note}```mermaid\n{mermaid_graph(plan)}\n```\n\n</details>\n"
+    )
+
+
+def _graph_left_out(plan: Plan, limit: int) -> str:
+    return (
+        f"\n<sub>The graph of the order of the {len(plan.actions):,} actions was left out "
+        f"to stay under {limit:,} characters.</sub>\n"
+    )
+
+
+# --- several plans (one per environment) ----------------------------------------------------
+
+
+def _env_name(plan: Plan) -> str:
+    return plan.environment or "(no --env)"
+
+
+def _overview(plans: Sequence[Plan]) -> str:
+    stacks = list(dict.fromkeys(p.stack for p in plans))
+    which = ("stack " if len(stacks) == 1 else "stacks ") + ", ".join(
+        code(s) for s in stacks[:LIST_LIMIT]
+    )
+    rows = ["| | environment | project | backend | outcome |\n", "|---|---|---|---|---|\n"]
+    for plan in plans[:LIST_LIMIT]:
+        found = dangers(plan)
+        flag = (
+            ":x:"
+            if plan.errors
+            else DESTRUCTIVE_FLAG
+            if found.any
+            else REROUTE_FLAG
+            if found.switches
+            else ""
+        )
+        rows.append(
+            f"| {flag} | {code(_env_name(plan))} | {code(plan.project)} | {code(plan.backend)} "
+            f"| {escape(plan_outcome(plan))} |\n"
+        )
+    if len(plans) > LIST_LIMIT:
+        rows.append(f"| | … | {len(plans) - LIST_LIMIT:,} more plans | | |\n")
+    banner = [
+        f"> - {code(_env_name(p))}: {dangers(p).counts()}\n"
+        for p in plans[:LIST_LIMIT]
+        if dangers(p).any
+    ]
+    caution = (
+        "\n> [!CAUTION]\n> **Something is destroyed, replaced or loses traffic** "
+        "(details in each environment's section):\n" + "".join(banner)
+        if banner
+        else ""
+    )
+    return (
+        f"## deployer plan: {which}, {len(plans)} environments\n\n" + "".join(rows) + caution + "\n"
+    )
+
+
+def _env_section(plan: Plan, limit: int) -> str:
+    title = (
+        f"Environment {code(_env_name(plan))}: stack {code(plan.stack)} "
+        f"in project {code(plan.project)}"
+    )
+    if plan.actions or plan.errors or plan.warnings:
+        return _render(plan, limit, (), level=3, title=title)
+    summary = (
+        f"<details><summary>Environment <code>{html.escape(_env_name(plan))}</code>: "
+        f"{html.escape(plan_outcome(plan))}</summary>\n\n"
+    )
+    inner = _render(plan, max(limit - len(summary) - 14, 0), (), level=3, title=title)
+    return _fit(f"{summary}{inner}\n</details>\n", limit)
+
+
+def _fair_shares(sizes: Sequence[int], budget: int) -> list[int]:
+    """Split `budget` among parts that want `sizes`: each gets what it needs up to an equal
+    share of what the smaller ones leave (water-filling), deterministic."""
+    shares = [0] * len(sizes)
+    left = max(budget, 0)
+    pending = sorted(range(len(sizes)), key=lambda i: (sizes[i], i))
+    while pending:
+        share = left // len(pending)
+        i = pending.pop(0)
+        shares[i] = min(sizes[i], share)
+        left -= shares[i]
+    return shares

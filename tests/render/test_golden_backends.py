@@ -241,7 +241,7 @@ def test_what_a_reviewer_needs_is_in_the_text(backend_plan: tuple[str, Plan, Pat
 def test_markdown_as_github_renders_it(backend_plan: tuple[str, Plan, Path]) -> None:
     """Render with a CommonMark/GFM parser: the default move and every destructive action are
     visible outside <details>, and each line of a diff block starts with its marker."""
-    _, plan, _ = backend_plan
+    name, plan, _ = backend_plan
     md = render_markdown(plan)
     gfm = MarkdownIt("commonmark").enable(["table", "strikethrough"])  # GFM minus autolinks
     tokens = gfm.parse(md)
@@ -252,8 +252,14 @@ def test_markdown_as_github_renders_it(backend_plan: tuple[str, Plan, Path]) -> 
         if action.destructive or action.reroutes:
             assert f"<code>{action.address}</code>" in outside, action.address
     assert "default version: v1 -&gt; v2; then v1: " in outside
-    fences = [t for t in tokens if t.type == "fence"]
-    assert fences and all(t.info == "diff" for t in fences)
+    fences = [t for t in tokens if t.type == "fence" and t.info == "diff"]
+    assert fences
+    assert [t.info for t in tokens if t.type == "fence" and t.info != "diff"] == ["mermaid"]
+    # the banner: destroyed, replaced (which way) and lost traffic, outside <details>
+    assert "This plan destroys, replaces or takes traffic away" in outside
+    way = "create-before-destroy" if name == "vertex" else "delete-then-create"
+    assert f"to replace, {way}</strong>" in outside
+    assert "<strong>loses traffic</strong>" in outside
     markers = {"+": ActionKind.CREATE, "-": ActionKind.DELETE, "!": None, " ": ActionKind.WAIT}
     for fence in fences:
         for line in fence.content.splitlines():

@@ -11,11 +11,10 @@ from deployer.providers.schema import ResourceKey
 from deployer.render.markdown import MARKDOWN_LIMIT, render_markdown
 from render.plans import golden, version
 
-GOLDEN = golden("full_plan.md")
-
 
 def test_small_plan_comment(plan: Plan) -> None:
-    assert render_markdown(plan) == GOLDEN
+    actual = render_markdown(plan)
+    assert actual == golden("full_plan.md", actual)
 
 
 def test_empty_plan_comment(empty_plan: Plan) -> None:
@@ -84,12 +83,16 @@ def test_huge_plan_is_truncated_by_whole_model_sections() -> None:
     # destructive changes stay first in the summary table, cut with a count
     assert "| :warning: | delete | `us-central1/model_0000/v1` |" in out
     assert "| | … | 2,975 more actions | see the sections below |" in out
-    assert out.index("| :warning: | delete") < out.index("Changes by model")
+    assert out.index("| :warning: | delete") < out.index("Changes by region")
+    # the graph went first, with a note, before any model section
+    assert "```mermaid" not in out
+    assert "The graph of the order of the 3,000 actions was left out" in out
 
     kept = re.findall(r"<summary><code>us-central1/(model_\d+)</code>", out)
     assert 0 < len(kept) < 300
     assert kept == [f"model_{m:04d}" for m in range(len(kept))]  # a prefix, in plan order
     assert out.count("<details>") == out.count("</details>") == len(kept)
+    assert out.count("#### Region `us-central1`") == 1
     left = 300 - len(kept)
     assert (
         f"{left:,} of 300 model sections ({left * 10:,} actions) were left out. "
@@ -104,7 +107,8 @@ def test_plan_under_the_limit_is_not_truncated() -> None:
     plan = many_models_plan(models=5)
     out = render_markdown(plan)
     assert "left out" not in out
-    assert out.count("<details>") == 5
+    assert out.count("<details>") == 5 + 1  # the models and the graph
+    assert out.count("```mermaid\n") == 1
 
 
 @pytest.mark.parametrize("limit", [4_000, 9_000])
