@@ -40,7 +40,7 @@ def write_plan_file(plan, out: Path) -> None:  # plan: deployer.plan.model.Plan
         raise UsageError(f"cannot write plan to {out}: {exc.strerror or exc}") from None
 
 
-def show(plan, fmt: Format) -> None:
+def show(plan, fmt: Format, regions: tuple[str, ...] = ()) -> None:
     if fmt is Format.json:
         from deployer.render.jsonplan import dumps_plan
 
@@ -48,7 +48,7 @@ def show(plan, fmt: Format) -> None:
     elif fmt is Format.markdown:
         from deployer.render.markdown import render_markdown
 
-        print(render_markdown(plan))
+        print(render_markdown(plan, regions=regions))
     else:
         from deployer.render.text import render_text
 
@@ -81,7 +81,7 @@ def plan(
         allow_downtime=allow_downtime,
         targets=target or (),
     )
-    show(result, fmt)
+    show(result, fmt, stack.regions())
     if out is not None:
         write_plan_file(result, out)
         print(
@@ -91,3 +91,50 @@ def plan(
         raise typer.Exit(1)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
+
+
+class ShowFormat(StrEnum):
+    markdown = "markdown"
+    text = "text"
+
+
+def read_plan_files(files: list[Path]):  # -> list[deployer.plan.model.Plan]
+    from deployer.errors import DeployerError, UsageError
+    from deployer.render.jsonplan import loads_plan
+
+    plans = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+        try:
+            plans.append(loads_plan(text))
+        except DeployerError as exc:
+            raise DeployerError(f"{path}: {exc}") from None
+    return plans
+
+
+@app.command("show-plans")
+def show_plans(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Plans saved with `deployer plan --out`, one per environment."),
+    ],
+    fmt: Annotated[
+        ShowFormat, typer.Option("--format", help="Output format.")
+    ] = ShowFormat.markdown,
+) -> None:
+    """Show saved plans together: one pull-request comment for every environment."""
+    plans = read_plan_files(files)
+    if fmt is ShowFormat.markdown:
+        from deployer.render.markdown import render_markdown_many
+
+        print(render_markdown_many(plans))
+        return
+    from deployer.render.text import render_text
+
+    for i, saved in enumerate(plans):
+        if i:
+            print()
+        render_text(saved)

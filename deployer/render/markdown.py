@@ -51,6 +51,10 @@ LIST_LIMIT = 30
 """Items shown per list (destructive changes, errors, warnings, drift, ignored)."""
 TABLE_LIMIT = 25
 """Actions listed in the summary table (serving changes and destructive ones first)."""
+TABLE_STEPS = (TABLE_LIMIT, 10, 5, 0)
+"""Shorter tables tried in turn when the header alone leaves less than SECTION_ROOM."""
+SECTION_ROOM = 2_000
+"""Characters the header should leave for model sections and notes."""
 ITEM_LIMIT = 300
 """Characters of escaped user text shown per list item: five full lists stay far below limit."""
 BANNER_LIMIT = 8
@@ -97,20 +101,27 @@ def render_markdown_many(plans: Sequence[Plan], limit: int = MARKDOWN_LIMIT) -> 
     if len(plans) == 1:
         return render_markdown(plans[0], limit)
     overview = _overview(plans)
-    full = [_env_section(plan, 10**9) for plan in plans]
+    full = [_env_section(plan, 10**9, limit) for plan in plans]
     budget = limit - len(overview) - len(plans)
     if sum(len(s) for s in full) > budget:
         shares = _fair_shares([len(s) for s in full], budget)
-        full = [_env_section(plan, share) for plan, share in zip(plans, shares, strict=True)]
+        full = [_env_section(plan, share, limit) for plan, share in zip(plans, shares, strict=True)]
     return _fit(overview + "\n".join(full), limit)
 
 
 # --- one plan -----------------------------------------------------------------------------
 
 
-def _render(plan: Plan, limit: int, regions: Sequence[str], level: int, title: str) -> str:
-    head = _head(plan, level, title)
+def _render(
+    plan: Plan, limit: int, regions: Sequence[str], level: int, title: str, cap: int = 0
+) -> str:
+    """One plan within `limit` characters; notes name `cap` (the whole comment's limit)."""
+    cap = cap or limit
     tail = _ignored(plan, level + 1) + _footer(plan)
+    for rows in TABLE_STEPS:  # a shorter table when the limit is tight (several plans)
+        head = _head(plan, level, title, rows)
+        if len(head) + len(tail) + SECTION_ROOM <= limit:
+            break
     graph = _graph_section(plan)
     groups = by_model(plan.actions)
     by_region = _by_region(groups)
@@ -127,10 +138,10 @@ def _render(plan: Plan, limit: int, regions: Sequence[str], level: int, title: s
     }
     title_line = f"\n{'#' * (level + 1)} Changes by region\n" if sections or quiet else ""
     fixed = len(head) + len(tail) + len(title_line) + len(quiet)
-    note_room = len(_truncation_note(len(groups), len(groups), 10**9, limit))
+    note_room = len(_truncation_note(len(groups), len(groups), 10**9, cap))
     whole = sum(len(s) + 1 for _, s in sections) + sum(len(h) for h in region_heads.values())
     if fixed + len(graph) + whole > limit:
-        graph = _graph_left_out(plan, limit) if graph else ""
+        graph = _graph_left_out(plan, cap) if graph else ""
     budget = limit - fixed - len(graph) - note_room
     kept: list[str] = []
     used = 0
@@ -148,7 +159,7 @@ def _render(plan: Plan, limit: int, regions: Sequence[str], level: int, title: s
     shown = len(kept) - len(seen)
     if shown < len(sections):
         left_out = sum(len(actions) for _, actions in groups[shown:])
-        body += _truncation_note(len(sections) - shown, len(sections), left_out, limit)
+        body += _truncation_note(len(sections) - shown, len(sections), left_out, cap)
     body += quiet + tail
     return _fit(body, limit)
 
@@ -180,7 +191,7 @@ REROUTE_FLAG = ":twisted_rightwards_arrows:"
 DESTRUCTIVE_FLAG = ":warning:"
 
 
-def _head(plan: Plan, level: int, title: str) -> str:
+def _head(plan: Plan, level: int, title: str, rows: int = TABLE_LIMIT) -> str:
     facts = [f"backend {code(plan.backend)}"]
     if plan.environment:
         facts.append(f"environment {code(plan.environment)}")
@@ -196,7 +207,7 @@ def _head(plan: Plan, level: int, title: str) -> str:
     outcome = plan_outcome(plan)
     parts.append(f"\n**{':x: ' if plan.errors else ''}{outcome}**\n")
     if plan.actions:
-        parts.append(_table(plan))
+        parts.append(_table(plan, rows))
     sub = "#" * (level + 1)
     if plan.errors:
         parts.append(_list(f"{sub} :x: Errors", [escape(e) for e in plan.errors], "errors"))
@@ -330,7 +341,7 @@ def _addresses(actions: Sequence[Action]) -> str:
 # --- the summary table ----------------------------------------------------------------------
 
 
-def _table(plan: Plan) -> str:
+def _table(plan: Plan, limit: int = TABLE_LIMIT) -> str:
     """The first actions as `flag | action | address | detail`: serving changes, destructive
     ones, then the rest, each group in plan order."""
     ordered = (
@@ -339,15 +350,15 @@ def _table(plan: Plan) -> str:
         + [a for a in plan.actions if not a.reroutes and not a.destructive]
     )
     rows = ["| | action | address | detail |\n", "|---|---|---|---|\n"]
-    for action in ordered[:TABLE_LIMIT]:
+    if not limit:
+        return f"\n<sub>{len(ordered):,} actions: see the sections below.</sub>\n"
+    for action in ordered[:limit]:
         rows.append(
             f"| {_flag(action)} | {action.kind.value} | {code(action.address)} "
             f"| {escape(_detail(plan, action))} |\n"
         )
-    if len(ordered) > TABLE_LIMIT:
-        rows.append(
-            f"| | … | {len(ordered) - TABLE_LIMIT:,} more actions | see the sections below |\n"
-        )
+    if len(ordered) > limit:
+        rows.append(f"| | … | {len(ordered) - limit:,} more actions | see the sections below |\n")
     legend = f"{REROUTE_FLAG} serving change · {DESTRUCTIVE_FLAG} destructive"
     return "\n" + "".join(rows) + f"\n<sub>{legend}</sub>\n"
 
@@ -615,19 +626,21 @@ def _overview(plans: Sequence[Plan]) -> str:
     )
 
 
-def _env_section(plan: Plan, limit: int) -> str:
+def _env_section(plan: Plan, limit: int, cap: int) -> str:
     title = (
         f"Environment {code(_env_name(plan))}: stack {code(plan.stack)} "
         f"in project {code(plan.project)}"
     )
     if plan.actions or plan.errors or plan.warnings:
-        return _render(plan, limit, (), level=3, title=title)
+        return _render(plan, limit, (), level=3, title=title, cap=cap)
     summary = (
         f"<details><summary>Environment <code>{html.escape(_env_name(plan))}</code>: "
         f"{html.escape(plan_outcome(plan))}</summary>\n\n"
     )
-    inner = _render(plan, max(limit - len(summary) - 14, 0), (), level=3, title=title)
-    return _fit(f"{summary}{inner}\n</details>\n", limit)
+    closing = "\n</details>\n"
+    room = max(limit - len(summary) - len(closing), 0)
+    inner = _render(plan, room, (), level=3, title=title, cap=cap)
+    return _fit(f"{summary}{inner}{closing}", limit)
 
 
 def _fair_shares(sizes: Sequence[int], budget: int) -> list[int]:
