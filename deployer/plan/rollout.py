@@ -266,13 +266,13 @@ class Rollout:
             changes = self.b.field_changes(d, o)
             if name in replaced:
                 old = self.g.versions[name][1]
-                why = FieldChange(
+                upload = FieldChange(
                     "registryVersion",
                     str(old.raw.get("versionId", "")) if old is not None else None,
                     "(new upload)",
                     forces_replacement=True,
                 )
-                changes = [why, *changes]
+                changes = [upload, *changes]
             if any(c.forces_replacement for c in changes):
                 serving[name] = self.replace(d, o, changes, deps)
                 fresh.add(name)
@@ -308,12 +308,12 @@ class Rollout:
         ]
         for o, why in [*(retire[n] for n in sorted(retire)), *old]:
             name = o.key.version or ""
-            deps = [*undeployed.get(name, []), *traffic_dep]
+            after = [*undeployed.get(name, []), *traffic_dep]
             if o.is_default and set_default and not (name in replaced and not o.key.instance):
-                deps.append(set_default)
+                after.append(set_default)
             if name in ready:
-                deps.append(ready[name])
-            self.delete(o.key, why, deps)
+                after.append(ready[name])
+            self.delete(o.key, why, after)
 
     def resumed_replacements(self) -> dict[str, ObservedResource]:
         """Superseded instances that already match the manifest: an interrupted replacement.

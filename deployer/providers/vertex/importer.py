@@ -103,8 +103,8 @@ def manifest_entry(
     split: dict[str, int] = {}
     if endpoint is not None:
         for dm_id, pct in (endpoint.raw.get("trafficSplit") or {}).items():
-            dm = next((d for d in deployments if str(d.raw.get("id")) == dm_id), None)
-            vid = str(dm.raw.get("modelVersionId")) if dm else ""
+            served = next((d for d in deployments if str(d.raw.get("id")) == dm_id), None)
+            vid = str(served.raw.get("modelVersionId")) if served else ""
             if vid in names and int(pct):
                 split[names[vid]] = int(pct)
 
@@ -148,20 +148,20 @@ def manifest_entry(
             item["labels"] = {k: x for k, x in _user(v.labels).items() if user.get(k) != x}
             if not item["labels"]:
                 del item["labels"]
-        dm = by_vid.get(vid)
-        if dm is None:
+        deployed_model = by_vid.get(vid)
+        if deployed_model is None:
             item["deployed"] = False
         else:
-            spec = dm.fields.get("machineSpec") or {}
+            spec = deployed_model.fields.get("machineSpec") or {}
             item["machine_type"] = spec.get("machineType")
             if spec.get("acceleratorType"):
                 item["accelerator"] = {
                     "type": spec["acceleratorType"],
                     "count": spec.get("acceleratorCount", 1),
                 }
-            item["scaling"] = _scaling(dict(dm.fields))
-            if dm.fields.get("serviceAccount"):
-                item["service_account"] = dm.fields["serviceAccount"]
+            item["scaling"] = _scaling(dict(deployed_model.fields))
+            if deployed_model.fields.get("serviceAccount"):
+                item["service_account"] = deployed_model.fields["serviceAccount"]
         out_versions.append(item)
     logging = endpoint.fields.get("predictRequestResponseLoggingConfig") if endpoint else None
     if logging and logging.get("enabled") and out_versions:

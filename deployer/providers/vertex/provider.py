@@ -152,12 +152,16 @@ class VertexProvider:
             live = by_vid[vid]
             name = c.model_name(region, d.key.model, vid)
             labels = w.version_labels(d.key, d.fields, d.labels, specs[d.key])
+
+            body: dict[str, Any] = {"labels": labels}
+
+            def patch(r: Any, n: str = name, b: dict[str, Any] = body) -> Any:
+                return r.projects().locations().models().patch(name=n, updateMask="labels", body=b)
+
             c.execute(
                 region,
                 f"label version {d.key.address}",
-                lambda r, n=name, b={"labels": labels}: r.projects().locations().models().patch(
-                    name=n, updateMask="labels", body=b
-                ),
+                patch,
             )  # fmt: skip
             held = set(live.raw.get("versionAliases") or ())
             wanted = [str(d.key.version)] + ([catalog_vertex.DEFAULT_ALIAS] if d.is_default else [])

@@ -474,15 +474,18 @@ class VertexWriter:
                 f"{what}: get endpoint",
                 lambda r: r.projects().locations().endpoints().get(name=name),
             )
-            body = {**nested(masks, values(current).get), "etag": current.get("etag", "")}
+            body: Json = {**nested(masks, values(current).get), "etag": current.get("etag", "")}
+
+            def patch(r: Any, b: Json = body) -> Any:
+                return (
+                    r.projects()
+                    .locations()
+                    .endpoints()
+                    .patch(name=name, updateMask=",".join(masks), body=b)
+                )
+
             try:
-                c.execute(
-                    key.endpoint,
-                    what,
-                    lambda r, b=body: r.projects().locations().endpoints().patch(
-                        name=name, updateMask=",".join(masks), body=b
-                    ),
-                )  # fmt: skip
+                c.execute(key.endpoint, what, patch)
                 return
             except ProviderError as exc:
                 if exc.status != 409 or attempt == ETAG_RETRIES - 1:
