@@ -54,19 +54,36 @@ def _confirm(auto_approve: bool, question: str) -> None:
         raise UsageError("cancelled: nothing was changed")
 
 
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
 def _read_plan_file(path: Path) -> dict | None:
-    """The parsed document when `path` is a plan saved with `plan --out`, else None."""
+    """The parsed document when `path` is a plan saved with `plan --out`; None for a manifests
+    path (a directory or a .yaml/.yml file); UsageError for any other file, which can only have
+    been meant as a saved plan and is not a valid one."""
     if not path.is_file():
         return None
     try:
-        with path.open("rb") as handle:
-            if not handle.read(4096).lstrip().startswith(b"{"):
-                return None
-        # Keys are sorted, so `format_version` comes after the actions: read it all.
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        text = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    why = "it is not a JSON document written by `deployer plan --out`"
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text.rstrip()):
+            why = "it is truncated"
+        doc = None
+    if isinstance(doc, dict) and "format_version" in doc:
+        return doc
+    if path.suffix.lower() in MANIFEST_SUFFIXES:
         return None
-    return doc if isinstance(doc, dict) and "format_version" in doc else None
+    if isinstance(doc, dict):
+        why = "it has no format_version"
+    raise UsageError(
+        f"{path}: not a valid saved plan ({why}); pass a manifests directory or .yaml file, "
+        "or a plan written by `deployer plan --out`"
+    )
 
 
 def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str) -> None:
@@ -162,12 +179,20 @@ def apply(
 def _apply_saved(
     path: Path, doc: dict, auto_approve: bool, parallelism: int, lock_timeout: str
 ) -> None:
-    from deployer.apply.run import check_current
+    from deployer.apply.run import check_current, check_ownership
     from deployer.artifacts import digest_sources
-    from deployer.render.jsonplan import plan_from_json
-    from deployer.workflow import current_fingerprint
+    from deployer.errors import DeployerError
+    from deployer.plan.diff import fingerprint
+    from deployer.render.jsonplan import plan_from_json, verify_checksum
+    from deployer.workflow import read_observed
 
-    saved = plan_from_json(doc)
+    try:
+        verify_checksum(doc)
+        saved = plan_from_json(doc)
+    except DeployerError as exc:
+        raise UsageError(
+            f"{path}: not a valid saved plan: {exc}; run `deployer plan --out FILE` again"
+        ) from None
     if not saved.artifacts_uri:
         raise UsageError(f"{path}: the plan file does not name its artifacts location")
 
@@ -175,7 +200,9 @@ def _apply_saved(
         # A local artifact that is gone has no digest, so the plan is refused as stale.
         present = [s for s in saved.artifacts if s.startswith("gs://") or Path(s).is_dir()]
         digests = digest_sources(present, saved.project)
-        check_current(saved, current_fingerprint(saved, provider), digests)
+        observed = read_observed(provider, saved.stack)
+        check_current(saved, fingerprint(observed), digests)
+        check_ownership(saved, observed)
         return saved
 
     _run(

@@ -32,10 +32,10 @@ class Format(StrEnum):
 
 def write_plan_file(plan, out: Path) -> None:  # plan: deployer.plan.model.Plan
     from deployer.errors import UsageError
-    from deployer.render.jsonplan import dumps_plan
+    from deployer.render.jsonplan import dumps_saved_plan
 
     try:
-        out.write_text(dumps_plan(plan) + "\n")
+        out.write_text(dumps_saved_plan(plan) + "\n")
     except OSError as exc:
         raise UsageError(f"cannot write plan to {out}: {exc.strerror or exc}") from None
 
