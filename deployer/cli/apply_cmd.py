@@ -13,7 +13,7 @@ import typer
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, PathArg, VarOpt, load
 from deployer.cli.plan_cmd import DowntimeOpt, TargetOpt
-from deployer.errors import UsageError
+from deployer.errors import OptionError, UsageError
 
 AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", help="Skip the confirmation (required off a terminal).")
@@ -33,7 +33,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 def parse_duration(text: str) -> float:
     match = _DURATION.match(text.strip())
     if not match:
-        raise UsageError(f"--lock-timeout {text!r}: expected a duration like 30s, 5m or 1h")
+        raise OptionError(f"--lock-timeout {text!r}: expected a duration like 30s, 5m or 1h")
     value, unit = float(match.group(1)), match.group(2) or "s"
     return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
 

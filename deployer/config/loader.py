@@ -34,8 +34,24 @@ def _find_files(path: Path) -> tuple[Path | None, list[Path]]:
         return settings, models
     if path.name in SETTINGS_NAMES:
         return path, []
-    settings = next((path.parent / n for n in SETTINGS_NAMES if (path.parent / n).is_file()), None)
-    return settings, [path]
+    return _settings_above(path), [path]
+
+
+def _settings_above(path: Path) -> Path | None:
+    """The settings file of a single model file: in its directory or the nearest one above
+    (model files are searched recursively, so `manifests/models/a.yaml` is `manifests/`'s),
+    not above a repository's root."""
+    for directory in _ancestors(path):
+        found = next((directory / n for n in SETTINGS_NAMES if (directory / n).is_file()), None)
+        if found is not None:
+            return found
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return [path.parent, *path.parent.resolve().parents]
 
 
 def _scalar_text(value: Any) -> str:
@@ -191,9 +207,9 @@ def load_stack(
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{display_path(path)}: no such file or directory")
-    root = path if path.is_dir() else path.parent
     diags = Diagnostics()
     settings_path, model_paths = _find_files(path)
+    root = path if path.is_dir() else (settings_path or path).parent
     settings, values, backend = _load_settings(
         settings_path, root, environment, cli_vars or {}, diags
     )
@@ -209,6 +225,8 @@ def load_stack(
     if diags or settings is None:
         raise ManifestError(diags.sorted(), diags.sorted_warnings())
     stack_name = settings.stack or rules.default_stack_name(root)
+    single_file = not path.is_dir() and path.name not in SETTINGS_NAMES
+    scope = tuple(dict.fromkeys(m.spec.name for m in declared)) if single_file else None
     return Stack(
         root,
         stack_name,
@@ -217,4 +235,5 @@ def load_stack(
         tuple(declared),
         backend=backend,
         warnings=tuple(diags.sorted_warnings()),
+        scope=scope,
     )

@@ -59,6 +59,9 @@ class Stack:
     """The settings' backend, or the selected environment's when it sets one."""
     warnings: tuple[Diagnostic, ...] = ()
     """Positioned warnings: printed by the commands, they do not fail validation."""
+    scope: tuple[str, ...] | None = None
+    """With a single model file as PATH, the names of the models it declares: the run plans
+    those models only (never deletes the models of the stack's other files). None: all."""
 
     @property
     def project(self) -> str:
