@@ -27,7 +27,7 @@ def _find_files(path: Path) -> tuple[Path | None, list[Path]]:
             p
             for pattern in ("*.yaml", "*.yml")
             for p in path.rglob(pattern)
-            if p.is_file()
+            if not p.is_dir()  # FIFOs, sockets, broken links are reported when read
             and p != settings
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
