@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def _settings_above(path: Path) -> Path | None:
 
 
 def _ancestors(path: Path) -> list[Path]:
-    return [path.parent, *path.parent.resolve().parents]
+    return [path.parent, *Path(os.path.realpath(path.parent)).parents]
 
 
 def _scalar_text(value: Any) -> str:

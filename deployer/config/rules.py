@@ -376,10 +376,12 @@ def _check_artifact(c: _Checker, path: PathKey, model: DeclaredModel, version: V
         return
     local = model.artifact_path(version)
     assert local is not None
-    if not local.exists():
+    if local.is_symlink() and not local.exists():
+        c.at(apath, f"artifact {display_path(local)} is a symlink that loops or points nowhere")
+    elif not local.exists():
         c.at(apath, f"artifact directory not found: {display_path(local)}")
     elif not local.is_dir():
-        c.at(apath, f"artifact must be a directory, but {display_path(local)} is a file")
+        c.at(apath, f"artifact must be a directory, but {display_path(local)} is not one")
     elif (
         version.framework == "tensorflow"
         and version.container is None
