@@ -84,9 +84,17 @@ def plan(
     show(result, fmt)
     if out is not None:
         write_plan_file(result, out)
-        print(
-            f"Saved the plan to {out}; run `deployer apply {out}` to execute it.", file=sys.stderr
-        )
+        if result.errors:
+            print(
+                f"Saved the plan to {out}, but it has errors and cannot be applied: fix them and "
+                "run `deployer plan --out` again.",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"Saved the plan to {out}; run `deployer apply {out}` to execute it.",
+                file=sys.stderr,
+            )
     if result.errors:
         raise typer.Exit(1)
     if detailed_exitcode and result.has_changes:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,14 +23,34 @@ def _instances(text: str) -> list:
         except OSError as exc:
             raise UsageError(f"--instances {text}: {exc.strerror or exc}") from None
     try:
-        value = json.loads(source)
+        value = json.loads(source, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--instances: not valid JSON ({exc.msg} at char {exc.pos})") from None
+    except RecursionError:
+        raise UsageError("--instances: nested too deeply") from None
     if isinstance(value, dict) and "instances" in value:
         value = value["instances"]
     if not isinstance(value, list):
         raise UsageError("--instances: expected a JSON list of instances")
     return value
+
+
+def _not_json(name: str) -> None:
+    raise UsageError(f"--instances: {name} is not valid JSON (use a number or null)")
+
+
+def finite(value: Any) -> tuple[Any, int]:
+    """`value` with every NaN or infinite float as the string protobuf's JSON mapping uses
+    ("NaN", "Infinity", "-Infinity"), and how many there were: printed JSON stays valid."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ("NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"), 1
+    if isinstance(value, dict):
+        pairs = [(k, finite(v)) for k, v in value.items()]
+        return {k: v for k, (v, _) in pairs}, sum(n for _, (_, n) in pairs)
+    if isinstance(value, list | tuple):
+        items = [finite(v) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return value, 0
 
 
 @app.command()
@@ -67,7 +88,13 @@ def predict(
 
         key = ResourceKey(endpoint, model, version or None)
         result = call(MLClient(stack.project), key, body)
-    json.dump(result, sys.stdout, indent=2)
+    result, replaced = finite(result)
+    if replaced:
+        print(
+            f"warning: {replaced} prediction value(s) were NaN or infinite; printed as strings",
+            file=sys.stderr,
+        )
+    json.dump(result, sys.stdout, indent=2, allow_nan=False)
     print()
 
 
