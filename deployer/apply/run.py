@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer import catalog
-from deployer.apply.executor import Events, Outcome, Status, execute
+from deployer.apply.executor import Events, Outcome, Status, Stop, execute
 from deployer.artifacts.gcs import GcsUri
 from deployer.errors import DeployerError
 from deployer.plan.model import Action, ActionKind, Plan
@@ -29,6 +29,12 @@ class OwnershipError(DeployerError):
 @dataclass(frozen=True)
 class Report:
     outcomes: tuple[Outcome, ...]
+
+    @property
+    def interrupted(self) -> tuple[Outcome, ...]:
+        from deployer.apply.executor import INTERRUPTED
+
+        return tuple(o for o in self.outcomes if o.error == INTERRUPTED)
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -148,8 +154,14 @@ def run_plan(
     events: Events,
     note: Callable[[str], None],
     parallelism: int,
+    stop: Stop | None = None,
 ) -> Report:
     outcomes = execute(
-        plan, provider, events, parallelism=parallelism, prepare=Uploader(storage, note)
+        plan,
+        provider,
+        events,
+        parallelism=parallelism,
+        prepare=Uploader(storage, note),
+        stop=stop,
     )
     return Report(tuple(outcomes))

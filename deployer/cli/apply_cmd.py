@@ -86,14 +86,30 @@ def _read_plan_file(path: Path) -> dict | None:
     )
 
 
-def _execute(plan: Any, provider: Any, storage: Any, parallelism: int, verb: str) -> None:
+def _execute(
+    plan: Any, provider: Any, storage: Any, parallelism: int, verb: str, guard: Any
+) -> None:
+    from deployer.apply.interrupt import Interrupted
     from deployer.apply.progress import LiveProgress, PlainProgress
     from deployer.apply.run import run_plan
 
     console = _console()
     progress = LiveProgress(console) if console.is_terminal else PlainProgress()
+    guard.armed = True
     with progress:
-        report = run_plan(plan, provider, storage, progress, progress.note, parallelism)
+        report = run_plan(
+            plan, provider, storage, progress, progress.note, parallelism, stop=guard.stop
+        )
+    guard.armed = False
+    if guard.stop.requested.is_set():
+        for outcome in report.failed:
+            if outcome not in report.interrupted:
+                print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
+        raise Interrupted(
+            f"Interrupted: {len(report.interrupted)} of {len(report.outcomes)} actions were not "
+            f"started, {len(report.outcomes) - len(report.failed)} done, the actions in flight "
+            "finished. The stack lock was released; run the command again to converge."
+        )
     for outcome in report.failed:
         print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
     summary = report.summary()
@@ -115,6 +131,7 @@ def _run(
     lock_timeout: str,
     backend: str = "mlengine",
 ) -> None:
+    from deployer.apply.interrupt import interruptible
     from deployer.apply.lock import StackLock
     from deployer.artifacts.gcs import storage_client
     from deployer.cli.plan_cmd import Format, show
@@ -123,7 +140,12 @@ def _run(
     timeout = parse_duration(lock_timeout)
     provider = provider_for(project, backend)
     storage = storage_client(project)
-    with StackLock(storage, artifacts, stack_name, operation, timeout=timeout):
+
+    def waiting(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    lock = StackLock(storage, artifacts, stack_name, operation, timeout=timeout, on_wait=waiting)
+    with interruptible() as guard, lock:
         plan = make_plan(provider)
         show(plan, Format.text)
         if plan.errors:
@@ -136,7 +158,7 @@ def _run(
             else "Do you want to perform these actions?"
         )
         _confirm(auto_approve, question)
-        _execute(plan, provider, storage, parallelism, operation)
+        _execute(plan, provider, storage, parallelism, operation, guard)
 
 
 @app.command()
