@@ -52,4 +52,16 @@ step "deployer predict fashion_mnist/v1 --region europe-west4"
 "$VENV/bin/python" -c 'import json; print(json.dumps([[0.5] * 784]))' > "$DATA/instances.json"
 "$DEPLOYER" predict fashion_mnist/v1 --region europe-west4 --instances "@$DATA/instances.json"
 
+step "Vertex AI: deployer plan examples/vertex/   (backend: vertex; a 90/10 canary)"
+"$DEPLOYER" plan examples/vertex/
+
+step "deployer apply examples/vertex/ --auto-approve"
+"$DEPLOYER" apply examples/vertex/ --auto-approve
+
+step "deployer plan examples/vertex/ --detailed-exitcode   (nothing left to do: exit 0)"
+"$DEPLOYER" plan examples/vertex/ --detailed-exitcode
+
+step "deployer predict fashion_mnist --manifests examples/vertex   (the endpoint picks by its split)"
+"$DEPLOYER" predict fashion_mnist --manifests examples/vertex --instances "@$DATA/instances.json"
+
 step "Demo complete"

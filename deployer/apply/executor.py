@@ -1,7 +1,8 @@
 """Runs a Plan's dependency graph against a provider with bounded concurrency.
 
-An action starts when everything it depends on has succeeded; an action whose dependency failed
-is skipped, while independent branches keep going. Version create/delete operations are further
+An action starts when everything it depends on has succeeded and everything it is ordered after
+has finished (successfully or not); an action whose dependency failed is skipped, while
+independent branches keep going. Version create/delete operations are further
 limited per project (the service allows 10 at once). Every write is idempotent on re-run (create
 after an interrupted create, delete of something already gone), so applying again after any
 failure or interruption converges.
@@ -39,6 +40,8 @@ class Outcome:
     status: Status
     seconds: float = 0.0
     error: str = ""
+    blocked_by: Action | None = None
+    """For a skipped action: the dependency that did not complete."""
 
 
 class Events(Protocol):
@@ -201,14 +204,19 @@ def execute(
             still_pending = []
             for action in pending:
                 deps = [d for d in action.depends_on if d in by_id]
+                after = [d for d in action.ordered_after if d in by_id]
                 failed = [d for d in deps if d in outcomes and outcomes[d].status != Status.DONE]
                 if failed:
+                    blocker = by_id[failed[0]]
                     outcome = Outcome(
-                        action, Status.SKIPPED, error=f"skipped: {by_id[failed[0]].address} failed"
+                        action,
+                        Status.SKIPPED,
+                        error=f"skipped: {blocker.address} failed",
+                        blocked_by=blocker,
                     )
                     outcomes[action.id] = outcome
                     events.finished(outcome)
-                elif all(d in outcomes for d in deps):
+                elif all(d in outcomes for d in (*deps, *after)):
                     submit(action)
                 else:
                     still_pending.append(action)

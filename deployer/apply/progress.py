@@ -19,6 +19,7 @@ _VERBS = {
     "replace": "Replacing",
     "delete": "Deleting",
     "set-default": "Setting default",
+    "set-traffic": "Routing traffic",
     "wait": "Waiting for",
 }
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from deployer import catalog
 from deployer.apply.executor import Events, Outcome, Status, Stop, execute
+from deployer.artifacts import destination
 from deployer.artifacts.gcs import GcsUri
 from deployer.errors import DeployerError
 from deployer.plan.model import Action, ActionKind, Plan
@@ -39,6 +40,26 @@ class Report:
     @property
     def failed(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if o.status is not Status.DONE)
+
+    @property
+    def unmoved_defaults(self) -> tuple[str, ...]:
+        """One line per default-version move that did not happen, saying why."""
+        lines = []
+        for o in self.outcomes:
+            a = o.action
+            if a.kind is not ActionKind.SET_DEFAULT or o.status is Status.DONE:
+                continue
+            if o.blocked_by is not None:
+                b = o.blocked_by
+                why = f"skipped because {b.kind.value} of {b.address} did not complete"
+            else:
+                why = f"{o.status.value}: {o.error}"
+            stays = a.changes[0].before if a.changes else None
+            kept = f"; the default stays {stays}" if stays else ""
+            lines.append(
+                f"default of {a.key.model_key.address} not moved to {a.key.version}: {why}{kept}"
+            )
+        return tuple(lines)
 
     def summary(self) -> str:
         done = [o.action for o in self.outcomes if o.status is Status.DONE]
@@ -113,9 +134,12 @@ def _owner(resource: ObservedResource) -> str | None:
 class Uploader:
     """Uploads each local artifact an action needs, once, before the action's create call."""
 
-    def __init__(self, client: Any, note: Callable[[str], None], parallelism: int = 8) -> None:
+    def __init__(
+        self, client: Any, note: Callable[[str], None], plan: Plan, parallelism: int = 8
+    ) -> None:
         self.client = client
         self.note = note
+        self.plan = plan
         self.parallelism = parallelism
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -124,15 +148,14 @@ class Uploader:
         from deployer.artifacts.upload import upload_directory
 
         source = action.artifact_source
-        fields = action.desired or {}
         if (
             action.kind not in (ActionKind.CREATE, ActionKind.REPLACE)
-            or action.key.version is None
             or not source
             or source.startswith("gs://")
         ):
             return
-        dest = GcsUri.parse(str(fields["deploymentUri"]))
+        digest = self.plan.artifacts[source]
+        dest = GcsUri.parse(destination(self.plan.artifacts_uri, action.key.model, digest))
         with self._guard:
             lock = self._locks.setdefault(str(dest), threading.Lock())
         with lock:
@@ -140,7 +163,7 @@ class Uploader:
                 self.client,
                 Path(source),
                 dest,
-                str(fields["artifactDigest"]),
+                digest,
                 parallelism=self.parallelism,
             )
         if uploaded:
@@ -161,7 +184,7 @@ def run_plan(
         provider,
         events,
         parallelism=parallelism,
-        prepare=Uploader(storage, note),
+        prepare=Uploader(storage, note, plan),
         stop=stop,
     )
     return Report(tuple(outcomes))

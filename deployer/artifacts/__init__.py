@@ -11,6 +11,11 @@ from pathlib import Path
 from deployer.config.stack import Stack
 
 
+def destination(artifacts_uri: str, model: str, digest: str) -> str:
+    """Where a local artifact is uploaded: content-addressed under the stack's `artifacts`."""
+    return f"{artifacts_uri.rstrip('/')}/{model}/{digest}"
+
+
 def digests_for(stack: Stack) -> dict[str, str]:
     """Digest of every artifact the stack declares, keyed by its source (dir path or gs:// URI)."""
     sources = {

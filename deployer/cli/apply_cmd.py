@@ -112,6 +112,8 @@ def _execute(
         )
     for outcome in report.failed:
         print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
+    for line in report.unmoved_defaults:
+        print(line)
     summary = report.summary()
     if verb == "destroy":
         summary = summary.replace("Apply", "Destroy")

@@ -5,11 +5,15 @@ Design points (DESIGN.md sections 4 and 5):
 - Ownership: only resources labelled with this stack are changed; everything else is listed as
   ignored, and a declared name held by someone else is an error naming `deployer import`.
 - Field behaviors come from the provider schema: a changed PATCH field becomes an update with its
-  mask, a changed REPLACE field a replace (delete then create under the same name).
+  mask, a changed REPLACE field a replace (delete then create under the same name). A PATCH
+  field the schema makes patchable only on some live resources (`patch_only_if`) is a REPLACE
+  field on the others.
 - Drift: a resource whose `deployer-spec` label equals `spec_hash(desired)` was last applied from
   the same manifest, so any difference is a live change (drift), not a manifest change.
 - Ordering, encoded as `depends_on` so the executor may run anything else in parallel: a version
-  is created, replaced or updated before the default moves to it; the default moves before the
+  is created or replaced before the default moves to it; an in-place update of a version (READY
+  before and after, whether it succeeds or not) is only ordered before the move
+  (`ordered_after`), so a failed update does not strand the default; the default moves before the
   version it leaves is deleted or replaced; the default is deleted only after every other
   version is gone; a model is deleted only after its versions.
 - Safety: the plan never contains a call the service would refuse (deleting the default while
@@ -161,7 +165,7 @@ class _Builder:
                         spec.path,
                         before,
                         after,
-                        forces_replacement=spec.behavior is Behavior.REPLACE,
+                        forces_replacement=spec.behavior_for(observed.fields) is Behavior.REPLACE,
                         mask=spec.mask,
                     )
                 )
@@ -409,7 +413,7 @@ def _diff_versions(
                 vkey,
                 reason=f"default version: {live_default or '(none)'} -> {want_default}",
                 changes=(FieldChange("defaultVersion", live_default, want_default),),
-                depends_on=tuple(d for d in (ready.get(want_default),) if d) + model_dep,
+                **_move_deps(b, ready, want_default, model_dep),
             )
         )
 
@@ -426,6 +430,22 @@ def _diff_versions(
             gone,
             o_versions,
         )
+
+
+def _move_deps(
+    b: _Builder, ready: Mapping[str, str], name: str, extra: tuple[str, ...] = ()
+) -> dict[str, tuple[str, ...]]:
+    """`depends_on` and `ordered_after` of a set-default to version `name`.
+
+    It depends on the create, replace or wait that makes `name` READY. An in-place update
+    leaves a READY version READY whether it succeeds or fails, so the move only runs after it
+    (the service refuses setDefault while the version is UPDATING) and a failed update does not
+    strand the default on a version the manifests no longer want.
+    """
+    dep = ready.get(name)
+    if dep is not None and any(a.id == dep and a.kind is ActionKind.UPDATE for a in b.actions):
+        return {"depends_on": extra, "ordered_after": (dep,)}
+    return {"depends_on": tuple(d for d in (dep,) if d) + extra, "ordered_after": ()}
 
 
 def _wait(key: ResourceKey, observed: ObservedResource) -> Action:
@@ -469,13 +489,13 @@ def _removal_action(
         )
     desired, observed = removal.desired, removal.observed
     assert desired is not None
-    forcing = [c.path for c in removal.changes if c.forces_replacement]
+    forcing = _forcing(b, vkey, removal.changes)
     return b.add(
         Action(
             _action_id(ActionKind.REPLACE, vkey),
             ActionKind.REPLACE,
             vkey,
-            reason="replacement forced by: " + ", ".join(forcing),
+            reason="replacement forced by: " + forcing,
             changes=removal.changes,
             depends_on=deps,
             desired=desired.fields,
@@ -484,6 +504,18 @@ def _removal_action(
             drift=observed.state is not State.FAILED and _is_drift(observed, desired),
         )
     )
+
+
+def _forcing(b: _Builder, key: ResourceKey, changes: Iterable[FieldChange]) -> str:
+    """The fields forcing a replacement; one patchable only on some resources says where."""
+    schema = b.schemas[key.kind]
+    out = []
+    for c in changes:
+        if c.forces_replacement:
+            spec = schema.spec(c.path)
+            only = spec.patch_only_if if spec and spec.behavior is Behavior.PATCH else None
+            out.append(f"{c.path} (patchable only if {only.describe()})" if only else c.path)
+    return ", ".join(out)
 
 
 def _remove_live_default(
@@ -520,7 +552,8 @@ def _remove_live_default(
         if not b.options.allow_downtime and removal.observed.state is not State.FAILED:
             b.error(
                 vkey,
-                f"replacing {vkey.address} would leave model {model_key.address} without a "
+                f"replacing {vkey.address} (forced by: {_forcing(b, vkey, removal.changes)}) "
+                f"would leave model {model_key.address} without a "
                 "serving version while it is recreated: declare the change under a new version "
                 "name and make it default_version, or pass --allow-downtime",
             )
@@ -538,7 +571,7 @@ def _remove_live_default(
                     temp_key,
                     reason=f"interim default while {name} is replaced (--allow-downtime)",
                     changes=(FieldChange("defaultVersion", name, interim),),
-                    depends_on=tuple(d for d in (ready.get(interim),) if d),
+                    **_move_deps(b, ready, interim),
                 )
             )
             replace_id = _removal_action(b, model_key, removal, (interim_id, *removal.after))

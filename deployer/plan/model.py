@@ -41,6 +41,9 @@ class Action:
     reason: str
     changes: tuple[FieldChange, ...] = ()
     depends_on: tuple[str, ...] = ()
+    """Actions that must succeed first: if one fails, this one is skipped."""
+    ordered_after: tuple[str, ...] = ()
+    """Actions that must finish first, whether they succeed or not (ordering only)."""
     desired: Mapping[str, Any] | None = None
     """Desired fields (create, replace, update) and labels as the provider will write them."""
     labels: Mapping[str, str] | None = None

@@ -2,7 +2,9 @@
 
 Like Terraform's provider schemas (attributes marked Computed / ForceNew), each field says whether
 a change can be patched in place (and under which update-mask path), forces a replacement, or is
-output-only. The diff engine knows nothing else about a backend.
+output-only. A patchable field may be patchable only for some resources (e.g. only on one
+machine family): `patch_only_if` says so as data, and elsewhere a change of it is a replacement.
+The diff engine knows nothing else about a backend.
 """
 
 from __future__ import annotations
@@ -27,10 +29,36 @@ class Strategy(StrEnum):
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A test on a resource's flattened fields: the value at `path` is text starting with one of
+    `prefixes` (e.g. `Condition("machineType", ("n1-",))`)."""
+
+    path: str
+    prefixes: tuple[str, ...]
+
+    def holds(self, fields: Mapping[str, Any]) -> bool:
+        value = fields.get(self.path)
+        return isinstance(value, str) and value.startswith(self.prefixes)
+
+    def describe(self) -> str:
+        return f"{self.path} is {' or '.join(p + '*' for p in self.prefixes)}"
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     path: str
     behavior: Behavior
     mask: str | None = None
+    patch_only_if: Condition | None = None
+    """For a PATCH field: the service patches it only on a live resource that meets this
+    condition; on any other (a missing value included) a change forces a replacement."""
+
+    def behavior_for(self, live: Mapping[str, Any]) -> Behavior:
+        """The behavior of a change of this field on the live resource with fields `live`."""
+        only = self.patch_only_if
+        if self.behavior is Behavior.PATCH and only is not None and not only.holds(live):
+            return Behavior.REPLACE
+        return self.behavior
 
 
 @dataclass(frozen=True)

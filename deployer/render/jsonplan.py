@@ -163,6 +163,7 @@ def _core_to_json(action: Action) -> Json:
         "reason": action.reason,
         "drift": action.drift,
         "depends_on": list(action.depends_on),
+        "ordered_after": list(action.ordered_after),
         "changes": [
             {
                 "path": c.path,
@@ -207,6 +208,7 @@ def _action_from_json(doc: Mapping[str, Any]) -> Action:
             for c in doc.get("changes", [])
         ),
         depends_on=tuple(_str(d) for d in doc.get("depends_on", [])),
+        ordered_after=tuple(_str(d) for d in doc.get("ordered_after", [])),
         desired=None if desired is None else dict(desired),
         labels=None if labels is None else {_str(k): _str(v) for k, v in dict(labels).items()},
         artifact_source=_opt_str(doc.get("artifact_source")),

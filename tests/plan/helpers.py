@@ -169,13 +169,15 @@ def _short(text: str) -> str:
 def summarize(plan: Plan) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
     """(kind, address, depends_on, changed paths) per action; the default region left out.
 
+    depends_on is followed by the ordering-only dependencies, each as "after ID".
     Changed paths are omitted for creates (every declared field), see the creation tests.
     """
     return [
         (
             a.kind.value,
             _short(a.address),
-            tuple(_short(d) for d in a.depends_on),
+            tuple(_short(d) for d in a.depends_on)
+            + tuple(f"after {_short(d)}" for d in a.ordered_after),
             () if a.kind is ActionKind.CREATE else tuple(c.path for c in a.changes),
         )
         for a in plan.actions
@@ -270,6 +272,7 @@ class Service:
             for change in action.changes:
                 if change.mask is None:
                     raise Refused(f"{change.path} of {key.address} cannot be patched")
+                _check_patch(res, change.mask)
                 if change.path == "labels":
                     res.labels = dict(change.after)
                 else:
@@ -299,12 +302,14 @@ class Service:
         by_id = {a.id: a for a in plan.actions}
         assert len(by_id) == len(plan.actions), "duplicate action ids"
         for a in plan.actions:
-            missing = [d for d in a.depends_on if d not in by_id]
+            missing = [d for d in (*a.depends_on, *a.ordered_after) if d not in by_id]
             assert not missing, f"{a.id} depends on actions not in the plan: {missing}"
         done: list[str] = []
         pending = dict(by_id)
         while pending:
-            runnable = sorted(i for i, a in pending.items() if set(a.depends_on) <= set(done))
+            runnable = sorted(
+                i for i, a in pending.items() if {*a.depends_on, *a.ordered_after} <= set(done)
+            )
             assert runnable, f"dependency cycle among {sorted(pending)}"
             chosen = rng.choice(runnable)
             self.call(pending.pop(chosen))
@@ -312,10 +317,28 @@ class Service:
         return done
 
 
+def _check_patch(res: _Res, mask: str) -> None:
+    """Per-machine-type patch rules (discovery document, versions.patch; the twin's
+    emulator/rules.py `patched_version`): the manual node count is patchable on n1-* machine
+    types only, and a patch cannot switch between manual and auto scaling."""
+    head = mask.split(".", 1)[0]
+    machine_type = str(res.fields.get("machineType") or "")
+    if head == "manualScaling" and not catalog.is_n1(machine_type):
+        raise Refused(
+            f"{res.key.address}: manual_scaling.nodes can only be updated on n1-* machine types "
+            f"(machineType {machine_type or 'unset'})"
+        )
+    mode = res.fields.get("scalingMode")
+    if head in ("manualScaling", "autoScaling") and mode != head.removesuffix("Scaling"):
+        raise Refused(f"{res.key.address}: {mask} patched on a version with {mode} scaling")
+
+
 def assert_topologically_listed(plan: Plan) -> None:
     seen: set[str] = set()
     for a in plan.actions:
-        assert set(a.depends_on) <= seen, f"{a.id} is listed before its dependencies"
+        assert {*a.depends_on, *a.ordered_after} <= seen, (
+            f"{a.id} is listed before its dependencies"
+        )
         seen.add(a.id)
 
 

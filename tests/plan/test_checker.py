@@ -2,19 +2,23 @@
 
 `Service` (helpers.py) refuses what `ml` v1 refuses: duplicates, deleting the default while
 other versions exist, deleting a model with versions, changing a busy version, patching a
-field that has no update mask, setDefault on a version that is not READY. Plans run in many
-random orders that respect depends_on, as the parallel executor may run them.
+field that has no update mask or on a machine type that refuses it (manualScaling.nodes off
+n1-*), switching scaling mode by a patch, setDefault on a version that is not READY. Plans
+run in many random orders that respect depends_on, as the parallel executor may run them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deployer.plan.diff import diff
 from deployer.plan.model import ActionKind
+from deployer.providers.mlengine.schemas import SCHEMAS, VERSION
 from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey
 from plan.helpers import (
     OURS,
@@ -24,6 +28,7 @@ from plan.helpers import (
     assert_matches,
     assert_topologically_listed,
     digest_of,
+    options,
     plan_for,
 )
 from plan.test_diff import CASES, Case
@@ -176,3 +181,29 @@ def test_apply_a_then_b_converges(
         for k, r in service.res.items()
         if k.version is None and k in untouched
     }
+
+
+def test_checker_refuses_a_manual_nodes_patch_on_mls1() -> None:
+    """Issue 15: with manualScaling.nodes patchable everywhere (the old schema), the plan patches
+    an mls1-* version, which the service refuses; the checker refuses it too."""
+    case = next(c for c in CASES if c.id.startswith("mls1 manual nodes of the new default"))
+    unconditional = dataclasses.replace(
+        VERSION,
+        fields=tuple(
+            dataclasses.replace(f, patch_only_if=None) if f.path == "manualScaling.nodes" else f
+            for f in VERSION.fields
+        ),
+    )
+    schemas = {**SCHEMAS, "version": unconditional}
+    plan = diff(case.desired, case.live.observed(), schemas, options())
+    update = next(a for a in plan.actions if a.kind is ActionKind.UPDATE)
+    assert update.changes[0].mask == "manualScaling.nodes"
+    with pytest.raises(Refused, match=r"can only be updated on n1-\* machine types"):
+        Service(case.live.observed()).run(plan)
+
+
+def test_checker_accepts_a_manual_nodes_patch_on_n1() -> None:
+    case = next(c for c in CASES if c.id == "manual scaling nodes")
+    plan = plan_for(case.desired, case.live.observed())
+    assert [a.kind for a in plan.actions] == [ActionKind.UPDATE]
+    Service(case.live.observed()).run(plan)

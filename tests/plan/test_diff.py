@@ -38,6 +38,24 @@ def m2(v1: dict[str, Any] | None = None, v2: dict[str, Any] | None = None, **kw:
     )
 
 
+def gv(name: str, nodes: int | None = None, **spec: Any) -> dict[str, Any]:
+    """A version on an mls1-* machine type (global endpoint), manually scaled to `nodes`."""
+    if nodes is not None:
+        spec["scaling"] = {"mode": "manual", "nodes": nodes}
+    return version(name, machine_type="mls1-c1-m2", **spec)
+
+
+def g2(v1: dict[str, Any] | None = None, v2: dict[str, Any] | None = None) -> dict:
+    """M2 on the global endpoint with mls1-* versions, fields of v1 / v2 overridden."""
+    return model(
+        "m",
+        gv("v1", **(v1 or {})),
+        gv("v2", **(v2 or {})),
+        default_version="v1",
+        regions=["global"],
+    )
+
+
 def live(*models: dict[str, Any], stack: str = "vision") -> Live:
     return Live.applied(declare(*models), stack)
 
@@ -134,6 +152,57 @@ CASES = [
         live(M1),
         [("update", "m", (), ("description", "labels"))],
     ),
+    # -- per machine type: what versions.patch accepts on mls1-* (global endpoint) -----------
+    Case(
+        "mls1 manual nodes of a non-default version: replaced, never patched",
+        declare(g2(v2={"scaling": {"mode": "manual", "nodes": 2}})),
+        live(g2(v2={"scaling": {"mode": "manual", "nodes": 1}})),
+        [("replace", "global/m/v2", (), ("manualScaling.nodes",))],
+    ),
+    Case(
+        "mls1 manual nodes of the default: downtime refused without --allow-downtime",
+        declare(model("m", gv("v1", nodes=2), regions=["global"])),
+        live(model("m", gv("v1", nodes=1), regions=["global"])),
+        [],
+        errors=("global/m/v1 (forced by: manualScaling.nodes (patchable only if machineType",),
+    ),
+    Case(
+        "mls1 manual nodes of the only version with --allow-downtime: replaced",
+        declare(model("m", gv("v1", nodes=2), regions=["global"])),
+        live(model("m", gv("v1", nodes=1), regions=["global"])),
+        [("replace", "global/m/v1", (), ("manualScaling.nodes",))],
+        kw={"allow_downtime": True},
+    ),
+    Case(
+        "mls1 manual nodes of the new default (issue 15): replaced, then the default moves",
+        declare(model("m", gv("v2", nodes=2), regions=["global"])),
+        live(g2(v1={"nodes": 1}, v2={"nodes": 1})),
+        [
+            ("replace", "global/m/v2", (), ("manualScaling.nodes",)),
+            ("set-default", "global/m/v2", ("replace:global/m/v2",), ("defaultVersion",)),
+            ("delete", "global/m/v1", ("set-default:global/m/v2",), ()),
+        ],
+    ),
+    Case(
+        "mls1 manual nodes changed live (drift): replaced",
+        declare(g2(v2={"scaling": {"mode": "manual", "nodes": 1}})),
+        live(g2(v2={"scaling": {"mode": "manual", "nodes": 1}})).set(
+            "global/m/v2", manualScaling={"nodes": 3}
+        ),
+        [("replace", "global/m/v2", (), ("manualScaling.nodes",))],
+    ),
+    Case(
+        "mls1 auto scaling min and max nodes: patched (every machine type)",
+        declare(g2(v2={"scaling": {"mode": "auto", "min_nodes": 1, "max_nodes": 3}})),
+        live(g2()),
+        [("update", "global/m/v2", (), ("autoScaling.minNodes", "autoScaling.maxNodes"))],
+    ),
+    Case(
+        "mls1 description and request logging: patched (every machine type)",
+        declare(g2(v2={"description": "x", "request_logging": {"bigquery_table": "p.d.t"}})),
+        live(g2()),
+        [("update", "global/m/v2", (), ("description", "requestLoggingConfig"))],
+    ),
     # -- replace a non-default version --------------------------------------------------------
     Case(
         "artifact URI (and so its digest)",
@@ -213,12 +282,12 @@ CASES = [
         ],
     ),
     Case(
-        "new default is updated first",
+        "new default is updated first, but a failed update does not block the move",
         declare(m2(v2={"description": "x"}, default_version="v2")),
         live(M2),
         [
             ("update", "m/v2", (), ("description",)),
-            ("set-default", "m/v2", ("update:m/v2",), ("defaultVersion",)),
+            ("set-default", "m/v2", ("after update:m/v2",), ("defaultVersion",)),
         ],
     ),
     Case(

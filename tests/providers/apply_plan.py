@@ -14,7 +14,7 @@ def ordered(plan: Plan) -> list[Action]:
     out: list[Action] = []
     pending = list(plan.actions)
     while pending:
-        ready = [a for a in pending if all(d in done for d in a.depends_on)]
+        ready = [a for a in pending if {*a.depends_on, *a.ordered_after} <= done]
         assert ready, f"dependency cycle among {[a.id for a in pending]}"
         for action in ready:
             out.append(action)

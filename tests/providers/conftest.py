@@ -3,8 +3,11 @@ project, an uploaded SavedModel, and manifests written to a temporary directory.
 
 from __future__ import annotations
 
+import json
 import textwrap
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +61,35 @@ def manifests(tmp_path: Path, project: str, bucket: Any) -> Callable[[str], Stac
         return load_stack(root)
 
     return write
+
+
+@pytest.fixture
+def denying_host() -> Iterator[Callable[[str], str]]:
+    """`denying_host(message) -> url`: a server that answers every GET like the service does
+    for an account without permission (403 PERMISSION_DENIED saying `message`)."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(message: str) -> str:
+        body = {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED"}}
+        payload = json.dumps(body).encode()
+
+        class Denied(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.send_response(403)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Denied)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,38 +21,18 @@ from deployer.providers.schema import ResourceKey
 REPO = Path(__file__).resolve().parents[2]
 
 
-class _Denied(BaseHTTPRequestHandler):
-    """Answers everything like the service does for an account without permission."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        message = (
-            "Permission 'ml.models.list' denied on resource "
-            "'//ml.googleapis.com/projects/acme-prod' (or it may not exist)."
-        )
-        body = {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED"}}
-        payload = json.dumps(body).encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+DENIED = (
+    "Permission 'ml.models.list' denied on resource "
+    "'//ml.googleapis.com/projects/acme-prod' (or it may not exist)."
+)
 
 
-@pytest.fixture
-def denying_host() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Denied)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_permission_denied_names_the_project_and_the_fix(denying_host: str) -> None:
-    provider = MLEngineProvider("acme-prod", client=MLClient("acme-prod", emulator=denying_host))
+def test_permission_denied_names_the_project_and_the_fix(
+    denying_host: Callable[[str], str],
+) -> None:
+    provider = MLEngineProvider(
+        "acme-prod", client=MLClient("acme-prod", emulator=denying_host(DENIED))
+    )
     with pytest.raises(ProviderError) as info:
         provider.read(["us-central1"])
     text = str(info.value)

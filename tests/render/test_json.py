@@ -105,6 +105,7 @@ def test_every_plan_field_is_carried() -> None:
         base.actions[1],
         changes=(FieldChange("machineType", "a", "b", forces_replacement=True, mask="m"),),
         depends_on=("update:us-central1/fashion_mnist",),
+        ordered_after=("update:us-central1/fashion_mnist",),
         drift=True,
         create_first=True,
         key=dataclasses.replace(base.actions[1].key, part="deployed", instance="123"),

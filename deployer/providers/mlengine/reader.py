@@ -11,9 +11,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from deployer import catalog
+from deployer.providers.discovery import all_pages
+from deployer.providers.errors import ProviderError
 from deployer.providers.mlengine import state
 from deployer.providers.mlengine.client import MLClient, check_endpoint
-from deployer.providers.mlengine.errors import ProviderError
 from deployer.providers.schema import ObservedResource, ResourceKey
 
 PAGE_SIZE = 100
@@ -22,7 +23,7 @@ PAGE_SIZE = 100
 def list_models(client: MLClient, endpoint: str, page_size: int = PAGE_SIZE) -> list[dict]:
     """Every model body on `endpoint` (follows nextPageToken)."""
     where = f"list models on {endpoint} in project {client.project!r}"
-    return _all_pages(
+    return all_pages(
         client,
         endpoint,
         where,
@@ -38,7 +39,7 @@ def list_versions(
 ) -> list[dict]:
     """Every version body of `model` on `endpoint` (follows nextPageToken)."""
     key = ResourceKey(endpoint, model)
-    return _all_pages(
+    return all_pages(
         client,
         endpoint,
         f"list versions of {key.address}",
@@ -50,17 +51,6 @@ def list_versions(
             .list(parent=client.model_name(key), pageSize=page_size, pageToken=token)
         ),
     )
-
-
-def _all_pages(client: MLClient, endpoint: str, what: str, item: str, build: Any) -> list[dict]:
-    items: list[dict] = []
-    token: str | None = None
-    while True:
-        page = client.execute(endpoint, what, lambda r, t=token: build(r, t))
-        items.extend(page.get(item, []))
-        token = page.get("nextPageToken")
-        if not token:
-            return items
 
 
 def _owned_by(body: dict, stack: str) -> bool:

@@ -4,13 +4,33 @@ Field paths are the diff's flattened names. Most equal the API's JSON paths; two
 `scalingMode` ("auto" | "manual": switching forces a replacement) and `artifactDigest` (content
 digest of the artifact, kept in the `deployer-artifact` label, so changed bytes behind an
 unchanged URI are seen).
+
+What `versions.patch` and `models.patch` accept, per the shipped discovery document
+(googleapiclient/discovery_cache/documents/ml.v1.json) and MLENGINE-API.md:
+
+| field                 | patchable on        | source                                       |
+|-----------------------|---------------------|----------------------------------------------|
+| version description   | every machine type  | versions.patch, documented mask              |
+| requestLoggingConfig  | every machine type  | versions.patch, documented mask              |
+| autoScaling.minNodes  | every machine type  | versions.patch mask; AutoScaling.minNodes    |
+| autoScaling.maxNodes  | every machine type  | not a documented mask; gcloud sends it       |
+| manualScaling.nodes   | n1-* only           | versions.patch: "only ... N1 machine type"   |
+| version labels        | not on mls1-* (doc) | Version.labels; issue 13, not modelled here  |
+| model description     | every model         | models.patch, documented mask                |
+| model labels          | not on mls1-* (doc) | Model.labels; issue 13, not modelled here    |
+
+A field patchable only on n1-* says so with `patch_only_if=N1`: elsewhere a change of it is a
+replacement (the diff then applies the usual downtime rule to a default version).
 """
 
 from __future__ import annotations
 
-from deployer.providers.schema import Behavior, FieldSpec, ResourceSchema
+from deployer.providers.schema import Behavior, Condition, FieldSpec, ResourceSchema
 
 P, R, OUT = Behavior.PATCH, Behavior.REPLACE, Behavior.OUTPUT
+
+N1 = Condition("machineType", ("n1-",))
+"""Compute Engine (N1) machine types: the only ones whose manual node count can be patched."""
 
 MODEL = ResourceSchema(
     "model",
@@ -31,7 +51,7 @@ VERSION = ResourceSchema(
         FieldSpec("labels", P, "labels"),
         FieldSpec("autoScaling.minNodes", P, "autoScaling.minNodes"),
         FieldSpec("autoScaling.maxNodes", P, "autoScaling.maxNodes"),
-        FieldSpec("manualScaling.nodes", P, "manualScaling.nodes"),
+        FieldSpec("manualScaling.nodes", P, "manualScaling.nodes", patch_only_if=N1),
         FieldSpec("requestLoggingConfig", P, "requestLoggingConfig"),
         FieldSpec("scalingMode", R),
         FieldSpec("autoScaling.metrics", R),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from deployer import catalog
+from deployer.artifacts import destination
 from deployer.config.schema import AutoScaling, ManualScaling, VersionSpec
 from deployer.config.stack import DeclaredModel, Stack
 from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey, State
@@ -29,7 +30,7 @@ def artifact_uri(stack: Stack, model: DeclaredModel, version: VersionSpec, diges
     """Where the version's artifact lives: content-addressed under `artifacts` for local dirs."""
     if version.artifact.startswith("gs://"):
         return version.artifact.rstrip("/")
-    return f"{stack.settings.artifacts.rstrip('/')}/{model.spec.name}/{digest}"
+    return destination(stack.settings.artifacts, model.spec.name, digest)
 
 
 def desired_resources(stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:

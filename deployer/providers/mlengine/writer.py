@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from deployer import catalog
+from deployer.providers import operations
+from deployer.providers.errors import OperationFailed, OperationTimeout, ProviderError
 from deployer.providers.mlengine import state
 from deployer.providers.mlengine.client import MLClient
-from deployer.providers.mlengine.errors import OperationFailed, OperationTimeout, ProviderError
 from deployer.providers.retry import Backoff
 from deployer.providers.schema import ObservedResource, ResourceKey, State
 
@@ -117,22 +118,17 @@ class MLEngineWriter:
         timeout = self.operation_timeout if timeout is None else timeout
         name = str(operation.get("name", ""))
         backoff = Backoff(timeout, self.poll_initial, self.poll_max)
-        while not operation.get("done"):
+
+        def refresh(current: Json, left: float) -> Json:
             if not backoff.wait():
-                raise OperationTimeout(
-                    f"{what}: still running after {timeout:g} s (operation {name}); "
-                    "it may yet finish: run apply again to pick it up"
-                )
-            operation = self.client.execute(
+                return current
+            return self.client.execute(
                 endpoint,
                 f"{what}: poll operation {name}",
                 lambda r: r.projects().operations().get(name=name),
             )
-        error = operation.get("error")
-        if error:
-            message = str(error.get("message") or f"error code {error.get('code')}")
-            raise OperationFailed(f"{what} failed: {message}", message=message)
-        return operation
+
+        return operations.wait_done(operation, what, timeout, refresh)
 
     def wait_settled(
         self, key: ResourceKey, timeout: float | None = None

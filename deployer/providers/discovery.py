@@ -1,0 +1,198 @@
+"""A Google discovery client per API, thread and base URL, and the one place calls execute.
+
+Shared by the providers: each subclass names its API (`ml` v1, `aiplatform` v1) and maps a
+location to a base URL. With AIPLATFORM_EMULATOR_HOST=http://host:port the twin is used instead,
+with anonymous credentials; deployer never falls back to it silently. googleapiclient is
+imported only when a client is built, so `deployer --help` and `deployer validate` never load it.
+
+httplib2 connections are not thread-safe: each thread gets its own discovery resource (and
+authorized http) per base URL, cached in a `threading.local`; the discovery document is parsed
+from the copy shipped with google-api-python-client once per process, never fetched.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from deployer.errors import DeployerError
+from deployer.providers import retry as retry_mod
+from deployer.providers.errors import (
+    AUTH_HINT,
+    ML_PERMISSION_HINT,
+    ProviderError,
+    from_http_error,
+    from_transport_error,
+)
+from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
+
+EMULATOR_ENV = "AIPLATFORM_EMULATOR_HOST"
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+HTTP_TIMEOUT = 60.0
+
+Json = dict[str, Any]
+
+
+def emulator_host(environ: Mapping[str, str] | None = None) -> str | None:
+    """The twin's base URL from AIPLATFORM_EMULATOR_HOST (`http://` added if missing), or None."""
+    value = (environ if environ is not None else os.environ).get(EMULATOR_ENV, "").strip()
+    if not value:
+        return None
+    if "://" not in value:
+        value = f"http://{value}"
+    return value.rstrip("/")
+
+
+def default_credentials(emulator: str | None) -> Any:
+    """Anonymous credentials for the twin, else Application Default Credentials."""
+    if emulator:
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials()
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        credentials, _ = google.auth.default(scopes=list(SCOPES))
+    except DefaultCredentialsError:
+        raise DeployerError(f"no Google Cloud credentials found: {AUTH_HINT}") from None
+    return credentials
+
+
+@functools.cache
+def discovery_document(api: str, version: str) -> str:
+    """The discovery document shipped with google-api-python-client."""
+    from googleapiclient.discovery_cache import get_static_doc
+
+    doc = get_static_doc(api, version)
+    if doc is None:
+        raise DeployerError(f"google-api-python-client ships no `{api}` {version} discovery doc")
+    return doc
+
+
+UNSET: Any = object()
+
+
+class DiscoveryClient:
+    """Calls to one API of one project, at any location, safe to use from many threads.
+
+    `execute(location, what, build)` runs `build(resource)` (a discovery request) with retries
+    of 429/5xx answers and transport hiccups, and raises ProviderError with one clear line.
+    """
+
+    api: ClassVar[str]
+    api_version: ClassVar[str]
+    permission_hint: ClassVar[str] = ML_PERMISSION_HINT
+
+    def __init__(
+        self,
+        project: str,
+        *,
+        emulator: str | None = UNSET,
+        credentials: Any = None,
+        timeout: float = HTTP_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self.project = project
+        self.emulator = emulator_host() if emulator is UNSET else emulator
+        self.timeout = timeout
+        self.retry = retry
+        self._credentials = credentials
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @property
+    def credentials(self) -> Any:
+        with self._lock:
+            if self._credentials is None:
+                self._credentials = default_credentials(self.emulator)
+            return self._credentials
+
+    def url(self, location: str) -> str:
+        """The `api_endpoint` serving `location` (raises ProviderError for an unknown one)."""
+        raise NotImplementedError
+
+    def resource(self, location: str) -> Any:
+        """This thread's discovery resource for `location` (built on first use per base URL)."""
+        url = self.url(location)
+        cache: dict[str, Any] | None = getattr(self._local, "resources", None)
+        if cache is None:
+            cache = self._local.resources = {}
+        if url not in cache:
+            cache[url] = self._build(url)
+        return cache[url]
+
+    def _build(self, url: str) -> Any:
+        import google_auth_httplib2
+        import httplib2
+        from googleapiclient import discovery
+
+        http = google_auth_httplib2.AuthorizedHttp(
+            self.credentials, http=httplib2.Http(timeout=self.timeout)
+        )
+        # Same as discovery.build(API, VERSION, static_discovery=True, cache_discovery=False),
+        # without re-reading the shipped document for every thread and base URL.
+        return discovery.build_from_document(
+            discovery_document(self.api, self.api_version),
+            http=http,
+            client_options={"api_endpoint": url},
+        )
+
+    def execute(
+        self,
+        location: str,
+        what: str,
+        build: Callable[[Any], Any],
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> Json:
+        """Run the request `build(resource)` at `location`; `what` names the call in errors."""
+
+        def once() -> Json:
+            return self.execute_once(location, what, build)
+
+        return retry_mod.call(once, retry or self.retry)
+
+    def execute_once(self, location: str, what: str, build: Callable[[Any], Any]) -> Json:
+        """One attempt, no retries; failures become ProviderError."""
+        import httplib2
+        from googleapiclient.errors import HttpError
+
+        request = build(self.resource(location))
+        try:
+            result = request.execute(num_retries=0)
+        except HttpError as exc:
+            raise from_http_error(
+                exc, project=self.project, what=what, permission_hint=self.permission_hint
+            ) from exc
+        except (OSError, httplib2.HttpLib2Error) as exc:
+            raise from_transport_error(
+                exc, url=self.url(location), emulator=bool(self.emulator), what=what
+            ) from exc
+        return result if isinstance(result, dict) else {}
+
+
+def all_pages(
+    client: DiscoveryClient, location: str, what: str, item: str, build: Callable[[Any, Any], Any]
+) -> list[Json]:
+    """Every `item` of a paged list call: `build(resource, page_token)` is one page's request."""
+    items: list[Json] = []
+    token: str | None = None
+    while True:
+        page = client.execute(location, what, lambda r, t=token: build(r, t))
+        items.extend(page.get(item, []))
+        token = page.get("nextPageToken")
+        if not token:
+            return items
+
+
+__all__ = [
+    "DiscoveryClient",
+    "ProviderError",
+    "all_pages",
+    "default_credentials",
+    "emulator_host",
+]

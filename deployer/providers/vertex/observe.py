@@ -1,0 +1,333 @@
+"""From Vertex JSON to the observed resources the diff compares (pure: no I/O).
+
+Vertex has no resource that is "version v1 of model m": it has registry versions labelled
+`deployer-version: ALIAS`, one of which holds the alias, and deployed models pointing at
+version ids. This module turns one model's registry versions and its endpoints into keyed
+resources (VERTEX-PROVIDER.md, "Keys" and "Field paths"), so the reader and the writer agree on
+which instance is current and which are superseded leftovers of a create-before-destroy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deployer import catalog, catalog_vertex
+from deployer.providers.schema import ObservedResource, ResourceKey
+
+Json = dict[str, Any]
+
+LABEL_ARTIFACT = "deployer-artifact"
+MODEL_LABELS = frozenset(
+    {
+        catalog.LABEL_MANAGED_BY,
+        catalog.LABEL_STACK,
+        catalog_vertex.LABEL_MODEL,
+        catalog.LABEL_PROTECT,
+    }
+)
+"""The only model-level labels the model resource shows: a read merges the default version's
+labels over the model's, so any other key would really describe that version."""
+CONTAINER_KEYS = ("imageUri", "predictRoute", "healthRoute", "env", "ports", "command", "args")
+ENDPOINT = "endpoint"
+DEPLOYED = "deployed"
+
+
+def last_segment(name: str) -> str:
+    return name.rstrip("/").rsplit("/", 1)[-1]
+
+
+def model_id(name: str) -> str:
+    """`projects/P/locations/L/models/M@3` -> `M`."""
+    return last_segment(name).split("@", 1)[0]
+
+
+def _int(value: Any, default: int = 0) -> int:
+    """int64 fields arrive as JSON strings."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _vid_order(vid: str) -> tuple[int, str]:
+    return (_int(vid, -1), vid)
+
+
+# ---- field normalization ------------------------------------------------------------------------
+
+
+def container_spec(spec: Mapping[str, Any] | None) -> Json:
+    out: Json = {}
+    for key in CONTAINER_KEYS:
+        value = (spec or {}).get(key)
+        if not value:
+            continue
+        if key == "env":
+            value = [{"name": e.get("name", ""), "value": e.get("value", "")} for e in value]
+        elif key == "ports":
+            value = [{"containerPort": _int(p.get("containerPort"))} for p in value]
+        elif key in ("command", "args"):
+            value = list(value)
+        out[key] = value
+    return out
+
+
+def machine_spec(spec: Mapping[str, Any] | None) -> Json:
+    spec = spec or {}
+    out: Json = {}
+    if spec.get("machineType"):
+        out["machineType"] = spec["machineType"]
+    accelerator = spec.get("acceleratorType")
+    if accelerator and accelerator != "ACCELERATOR_TYPE_UNSPECIFIED":
+        out["acceleratorType"] = accelerator
+    if _int(spec.get("acceleratorCount")):
+        out["acceleratorCount"] = _int(spec.get("acceleratorCount"))
+    return out
+
+
+def metric_specs(specs: Iterable[Mapping[str, Any]] | None) -> list[Json]:
+    return sorted(
+        (
+            {"metricName": s.get("metricName", ""), "target": _int(s.get("target"))}
+            for s in specs or ()
+        ),
+        key=lambda s: s["metricName"],
+    )
+
+
+def logging_config(config: Mapping[str, Any] | None) -> Json | None:
+    if not config:
+        return None
+    out: Json = {}
+    if "enabled" in config:
+        out["enabled"] = bool(config["enabled"])
+    if "samplingRate" in config:
+        out["samplingRate"] = float(config["samplingRate"])
+    uri = (config.get("bigqueryDestination") or {}).get("outputUri")
+    if uri:
+        out["bigqueryDestination"] = {"outputUri": uri}
+    return out or None
+
+
+def deployment_fields(dm: Mapping[str, Any]) -> Json:
+    resources = dm.get("dedicatedResources") or {}
+    low = _int(resources.get("minReplicaCount"))
+    return {
+        "machineSpec": machine_spec(resources.get("machineSpec")),
+        "minReplicaCount": low,
+        "maxReplicaCount": _int(resources.get("maxReplicaCount"), low) or low,
+        "autoscalingMetricSpecs": metric_specs(resources.get("autoscalingMetricSpecs")),
+        "serviceAccount": dm.get("serviceAccount") or None,
+        "enableAccessLogging": bool(dm.get("enableAccessLogging", False)),
+        "disableContainerLogging": bool(dm.get("disableContainerLogging", False)),
+    }
+
+
+# ---- registry ------------------------------------------------------------------------------------
+
+
+def observe_model(region: str, body: Mapping[str, Any]) -> ObservedResource:
+    """The registry model from its plain `models.get(M)` / `models.list` view."""
+    labels = body.get("labels") or {}
+    return ObservedResource(
+        key=ResourceKey(region, model_id(str(body.get("name", "")))),
+        fields={
+            "displayName": body.get("displayName", ""),
+            "description": body.get("description", ""),
+        },
+        labels={k: v for k, v in labels.items() if k in MODEL_LABELS},
+        raw=dict(body),
+    )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Where a registry version or deployed model sits: key version, and instance when it is a
+    superseded (or duplicate) one."""
+
+    version: str
+    instance: str = ""
+    managed: bool = True
+
+    @property
+    def suffix(self) -> str:
+        """The traffic address: `v1`, `v2#123` or `@456`."""
+        return f"{self.version}#{self.instance}" if self.instance else self.version
+
+
+def version_identities(versions: Sequence[Mapping[str, Any]]) -> dict[str, Identity]:
+    """versionId -> identity: per ALIAS the alias holder (else the highest id) is current."""
+    by_alias: dict[str, list[Mapping[str, Any]]] = {}
+    out: dict[str, Identity] = {}
+    for body in versions:
+        vid = str(body.get("versionId", ""))
+        alias = (body.get("labels") or {}).get(catalog_vertex.LABEL_VERSION)
+        if alias:
+            by_alias.setdefault(alias, []).append(body)
+        else:
+            out[vid] = Identity(f"@{vid}", managed=False)
+    for alias, bodies in by_alias.items():
+        holders = [b for b in bodies if alias in (b.get("versionAliases") or ())]
+        pool = holders or bodies
+        current = str(max(pool, key=lambda b: _vid_order(str(b.get("versionId", ""))))["versionId"])
+        for body in bodies:
+            vid = str(body["versionId"])
+            out[vid] = Identity(alias, "" if vid == current else vid)
+    return out
+
+
+def newest_labelled(versions: Sequence[Mapping[str, Any]], alias: str) -> Mapping[str, Any] | None:
+    """The registry version labelled `alias` with the highest id (the latest upload)."""
+    labelled = [
+        b for b in versions if (b.get("labels") or {}).get(catalog_vertex.LABEL_VERSION) == alias
+    ]
+    return max(labelled, key=lambda b: _vid_order(str(b.get("versionId", ""))), default=None)
+
+
+def observe_version(
+    region: str, model: str, body: Mapping[str, Any], who: Identity
+) -> ObservedResource:
+    labels = dict(body.get("labels") or {})
+    return ObservedResource(
+        key=ResourceKey(region, model, who.version, instance=who.instance),
+        fields={
+            "artifactUri": body.get("artifactUri") or None,
+            "artifactDigest": labels.get(LABEL_ARTIFACT),
+            "containerSpec": container_spec(body.get("containerSpec")),
+            "versionDescription": body.get("versionDescription", ""),
+        },
+        labels={k: v for k, v in labels.items() if k != LABEL_ARTIFACT},
+        is_default=catalog_vertex.DEFAULT_ALIAS in (body.get("versionAliases") or ()),
+        raw=dict(body),
+    )
+
+
+# ---- endpoints and deployed models -------------------------------------------------------------
+
+
+def endpoint_model(body: Mapping[str, Any]) -> str | None:
+    return (body.get("labels") or {}).get(catalog_vertex.LABEL_MODEL)
+
+
+def rank_endpoints(
+    bodies: Iterable[Mapping[str, Any]], stack: str | None
+) -> list[Mapping[str, Any]]:
+    """One model's endpoints, the current one first: this stack's, then the oldest."""
+
+    def order(body: Mapping[str, Any]) -> tuple[bool, str, tuple[int, str]]:
+        theirs = stack is not None and (body.get("labels") or {}).get(catalog.LABEL_STACK) != stack
+        return (
+            theirs,
+            str(body.get("createTime", "")),
+            _vid_order(last_segment(str(body["name"]))),
+        )
+
+    return sorted(bodies, key=order)
+
+
+def deployment_identities(
+    model: str, dms: Sequence[Mapping[str, Any]], versions: Mapping[str, Identity]
+) -> dict[str, Identity]:
+    """deployedModelId -> identity: per ALIAS the newest deployed model of the current registry
+    instance is current; every other one (older duplicate, superseded instance) has an instance."""
+    out: dict[str, Identity] = {}
+    by_alias: dict[str, list[Mapping[str, Any]]] = {}
+    for dm in dms:
+        dm_id = str(dm.get("id", ""))
+        who = versions.get(str(dm.get("modelVersionId", "")))
+        if model_id(str(dm.get("model", ""))) != model or who is None or not who.managed:
+            out[dm_id] = Identity(f"@{dm_id}", managed=False)
+        else:
+            by_alias.setdefault(who.version, []).append(dm)
+    for alias, group in by_alias.items():
+        on_current = [d for d in group if not versions[str(d["modelVersionId"])].instance]
+        current = max(
+            on_current,
+            key=lambda d: (str(d.get("createTime", "")), _vid_order(str(d.get("id", "")))),
+            default=None,
+        )
+        for dm in group:
+            dm_id = str(dm["id"])
+            out[dm_id] = Identity(alias, "" if dm is current else dm_id)
+    return out
+
+
+def observe_endpoint(
+    region: str,
+    model: str,
+    body: Mapping[str, Any],
+    deployments: Mapping[str, Identity],
+    instance: str = "",
+) -> ObservedResource:
+    split = body.get("trafficSplit") or {}
+    traffic = {
+        (deployments[dm].suffix if dm in deployments else f"@{dm}"): _int(pct)
+        for dm, pct in split.items()
+    }
+    return ObservedResource(
+        key=ResourceKey(region, model, part=ENDPOINT, instance=instance),
+        fields={
+            "displayName": body.get("displayName", ""),
+            "description": body.get("description", ""),
+            "predictRequestResponseLoggingConfig": logging_config(
+                body.get("predictRequestResponseLoggingConfig")
+            ),
+            "traffic": traffic,
+        },
+        labels=dict(body.get("labels") or {}),
+        etag=str(body.get("etag", "")),
+        raw=dict(body),
+    )
+
+
+def observe_deployment(
+    region: str,
+    model: str,
+    dm: Mapping[str, Any],
+    who: Identity,
+    endpoint_labels: Mapping[str, str],
+) -> ObservedResource:
+    return ObservedResource(
+        key=ResourceKey(region, model, who.version, part=DEPLOYED, instance=who.instance),
+        fields=deployment_fields(dm),
+        labels=dict(endpoint_labels) if who.managed else {},
+        raw=dict(dm),
+    )
+
+
+# ---- one model, assembled ------------------------------------------------------------------------
+
+
+def assemble_model(
+    region: str,
+    model: str,
+    versions: Sequence[Mapping[str, Any]],
+    endpoints: Sequence[Mapping[str, Any]],
+    stack: str | None,
+) -> list[ObservedResource]:
+    """The registry versions, endpoint(s) and deployments of one model (not the model itself).
+
+    Endpoints beyond the current one (an interrupted create, or another stack's) carry their
+    endpoint id as instance, and so do all their deployed models.
+    """
+    identities = version_identities(versions)
+    out = [
+        observe_version(region, model, body, identities[str(body.get("versionId", ""))])
+        for body in versions
+    ]
+    for rank, body in enumerate(rank_endpoints(endpoints, stack)):
+        labels = dict(body.get("labels") or {})
+        dms = body.get("deployedModels") or []
+        who = deployment_identities(model, dms, identities)
+        endpoint_instance = "" if rank == 0 else last_segment(str(body["name"]))
+        if endpoint_instance:
+            who = {
+                dm: Identity(i.version, dm, i.managed) if i.managed else i for dm, i in who.items()
+            }
+        out.append(observe_endpoint(region, model, body, who, endpoint_instance))
+        out.extend(
+            observe_deployment(region, model, dm, who[str(dm.get("id", ""))], labels) for dm in dms
+        )
+    return out

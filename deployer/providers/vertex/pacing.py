@@ -1,0 +1,57 @@
+"""Pacing long-running-operation submissions under Vertex's per-region quota.
+
+The service takes at most `catalog_vertex.MAX_LRO_PER_MINUTE` LRO submissions per project,
+region and sliding minute and answers 429 past it. Retrying 429s alone would make a large apply
+burn its retry budget in bursts; the provider instead holds each submission until the window
+has room, shared by all its threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from deployer import catalog_vertex
+
+
+class LroLimiter:
+    """At most `per_window` acquisitions per key in any `window` seconds (0: unlimited)."""
+
+    def __init__(
+        self,
+        per_window: int = catalog_vertex.MAX_LRO_PER_MINUTE,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.per_window = per_window
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._sent: dict[str, deque[float]] = {}
+
+    def _try(self, key: str) -> float:
+        """Take a slot (0.0), or the seconds until the oldest one leaves the window."""
+        with self._lock:
+            now = self._clock()
+            sent = self._sent.setdefault(key, deque())
+            while sent and sent[0] <= now - self.window:
+                sent.popleft()
+            if len(sent) < self.per_window:
+                sent.append(now)
+                return 0.0
+            return sent[0] + self.window - now
+
+    def acquire(self, key: str) -> float:
+        """Block until a submission for `key` (a region) may go; the seconds waited."""
+        if self.per_window <= 0:
+            return 0.0
+        waited = 0.0
+        while (wait := self._try(key)) > 0:
+            self._sleep(wait)
+            waited += wait
+        return waited

@@ -1,0 +1,181 @@
+"""Reading the live Vertex state: registry models, their versions, endpoints and deployments.
+
+Per region, concurrently on a bounded thread pool: one task lists the models (labelled
+`managed-by: deployer` and, with a stack, that stack), one lists every endpoint that names a
+`deployer-model`; as each model arrives, one task per model lists its versions (all pages).
+`observe.assemble_model` then keys everything per VERTEX-PROVIDER.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from deployer import catalog, catalog_vertex
+from deployer.providers.discovery import all_pages
+from deployer.providers.errors import ProviderError
+from deployer.providers.schema import ObservedResource
+from deployer.providers.vertex import observe
+from deployer.providers.vertex.client import VertexClient, check_region
+
+PAGE_SIZE = 100
+Json = dict[str, Any]
+
+
+def label_filter(*clauses: tuple[str, str | None]) -> str:
+    """`labels.k="v" AND labels.k2:*` (a None value: the key is present)."""
+    return " AND ".join(
+        f"labels.{key}:*" if value is None else f'labels.{key}="{value}"' for key, value in clauses
+    )
+
+
+def ours(stack: str | None) -> list[tuple[str, str | None]]:
+    clauses: list[tuple[str, str | None]] = [
+        (catalog.LABEL_MANAGED_BY, catalog.LABEL_MANAGED_BY_VALUE)
+    ]
+    if stack is not None:
+        clauses.append((catalog.LABEL_STACK, stack))
+    return clauses
+
+
+def list_models(client: VertexClient, region: str, stack: str | None) -> list[Json]:
+    """Models of `stack` (every model when None: an import looks at all of them)."""
+    where = f"list models in {region} in project {client.project!r}"
+    filter_ = label_filter(*ours(stack)) if stack is not None else None
+    return all_pages(
+        client,
+        region,
+        where,
+        "models",
+        lambda r, token: (
+            r.projects()
+            .locations()
+            .models()
+            .list(
+                parent=client.location(region), filter=filter_, pageSize=PAGE_SIZE, pageToken=token
+            )
+        ),
+    )
+
+
+def list_versions(client: VertexClient, region: str, model: str) -> list[Json]:
+    """Every registry version of `model`; [] when the model is gone."""
+    try:
+        return all_pages(
+            client,
+            region,
+            f"list versions of {region}/{model}",
+            "models",
+            lambda r, token: (
+                r.projects()
+                .locations()
+                .models()
+                .listVersions(
+                    name=client.model_name(region, model), pageSize=PAGE_SIZE, pageToken=token
+                )
+            ),
+        )
+    except ProviderError as exc:
+        if exc.not_found:
+            return []
+        raise
+
+
+def list_endpoints(client: VertexClient, region: str, model: str | None = None) -> list[Json]:
+    """Endpoints naming a `deployer-model` (that one, if given), whatever their stack."""
+    clause = (catalog_vertex.LABEL_MODEL, model)
+    where = f"list endpoints in {region} in project {client.project!r}"
+    return all_pages(
+        client,
+        region,
+        where,
+        "endpoints",
+        lambda r, token: (
+            r.projects()
+            .locations()
+            .endpoints()
+            .list(
+                parent=client.location(region),
+                filter=label_filter(clause),
+                pageSize=PAGE_SIZE,
+                pageToken=token,
+            )
+        ),
+    )
+
+
+def assemble_region(
+    region: str,
+    models: list[Json],
+    versions: dict[str, list[Json]],
+    endpoints: list[Json],
+    stack: str | None,
+) -> list[ObservedResource]:
+    """Everything in one region; an endpoint whose model was not listed is still reported."""
+    by_model: dict[str, list[Json]] = {}
+    for body in endpoints:
+        name = observe.endpoint_model(body)
+        if name:
+            by_model.setdefault(name, []).append(body)
+    out: list[ObservedResource] = []
+    for body in models:
+        model = observe.observe_model(region, body)
+        out.append(model)
+        name = model.key.model
+        out.extend(
+            observe.assemble_model(
+                region, name, versions.get(name, []), by_model.pop(name, []), stack
+            )
+        )
+    for name, bodies in by_model.items():
+        out.extend(observe.assemble_model(region, name, [], bodies, stack))
+    return out
+
+
+def read_state(
+    project: str,
+    regions: Iterable[str],
+    stack: str | None = None,
+    parallelism: int = 8,
+    *,
+    client: VertexClient | None = None,
+) -> list[ObservedResource]:
+    """The observed resources in `regions`, sorted by key."""
+    client = client or VertexClient(project)
+    regions = list(dict.fromkeys(regions))
+    for region in regions:
+        check_region(region)
+    models: dict[str, list[Json]] = {r: [] for r in regions}
+    endpoints: dict[str, list[Json]] = {r: [] for r in regions}
+    versions: dict[str, dict[str, list[Json]]] = {r: {} for r in regions}
+    with ThreadPoolExecutor(max(1, parallelism), thread_name_prefix="vertex-read") as pool:
+        pending: dict[Future[Any], tuple[str, str]] = {}
+        for region in regions:
+            pending[pool.submit(list_models, client, region, stack)] = (region, "")
+            pending[pool.submit(list_endpoints, client, region)] = (region, ":endpoints")
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    region, what = pending.pop(future)
+                    if what == ":endpoints":
+                        endpoints[region] = future.result()
+                    elif what:
+                        versions[region][what] = future.result()
+                    else:
+                        models[region] = future.result()
+                        for body in models[region]:
+                            name = observe.model_id(str(body.get("name", "")))
+                            task = pool.submit(list_versions, client, region, name)
+                            pending[task] = (region, name)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    observed: list[ObservedResource] = []
+    for region in regions:
+        observed.extend(
+            assemble_region(region, models[region], versions[region], endpoints[region], stack)
+        )
+    return sorted(observed, key=lambda r: r.key)

@@ -1,0 +1,665 @@
+"""The Vertex writes the executor makes (VERTEX-PROVIDER.md, "Writes"), each returning once done.
+
+Every write starts from a fresh look at the one model it touches (`ModelView`: its registry
+versions and endpoints, keyed as the reader keys them), so a re-run after an interruption finds
+what the first run left: an upload whose version is already there is not repeated, a retired
+instance already gone is success, an existing endpoint is reused, a deployment already serving
+the desired settings is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deployer import catalog, catalog_vertex
+from deployer.providers.errors import ProviderError
+from deployer.providers.retry import Backoff
+from deployer.providers.schema import ObservedResource, ResourceKey
+from deployer.providers.vertex import observe, reader
+from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexClient
+
+Json = dict[str, Any]
+OnStage = Callable[[ResourceKey, str], None]
+
+SETTLE_TIMEOUT = 10 * 60.0
+"""How long deleteVersion's FAILED_PRECONDITION is retried after an undeploy."""
+ETAG_RETRIES = 5
+LABEL_VALUE_MAX = 63
+DEFAULT = catalog_vertex.DEFAULT_ALIAS
+
+
+def label_values(labels: Mapping[str, str]) -> dict[str, str]:
+    """Label values as the service takes them: at most 63 characters."""
+    return {k: str(v)[:LABEL_VALUE_MAX] for k, v in labels.items()}
+
+
+def nested(paths: Iterable[str], value_of: Callable[[str], Any]) -> Json:
+    """A body holding each dotted update-mask path: `a.b` -> {"a": {"b": value_of("a.b")}}."""
+    body: Json = {}
+    for path in paths:
+        *heads, leaf = path.split(".")
+        node = body
+        for head in heads:
+            node = node.setdefault(head, {})
+        node[leaf] = value_of(path)
+    return body
+
+
+def _leaf(path: str) -> str:
+    return path.rsplit(".", 1)[-1]
+
+
+def _masks(mask: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(p for p in mask if p))
+
+
+def _vid(body: Mapping[str, Any]) -> str:
+    return str(body.get("versionId", ""))
+
+
+@dataclass
+class ModelView:
+    """One model in one region as the writes need it."""
+
+    region: str
+    model: str
+    versions: list[Json]
+    endpoints: list[Json]
+    resources: list[ObservedResource]
+
+    def find(self, key: ResourceKey) -> ObservedResource | None:
+        return next((r for r in self.resources if r.key == key), None)
+
+    @property
+    def endpoint(self) -> Json | None:
+        """The model's current endpoint (this stack's, oldest first)."""
+        found = self.find(ResourceKey(self.region, self.model, part=observe.ENDPOINT))
+        return None if found is None else dict(found.raw)
+
+    def labelled(self, alias: str) -> list[Json]:
+        return [
+            b
+            for b in self.versions
+            if (b.get("labels") or {}).get(catalog_vertex.LABEL_VERSION) == alias
+        ]
+
+    def version(self, vid: str) -> Json | None:
+        return next((b for b in self.versions if _vid(b) == vid), None)
+
+    def holder(self, alias: str) -> Json | None:
+        return next((b for b in self.versions if alias in (b.get("versionAliases") or ())), None)
+
+
+class VertexWriter:
+    """Writes to one project's Vertex resources through a `VertexClient`."""
+
+    def __init__(
+        self,
+        client: VertexClient,
+        *,
+        stack: Callable[[], str | None] = lambda: None,
+        operation_timeout: float = OPERATION_TIMEOUT,
+        settle_timeout: float = SETTLE_TIMEOUT,
+        on_stage: Callable[[], OnStage | None] = lambda: None,
+    ) -> None:
+        self.client = client
+        self._stack = stack
+        self._on_stage = on_stage
+        self.operation_timeout = operation_timeout
+        self.settle_timeout = settle_timeout
+
+    # ---- reads the writes rely on ------------------------------------------------------------
+
+    def view(self, region: str, model: str) -> ModelView:
+        stack = self._stack()
+        versions = reader.list_versions(self.client, region, model)
+        endpoints = [
+            e
+            for e in reader.list_endpoints(self.client, region, model)
+            if stack is None or (e.get("labels") or {}).get(catalog.LABEL_STACK) == stack
+        ]
+        resources = observe.assemble_model(region, model, versions, endpoints, stack)
+        return ModelView(region, model, versions, endpoints, resources)
+
+    def get_model(self, key: ResourceKey) -> ObservedResource | None:
+        c = self.client
+        try:
+            body = c.execute(
+                key.endpoint,
+                f"get model {key.model_key.address}",
+                lambda r: r.projects().locations().models().get(
+                    name=c.model_name(key.endpoint, key.model)
+                ),
+            )  # fmt: skip
+        except ProviderError as exc:
+            if exc.not_found:
+                return None
+            raise
+        return observe.observe_model(key.endpoint, body)
+
+    def observed(self, key: ResourceKey) -> ObservedResource | None:
+        """The live resource at `key` now (None: there is none)."""
+        if key.kind == "model":
+            return self.get_model(key)
+        return self.view(key.endpoint, key.model).find(key)
+
+    def _must(self, key: ResourceKey, what: str) -> ObservedResource:
+        found = self.observed(key)
+        if found is None:
+            raise ProviderError(f"{what}: {key.address} is not there after the write")
+        return found
+
+    def _op(self, key: ResourceKey, what: str, build: Callable[[Any], Any]) -> Json:
+        return self.client.run(key.endpoint, what, build, self.operation_timeout)
+
+    # ---- registry model ------------------------------------------------------------------------
+
+    def _patch_model(self, key: ResourceKey, what: str, masks: list[str], values: Json) -> None:
+        c = self.client
+        name = c.model_name(key.endpoint, key.model)
+        body = nested(masks, values.get)
+        c.execute(
+            key.endpoint,
+            what,
+            lambda r: r.projects().locations().models().patch(
+                name=name, updateMask=",".join(masks), body=body
+            ),
+        )  # fmt: skip
+
+    def create_model(
+        self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
+    ) -> ObservedResource:
+        """The model came with its first upload: give it its fields and ownership labels."""
+        what = f"create model {key.address}"
+        if self.get_model(key) is None:
+            raise ProviderError(f"{what}: no registry model yet (its versions upload it first)")
+        values = {**fields, "labels": label_values({**labels, catalog.LABEL_SPEC: spec})}
+        self._patch_model(key, what, ["displayName", "description", "labels"], values)
+        return self._must(key, what)
+
+    def update_model(
+        self,
+        key: ResourceKey,
+        mask: Iterable[str | None],
+        fields: Mapping[str, Any],
+        labels: Mapping[str, str],
+        spec: str,
+    ) -> ObservedResource:
+        what = f"update model {key.address}"
+        masks = _masks(mask)
+        if masks:
+            values = {**fields, "labels": label_values({**labels, catalog.LABEL_SPEC: spec})}
+            self._patch_model(key, what, masks, values)
+        return self._must(key, what)
+
+    def delete_model(self, key: ResourceKey) -> None:
+        c = self.client
+        name = c.model_name(key.endpoint, key.model)
+        try:
+            self._op(
+                key,
+                f"delete model {key.address}",
+                lambda r: r.projects().locations().models().delete(name=name),
+            )
+        except ProviderError as exc:
+            if not exc.not_found:
+                raise
+
+    # ---- registry versions ---------------------------------------------------------------------
+
+    def version_labels(
+        self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
+    ) -> dict[str, str]:
+        out = {
+            catalog_vertex.LABEL_MODEL: key.model,
+            catalog_vertex.LABEL_VERSION: str(key.version),
+            **labels,
+            catalog.LABEL_SPEC: spec,
+        }
+        if fields.get("artifactDigest"):
+            out[observe.LABEL_ARTIFACT] = str(fields["artifactDigest"])
+        return label_values(out)
+
+    def _check_owner(self, key: ResourceKey, labels: Mapping[str, str], what: str) -> bool:
+        """Whether the model exists; refuse to add versions to a model that is not ours."""
+        model = self.get_model(key)
+        if model is None:
+            return False
+        wanted = {k: labels.get(k) for k in (catalog.LABEL_MANAGED_BY, catalog.LABEL_STACK)}
+        if any(model.labels.get(k) != v for k, v in wanted.items()):
+            raise ProviderError(
+                f"{what}: registry model {key.model!r} exists in {key.endpoint} but is not this "
+                "stack's; import it or pick another name"
+            )
+        return True
+
+    def create_version(
+        self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
+    ) -> ObservedResource:
+        """Upload a registry version labelled ALIAS (also the first half of a replacement)."""
+        c = self.client
+        what = f"upload version {key.address}"
+        alias = str(key.version)
+        written = self.version_labels(key, fields, labels, spec)
+        view = self.view(key.endpoint, key.model)
+        latest = observe.newest_labelled(view.versions, alias)
+        previous = (latest or {}).get("labels") or {}
+        if latest is not None and previous.get(catalog.LABEL_SPEC) == written[catalog.LABEL_SPEC]:
+            return self._version_resource(view, _vid(latest))  # uploaded by an earlier run
+        model: Json = {
+            "displayName": key.model,
+            "containerSpec": dict(fields.get("containerSpec") or {}),
+            "labels": written,
+            "versionAliases": [] if view.holder(alias) else [alias],
+        }
+        if fields.get("artifactUri"):
+            model["artifactUri"] = fields["artifactUri"]
+        if fields.get("versionDescription"):
+            model["versionDescription"] = fields["versionDescription"]
+        parent = c.model_name(key.endpoint, key.model)
+        if self._check_owner(key, labels, what):
+            body: Json = {"parentModel": parent, "model": model}
+        else:
+            first = {**model, "description": fields.get("modelDescription") or ""}
+            body = {"modelId": key.model, "model": first}
+        location = c.location(key.endpoint)
+
+        def upload(r: Any) -> Any:
+            return r.projects().locations().models().upload(parent=location, body=body)
+
+        try:
+            done = self._op(key, what, upload)
+        except ProviderError as exc:
+            if not (exc.already_exists and "modelId" in body):
+                raise
+            self._check_owner(key, labels, what)  # someone else's model won the race?
+            body = {"parentModel": parent, "model": model}
+            done = self._op(key, what, upload)
+        vid = str((done.get("response") or {}).get("modelVersionId", ""))
+        return self._version_resource(self.view(key.endpoint, key.model), vid)
+
+    def _version_resource(self, view: ModelView, vid: str) -> ObservedResource:
+        return next(r for r in view.resources if r.key.kind == "version" and _vid(r.raw) == vid)
+
+    def _target(self, view: ModelView, key: ResourceKey) -> Json | None:
+        """The registry version `key` names: its instance's versionId, or the current one."""
+        if key.instance:
+            return view.version(key.instance)
+        found = view.find(key.current)
+        return None if found is None else dict(found.raw)
+
+    def update_version(
+        self,
+        key: ResourceKey,
+        mask: Iterable[str | None],
+        fields: Mapping[str, Any],
+        labels: Mapping[str, str],
+        spec: str,
+    ) -> ObservedResource:
+        c = self.client
+        what = f"update version {key.address}"
+        view = self.view(key.endpoint, key.model)
+        target = self._target(view, key)
+        if target is None:
+            raise ProviderError(f"{what}: not found: no registry version is labelled {key.version}")
+        masks = [m for m in _masks([*mask, "labels"]) if m in ("versionDescription", "labels")]
+        values = {**fields, "labels": self.version_labels(key, fields, labels, spec)}
+        name = c.model_name(key.endpoint, key.model, _vid(target))
+        body = nested(masks, values.get)
+        c.execute(
+            key.endpoint,
+            what,
+            lambda r: r.projects().locations().models().patch(
+                name=name, updateMask=",".join(masks), body=body
+            ),
+        )  # fmt: skip
+        return self._version_resource(self.view(key.endpoint, key.model), _vid(target))
+
+    def _merge_aliases(self, key: ResourceKey, vid: str, aliases: list[str]) -> Json:
+        c = self.client
+        name = c.model_name(key.endpoint, key.model, vid)
+        return c.execute(
+            key.endpoint,
+            f"set aliases {', '.join(aliases)} on {key.address} (version {vid})",
+            lambda r: r.projects().locations().models().mergeVersionAliases(
+                name=name, body={"versionAliases": aliases}
+            ),
+        )  # fmt: skip
+
+    def delete_version(self, key: ResourceKey) -> None:
+        """Retire one instance: hand its alias (and `default`) to the newest other instance
+        labelled ALIAS, then delete it, waiting out the refusal that follows an undeploy."""
+        alias = str(key.version)
+        view = self.view(key.endpoint, key.model)
+        target = self._target(view, key)
+        if target is None:
+            return
+        vid = _vid(target)
+        others = [b for b in view.labelled(alias) if _vid(b) != vid]
+        newest = observe.newest_labelled(others, alias)
+        held = target.get("versionAliases") or []
+        if newest is not None and alias in held:
+            self._merge_aliases(key, vid, [f"-{alias}"])
+            self._merge_aliases(key, _vid(newest), [alias])
+        if newest is not None and DEFAULT in held:
+            self._merge_aliases(key, _vid(newest), [DEFAULT])
+        self._delete_version_id(key, vid)
+
+    def _delete_version_id(self, key: ResourceKey, vid: str) -> None:
+        c = self.client
+        what = f"delete version {key.address} (version {vid})"
+        name = c.model_name(key.endpoint, key.model, vid)
+        backoff = Backoff(self.settle_timeout, initial=1.0, maximum=15.0)
+        while True:
+            try:
+                self._op(
+                    key, what, lambda r: r.projects().locations().models().deleteVersion(name=name)
+                )
+                return
+            except ProviderError as exc:
+                if exc.not_found:
+                    return
+                if exc.reason != "FAILED_PRECONDITION" or not backoff.wait():
+                    raise
+
+    def set_default(self, key: ResourceKey) -> ObservedResource:
+        what = f"set default version {key.address}"
+        view = self.view(key.endpoint, key.model)
+        target = view.holder(str(key.version)) or observe.newest_labelled(
+            view.versions, str(key.version)
+        )
+        if target is None:
+            raise ProviderError(f"{what}: not found: no registry version is labelled {key.version}")
+        if DEFAULT not in (target.get("versionAliases") or ()):
+            self._merge_aliases(key, _vid(target), [DEFAULT])
+        return self._version_resource(self.view(key.endpoint, key.model), _vid(target))
+
+    # ---- endpoints -----------------------------------------------------------------------------
+
+    def endpoint_labels(
+        self, key: ResourceKey, labels: Mapping[str, str], spec: str
+    ) -> dict[str, str]:
+        return label_values(
+            {catalog_vertex.LABEL_MODEL: key.model, **labels, catalog.LABEL_SPEC: spec}
+        )
+
+    def create_endpoint(
+        self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
+    ) -> ObservedResource:
+        what = f"create endpoint {key.address}"
+        existing = self.observed(key.current)
+        if existing is not None:
+            return existing
+        body: Json = {
+            "displayName": fields.get("displayName") or key.model,
+            "description": fields.get("description") or "",
+            "labels": self.endpoint_labels(key, labels, spec),
+        }
+        if fields.get("predictRequestResponseLoggingConfig"):
+            body["predictRequestResponseLoggingConfig"] = fields[
+                "predictRequestResponseLoggingConfig"
+            ]
+        location = self.client.location(key.endpoint)
+        self._op(
+            key,
+            what,
+            lambda r: r.projects().locations().endpoints().create(parent=location, body=body),
+        )
+        return self._must(key.current, what)
+
+    def _endpoint_or_fail(self, key: ResourceKey, what: str) -> Json:
+        body = self.view(key.endpoint, key.model).endpoint
+        if body is None:
+            raise ProviderError(f"{what}: not found: {key.model} has no endpoint in {key.endpoint}")
+        return body
+
+    def _patch_endpoint(
+        self, key: ResourceKey, what: str, masks: list[str], values: Callable[[Json], Json]
+    ) -> None:
+        """`endpoints.patch` with the etag of a fresh GET; a concurrent change (409) re-reads."""
+        c = self.client
+        name = str(self._endpoint_or_fail(key, what)["name"])
+        for attempt in range(ETAG_RETRIES):
+            current = c.execute(
+                key.endpoint,
+                f"{what}: get endpoint",
+                lambda r: r.projects().locations().endpoints().get(name=name),
+            )
+            body = {**nested(masks, values(current).get), "etag": current.get("etag", "")}
+            try:
+                c.execute(
+                    key.endpoint,
+                    what,
+                    lambda r, b=body: r.projects().locations().endpoints().patch(
+                        name=name, updateMask=",".join(masks), body=b
+                    ),
+                )  # fmt: skip
+                return
+            except ProviderError as exc:
+                if exc.status != 409 or attempt == ETAG_RETRIES - 1:
+                    raise
+
+    def update_endpoint(
+        self,
+        key: ResourceKey,
+        mask: Iterable[str | None],
+        fields: Mapping[str, Any],
+        labels: Mapping[str, str],
+        spec: str,
+    ) -> ObservedResource:
+        what = f"update endpoint {key.address}"
+        masks = _masks(mask)
+        if masks:
+            values = {**fields, "labels": self.endpoint_labels(key, labels, spec)}
+            self._patch_endpoint(key, what, masks, lambda _: values)
+        return self._must(key.current, what)
+
+    def delete_endpoint(self, key: ResourceKey) -> None:
+        view = self.view(key.endpoint, key.model)
+        found = view.find(key)
+        if found is None:
+            return
+        name = str(found.raw["name"])
+        try:
+            self._op(
+                key,
+                f"delete endpoint {key.address}",
+                lambda r: r.projects().locations().endpoints().delete(name=name),
+            )
+        except ProviderError as exc:
+            if not exc.not_found:
+                raise
+
+    def set_traffic(self, key: ResourceKey, split: Mapping[str, int]) -> None:
+        """Route the endpoint's traffic by alias (or `ALIAS#dmId` / `@dmId`) in one patch."""
+        what = f"set traffic on {key.address}"
+
+        def values(current: Json) -> Json:
+            view = self.view(key.endpoint, key.model)
+            return {
+                "trafficSplit": {self._dm_for(view, name, what): pct for name, pct in split.items()}
+            }
+
+        self._patch_endpoint(key, what, ["trafficSplit"], values)
+
+    def _dm_for(self, view: ModelView, name: str, what: str) -> str:
+        """The deployed model id serving `name`: the newest one of the newest version labelled
+        ALIAS (`ALIAS#id` and `@id` name one directly)."""
+        if name.startswith("@"):
+            return name[1:]
+        alias, _, instance = name.partition("#")
+        if instance:
+            return instance
+        version = observe.newest_labelled(view.versions, alias)
+        dms = [
+            r.raw
+            for r in view.resources
+            if r.key.kind == "deployment"
+            and version is not None
+            and str(r.raw.get("modelVersionId")) == _vid(version)
+        ]
+        endpoint = view.endpoint or {}
+        on_endpoint = {str(d.get("id")) for d in endpoint.get("deployedModels") or []}
+        dms = [d for d in dms if str(d.get("id")) in on_endpoint]
+        if not dms:
+            raise ProviderError(f"{what}: {alias} has no deployed model on the endpoint")
+        newest = max(dms, key=lambda d: (str(d.get("createTime", "")), int(str(d.get("id")))))
+        return str(newest["id"])
+
+    # ---- deployments ---------------------------------------------------------------------------
+
+    def deployed_model(self, key: ResourceKey, vid: str, fields: Mapping[str, Any]) -> Json:
+        resources: Json = {
+            "machineSpec": dict(fields.get("machineSpec") or {}),
+            "minReplicaCount": fields.get("minReplicaCount"),
+            "maxReplicaCount": fields.get("maxReplicaCount"),
+        }
+        if fields.get("autoscalingMetricSpecs"):
+            resources["autoscalingMetricSpecs"] = list(fields["autoscalingMetricSpecs"])
+        dm: Json = {
+            "model": self.client.model_name(key.endpoint, key.model, vid),
+            "displayName": fields.get("displayName") or f"{key.model}/{key.version}",
+            "dedicatedResources": {k: v for k, v in resources.items() if v is not None},
+            "enableAccessLogging": bool(fields.get("enableAccessLogging", False)),
+            "disableContainerLogging": bool(fields.get("disableContainerLogging", False)),
+        }
+        if fields.get("serviceAccount"):
+            dm["serviceAccount"] = fields["serviceAccount"]
+        return dm
+
+    def create_deployment(
+        self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
+    ) -> ObservedResource:
+        """Deploy the newest registry version labelled ALIAS at 0% traffic."""
+        what = f"deploy {key.address}"
+        view = self.view(key.endpoint, key.model)
+        endpoint = view.endpoint
+        version = observe.newest_labelled(view.versions, str(key.version))
+        if endpoint is None or version is None:
+            missing = "an endpoint" if endpoint is None else f"a version labelled {key.version}"
+            raise ProviderError(f"{what}: {key.model} has no {missing} in {key.endpoint}")
+        vid = _vid(version)
+        dm = self.deployed_model(key, vid, fields)
+        wanted = observe.deployment_fields(dm)
+        for live in view.resources:
+            if (
+                live.key.kind == "deployment"
+                and str(live.raw.get("modelVersionId")) == vid
+                and all(live.fields.get(k) == v for k, v in wanted.items())
+            ):
+                return live  # deployed by an earlier run
+        stage = self._stage_reporter(key)
+        name = str(endpoint["name"])
+        done = self.client.run(
+            key.endpoint,
+            what,
+            lambda r: r.projects().locations().endpoints().deployModel(
+                endpoint=name, body={"deployedModel": dm}
+            ),
+            self.operation_timeout,
+            stage,
+        )  # fmt: skip
+        dm_id = str(((done.get("response") or {}).get("deployedModel") or {}).get("id", ""))
+        return self._deployment(key, dm_id, what)
+
+    def _stage_reporter(self, key: ResourceKey) -> Callable[[Json], None] | None:
+        on_stage = self._on_stage()
+        if on_stage is None:
+            return None
+        seen: list[str] = []
+
+        def report(metadata: Json) -> None:
+            stage = str(metadata.get("deploymentStage", ""))
+            if stage and (not seen or seen[-1] != stage):
+                seen.append(stage)
+                on_stage(key, stage)
+
+        return report
+
+    def _deployment(self, key: ResourceKey, dm_id: str, what: str) -> ObservedResource:
+        view = self.view(key.endpoint, key.model)
+        found = next(
+            (
+                r
+                for r in view.resources
+                if r.key.kind == "deployment" and str(r.raw.get("id")) == dm_id
+            ),
+            None,
+        )
+        if found is None:
+            raise ProviderError(f"{what}: deployed model {dm_id} is not on the endpoint")
+        return found
+
+    def _deployment_target(self, view: ModelView, key: ResourceKey) -> tuple[str, str] | None:
+        """(endpoint name, deployed model id) that `key` names, or None when there is none."""
+        found = view.find(key)
+        if found is None:
+            return None
+        dm_id = str(found.raw.get("id"))
+        for endpoint in view.endpoints:
+            if any(str(d.get("id")) == dm_id for d in endpoint.get("deployedModels") or ()):
+                return str(endpoint["name"]), dm_id
+        return None
+
+    def update_deployment(
+        self,
+        key: ResourceKey,
+        mask: Iterable[str | None],
+        fields: Mapping[str, Any],
+        labels: Mapping[str, str],
+        spec: str,
+    ) -> ObservedResource:
+        what = f"update {key.address}"
+        target = self._deployment_target(self.view(key.endpoint, key.model), key)
+        if target is None:
+            raise ProviderError(f"{what}: not found: no deployed model for {key.version}")
+        endpoint, dm_id = target
+        masks = _masks(mask)
+        if masks:
+            body = nested(masks, lambda path: fields.get(path, fields.get(_leaf(path))))
+            body = {"deployedModel": {**body, "id": dm_id}, "updateMask": ",".join(masks)}
+            self._op(
+                key,
+                what,
+                lambda r: r.projects().locations().endpoints().mutateDeployedModel(
+                    endpoint=endpoint, body=body
+                ),
+            )  # fmt: skip
+        return self._deployment(key, dm_id, what)
+
+    def delete_deployment(self, key: ResourceKey) -> None:
+        """Undeploy (never with a traffic split: the plan moved the traffic first)."""
+        target = self._deployment_target(self.view(key.endpoint, key.model), key)
+        if target is None:
+            return
+        endpoint, dm_id = target
+        try:
+            self._op(
+                key,
+                f"undeploy {key.address}",
+                lambda r: r.projects().locations().endpoints().undeployModel(
+                    endpoint=endpoint, body={"deployedModelId": dm_id}
+                ),
+            )  # fmt: skip
+        except ProviderError as exc:
+            if not exc.not_found:
+                raise
+
+    # ---- predict -------------------------------------------------------------------------------
+
+    def predict(
+        self, region: str, model: str, instances: list[Any], parameters: Any = None
+    ) -> Json:
+        key = ResourceKey(region, model, part=observe.ENDPOINT)
+        what = f"predict on {key.address}"
+        name = str(self._endpoint_or_fail(key, what)["name"])
+        body: Json = {"instances": instances}
+        if parameters is not None:
+            body["parameters"] = parameters
+        return self.client.execute(
+            region,
+            what,
+            lambda r: r.projects().locations().endpoints().predict(endpoint=name, body=body),
+        )

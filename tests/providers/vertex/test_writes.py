@@ -1,0 +1,225 @@
+"""Each vertex write against the twin: what it leaves live, and that re-running it is harmless."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deployer.providers.schema import ObservedResource
+from deployer.providers.vertex.provider import VertexProvider
+from providers.vertex.support import (
+    ENDPOINT_FIELDS,
+    ENDPOINT_KEY,
+    LABELS,
+    MODEL,
+    MODEL_KEY,
+    REGION,
+    deployment_fields,
+    deployment_key,
+    version_fields,
+    version_key,
+    version_labels,
+)
+
+
+def upload(p: VertexProvider, alias: str, spec: str = "spec-a", **fields: Any) -> ObservedResource:
+    return p.create(version_key(alias), version_fields(**fields), version_labels(alias), spec)
+
+
+def endpoint(p: VertexProvider) -> ObservedResource:
+    return p.create(ENDPOINT_KEY, ENDPOINT_FIELDS, {**LABELS, "deployer-model": MODEL}, "spec-e")
+
+
+def deploy(p: VertexProvider, alias: str, **fields: Any) -> ObservedResource:
+    return p.create(deployment_key(alias), deployment_fields(**fields), LABELS, "spec-d")
+
+
+def by_key(p: VertexProvider) -> dict[str, ObservedResource]:
+    return {r.key.address: r for r in p.read([REGION], "vision")}
+
+
+def test_first_upload_creates_the_model_with_alias_default_and_labels(
+    vprovider: VertexProvider,
+) -> None:
+    created = upload(vprovider, "v1")
+    assert created.key == version_key("v1")
+    assert created.is_default and created.raw["versionId"] == "1"
+    assert set(created.raw["versionAliases"]) == {"v1", "default"}
+    assert created.labels["deployer-spec"] == "spec-a"
+    assert created.labels["deployer-artifact"] == "sha256-1"
+    assert created.fields["containerSpec"] == {
+        "imageUri": version_fields()["containerSpec"]["imageUri"],
+        "predictRoute": "/predict",
+    }
+    again = upload(vprovider, "v1")
+    assert again.raw["versionId"] == "1"  # an interrupted run's upload is not repeated
+    model = vprovider.wait_settled(MODEL_KEY)
+    assert model is not None and model.fields["description"] == "fraud model"
+
+
+def test_create_and_update_model(vprovider: VertexProvider) -> None:
+    upload(vprovider, "v1")
+    fields = {"displayName": MODEL, "description": "the fraud model"}
+    labels = {**LABELS, "deployer-model": MODEL}
+    created = vprovider.create(MODEL_KEY, fields, labels, "spec-m")
+    assert created.fields == fields
+    assert created.labels == {"managed-by": "deployer", "deployer-stack": "vision",
+                              "deployer-model": MODEL}  # fmt: skip
+    assert vprovider.create(MODEL_KEY, fields, labels, "spec-m") == created
+    updated = vprovider.update(MODEL_KEY, ["description"], {"description": "new"}, labels, "s2")
+    assert updated.fields["description"] == "new"
+
+
+def test_replacement_upload_leaves_the_alias_on_the_old_instance(
+    vprovider: VertexProvider,
+) -> None:
+    old = upload(vprovider, "v1", "spec-a")
+    new = upload(vprovider, "v1", "spec-b", versionDescription="second")
+    assert new.key == version_key("v1", instance="2") and not new.is_default
+    assert new.raw.get("versionAliases", []) == []
+    assert upload(vprovider, "v1", "spec-b").raw["versionId"] == "2"
+    live = by_key(vprovider)
+    assert live["us-central1/fraud/v1"].raw["versionId"] == old.raw["versionId"]
+    assert live["us-central1/fraud/v1#2"].fields["versionDescription"] == "second"
+
+
+def test_update_version_description_and_labels(vprovider: VertexProvider) -> None:
+    upload(vprovider, "v1")
+    labels = {**version_labels("v1"), "tier": "gold"}
+    fields = version_fields(versionDescription="better")
+    for _ in range(2):
+        updated = vprovider.update(version_key("v1"), ["versionDescription"], fields, labels, "s9")
+        assert updated.fields["versionDescription"] == "better"
+        assert updated.labels["tier"] == "gold" and updated.labels["deployer-spec"] == "s9"
+        assert updated.raw["versionId"] == "1"
+
+
+def test_endpoint_create_update_delete_are_idempotent(vprovider: VertexProvider) -> None:
+    first = endpoint(vprovider)
+    assert endpoint(vprovider).raw["name"] == first.raw["name"]
+    assert first.labels["deployer-model"] == MODEL and first.fields["traffic"] == {}
+    logging = {"enabled": True, "samplingRate": 0.5}
+    updated = vprovider.update(
+        ENDPOINT_KEY,
+        ["description", "predictRequestResponseLoggingConfig"],
+        {"description": "d2", "predictRequestResponseLoggingConfig": logging},
+        {**LABELS, "deployer-model": MODEL},
+        "spec-e",
+    )
+    assert updated.fields["description"] == "d2"
+    assert updated.fields["predictRequestResponseLoggingConfig"] == logging
+    assert updated.etag != first.etag
+    vprovider.delete(ENDPOINT_KEY)
+    vprovider.delete(ENDPOINT_KEY)
+    assert vprovider.wait_settled(ENDPOINT_KEY) is None
+
+
+def test_deploy_mutate_undeploy_and_stages(vprovider: VertexProvider) -> None:
+    stages: list[str] = []
+    vprovider.on_stage = lambda key, stage: stages.append(f"{key.address} {stage}")
+    upload(vprovider, "v1")
+    endpoint(vprovider)
+    deployed = deploy(vprovider, "v1")
+    assert deployed.key == deployment_key("v1")
+    assert deployed.fields == deployment_fields()
+    assert deployed.raw["displayName"] == "fraud/v1" and deployed.raw["modelVersionId"] == "1"
+    assert stages[-1] == "us-central1/fraud/v1:deployed SUCCESSFULLY_DEPLOYED"
+    assert deploy(vprovider, "v1").raw["id"] == deployed.raw["id"]  # a re-run deploys nothing
+    mutated = vprovider.update(
+        deployment_key("v1"),
+        ["dedicatedResources.minReplicaCount", "dedicatedResources.maxReplicaCount"],
+        deployment_fields(minReplicaCount=2, maxReplicaCount=4),
+        LABELS,
+        "spec-d2",
+    )
+    assert (mutated.fields["minReplicaCount"], mutated.fields["maxReplicaCount"]) == (2, 4)
+    assert mutated.raw["id"] == deployed.raw["id"]
+    vprovider.delete(deployment_key("v1"))
+    vprovider.delete(deployment_key("v1"))
+    assert vprovider.wait_settled(deployment_key("v1")) is None
+
+
+def test_set_traffic_by_alias(vprovider: VertexProvider) -> None:
+    upload(vprovider, "v1")
+    upload(vprovider, "v2")
+    endpoint(vprovider)
+    one, two = deploy(vprovider, "v1"), deploy(vprovider, "v2")
+    vprovider.set_traffic(ENDPOINT_KEY, {"v1": 90, "v2": 10})
+    live = vprovider.wait_settled(ENDPOINT_KEY)
+    assert live is not None and live.fields["traffic"] == {"v1": 90, "v2": 10}
+    assert live.raw["trafficSplit"] == {one.raw["id"]: 90, two.raw["id"]: 10}
+    vprovider.set_traffic(ENDPOINT_KEY, {"v2": 100})
+    vprovider.set_traffic(ENDPOINT_KEY, {"v2": 100})
+    live = vprovider.wait_settled(ENDPOINT_KEY)
+    assert live is not None and live.fields["traffic"] == {"v2": 100}
+
+
+def test_retire_the_instance_holding_the_alias_and_default(vprovider: VertexProvider) -> None:
+    upload(vprovider, "v1", "spec-a")
+    upload(vprovider, "v1", "spec-b")
+    before = by_key(vprovider)
+    assert before["us-central1/fraud/v1"].is_default
+    vprovider.set_default(version_key("v1"))  # already the default: nothing to do
+    vprovider.delete(version_key("v1"))  # the current instance (versionId 1)
+    after = by_key(vprovider)
+    current = after["us-central1/fraud/v1"]
+    assert current.raw["versionId"] == "2" and current.is_default
+    assert set(current.raw["versionAliases"]) == {"v1", "default"}
+    assert "us-central1/fraud/v1#2" not in after and "us-central1/fraud/v1#1" not in after
+    vprovider.delete(version_key("v1", instance="1"))  # already gone: fine
+
+
+def test_delete_version_waits_out_the_undeploy_settle_time(
+    vprovider: VertexProvider, twin_knobs: Any
+) -> None:
+    upload(vprovider, "v1")
+    upload(vprovider, "v2")
+    endpoint(vprovider)
+    deploy(vprovider, "v2")
+    twin_knobs(vertex_undeploy_settle_s=1.5)
+    vprovider.delete(deployment_key("v2"))
+    submitted: list[str] = []
+    submit = vprovider.client.submit
+
+    def counting(region: str, what: str, build: Any) -> Any:
+        submitted.append(what)
+        return submit(region, what, build)
+
+    vprovider.client.submit = counting  # type: ignore[method-assign]
+    vprovider.delete(version_key("v2"))  # refused FAILED_PRECONDITION at first, then done
+    assert len(submitted) >= 2 and set(submitted) == {
+        "delete version us-central1/fraud/v2 (version 2)"
+    }
+    assert "us-central1/fraud/v2" not in by_key(vprovider)
+
+
+def test_set_default_and_delete_model(vprovider: VertexProvider) -> None:
+    upload(vprovider, "v1")
+    upload(vprovider, "v2")
+    assert vprovider.set_default(version_key("v2")).is_default
+    assert not by_key(vprovider)["us-central1/fraud/v1"].is_default
+    vprovider.delete(version_key("v1"))
+    vprovider.delete(MODEL_KEY)
+    vprovider.delete(MODEL_KEY)
+    assert vprovider.wait_settled(MODEL_KEY) is None
+
+
+def test_upload_refuses_another_stacks_model(vprovider: VertexProvider) -> None:
+    other = {**version_labels("v1"), "deployer-stack": "billing"}
+    vprovider.create(version_key("v1"), version_fields(), other, "spec-x")
+    with pytest.raises(Exception, match="not this stack's"):
+        upload(vprovider, "v2")
+
+
+def test_predict_goes_through_the_models_endpoint(vprovider: VertexProvider, artifact: str) -> None:
+    tf = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
+    upload(vprovider, "v1", containerSpec={"imageUri": tf}, artifactUri=artifact)
+    endpoint(vprovider)
+    deployed = deploy(vprovider, "v1")
+    with pytest.raises(Exception, match="FAILED_PRECONDITION"):  # no traffic yet
+        vprovider.predict(REGION, MODEL, [[1.0, 2.0, 3.0, 4.0]])
+    vprovider.set_traffic(ENDPOINT_KEY, {"v1": 100})
+    answer = vprovider.predict(REGION, MODEL, [[1.0, 2.0, 3.0, 4.0]])
+    assert answer["deployedModelId"] == deployed.raw["id"] and answer["modelVersionId"] == "1"
+    assert len(answer["predictions"]) == 1
