@@ -194,7 +194,10 @@ class StackLock:
 
 
 def read_lock(client: Any, uri: GcsUri) -> LockInfo | None:
-    blob = client.bucket(uri.bucket).get_blob(uri.prefix)
+    try:
+        blob = client.bucket(uri.bucket).get_blob(uri.prefix)
+    except Exception as exc:
+        raise storage_error(exc, f"reading the lock {uri}") from None
     if blob is None:
         return None
     try:

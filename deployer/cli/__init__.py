@@ -33,6 +33,18 @@ def main() -> None:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         _exit_now(130)
+    except Exception as exc:
+        # The last line of defence: a failure nobody mapped is still one line and exit 1.
+        # DEPLOYER_DEBUG=1 shows the traceback (and such a failure is a bug worth reporting).
+        if os.environ.get("DEPLOYER_DEBUG"):
+            raise
+        first = (str(exc).splitlines() or [""])[0][:500]
+        print(
+            f"Error: unexpected {type(exc).__name__}: {first} (a bug in deployer? "
+            "DEPLOYER_DEBUG=1 shows where)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 def _exit_now(code: int) -> None:
