@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from deployer import catalog
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, VarOpt, load
 from deployer.errors import UsageError
@@ -79,6 +80,12 @@ def predict(
     declared = next((m for m in stack.models if m.spec.name == model), None)
     endpoint = region or (declared.regions[0] if declared else stack.settings.region)
     body = {"instances": _instances(instances)}
+    size = len(json.dumps(body).encode("utf-8"))
+    if stack.backend != "vertex" and size > catalog.MAX_PREDICT_BYTES:
+        raise UsageError(
+            f"--instances: the request is {size:,} bytes, over the {catalog.MAX_PREDICT_BYTES:,}-"
+            "byte limit of online prediction; send fewer instances per call"
+        )
     if stack.backend == "vertex":
         result = _predict_vertex(stack.project, endpoint, model, version, body)
     else:

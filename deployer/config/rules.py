@@ -241,6 +241,7 @@ def _check_version(
                 c.at(path, f"missing required key '{key}'")
         _check_runtime(c, path, version)
         _check_machine(c, path, model, version)
+        _check_custom_routine(c, path, model, version)
     _check_scaling(c, path, model, version, backend)
     _check_artifact(c, path, model, version)
     if version.request_logging and not BIGQUERY_TABLE_RE.match(
@@ -283,6 +284,27 @@ def _machine_types(model: DeclaredModel, version: VersionSpec) -> dict[str, str]
         or catalog.DEFAULT_MACHINE_TYPE["global" if region == catalog.GLOBAL else "regional"]
         for region in model.regions
     }
+
+
+def _check_custom_routine(
+    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
+) -> None:
+    """ml v1: a custom prediction routine (`prediction_class`) runs only on mls1-* machines, and
+    `service_account` only with such a routine or a custom container (as the service says)."""
+    if version.prediction_class:
+        bad = sorted({m for m in _machine_types(model, version).values() if catalog.is_n1(m)})
+        if bad:
+            c.at(
+                (*path, "prediction_class"),
+                f"'prediction_class' (a custom prediction routine) needs an mls1-* machine "
+                f"type on the global endpoint, not {', '.join(bad)}",
+            )
+    if version.service_account and not (version.prediction_class or version.container):
+        c.at(
+            (*path, "service_account"),
+            "'service_account' needs a custom prediction routine ('prediction_class') or a "
+            "'container'",
+        )
 
 
 def _check_machine(c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:

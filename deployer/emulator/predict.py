@@ -11,10 +11,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from deployer import catalog
 from deployer.emulator.apierrors import PredictError
 from deployer.emulator.artifacts import ArtifactError
 
-MAX_PAYLOAD_BYTES = 1_500_000
+MAX_PAYLOAD_BYTES = catalog.MAX_PREDICT_BYTES
+"""Online prediction requests are at most 1.5 MiB as sent (the service's own figure)."""
 
 _cache: dict[str, Any] = {}
 _cache_lock = threading.Lock()

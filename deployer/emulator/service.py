@@ -205,7 +205,7 @@ class Service:
         self, endpoint: str, project: str, model: str, body: Json, mask: str | None
     ) -> Json:
         paths = rules.parse_mask(mask)
-        rules.check_model_mask(paths)
+        rules.check_model_mask(paths, endpoint)
         with self.store.transaction():
             row = self._model_row(endpoint, project, model)
             data = row.data

@@ -150,6 +150,7 @@ def observe_model(endpoint: str, body: Mapping[str, Any]) -> ObservedResource:
             "onlinePredictionConsoleLogging": bool(
                 body.get("onlinePredictionConsoleLogging", False)
             ),
+            "endpointKind": "global" if endpoint == catalog.GLOBAL else "regional",
         },
         dict(body.get("labels") or {}),
         etag=body.get("etag", ""),
