@@ -35,7 +35,8 @@ OP_METADATA_TYPE = "type.googleapis.com/google.cloud.ml.v1.OperationMetadata"
 VERSION_TYPE = "type.googleapis.com/google.cloud.ml.v1.Version"
 MODEL_TYPE = "type.googleapis.com/google.cloud.ml.v1.Model"
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
-VERSION_OPS = ("CREATE_VERSION", "DELETE_VERSION", "UPDATE_VERSION")
+VERSION_OPS = ("CREATE_VERSION", "DELETE_VERSION")
+"""What the service's quota of concurrent version operations counts: creates and deletes."""
 
 Json = dict[str, Any]
 
@@ -292,9 +293,7 @@ class Service:
                 None,
             )
             self.store.put(vrow)
-            if not mrow.internal.get("default"):
-                mrow.internal["default"] = fields["name"]
-                self.store.put(mrow)
+            # The first version to become READY becomes the default (_finish_create_version).
             shown = self._render_version(vrow, mrow.internal.get("default"))
             needs_copy = "deploymentUri" in fields and "container" not in fields
             op = self._new_operation(
@@ -367,7 +366,6 @@ class Service:
                     f"Cannot update version {version!r}: it is {row.data.get('state')}."
                 )
             updated = rules.patched_version(row.data, body, paths)
-            self._check_version_ops_quota(project)
             row.internal["before"] = row.data.get("state")
             row.data["state"] = "UPDATING"
             self.store.put(row)
@@ -533,6 +531,9 @@ class Service:
                 self.store.put(mrow)
         else:
             vrow.data["state"] = "READY"
+            if mrow is not None and not mrow.internal.get("default"):
+                mrow.internal["default"] = short  # the first version to become ready
+                self.store.put(mrow)
             default = mrow.internal.get("default") if mrow else None
             op.data["response"] = {"@type": VERSION_TYPE, **self._render_version(vrow, default)}
         vrow.data["etag"] = new_etag()

@@ -19,8 +19,10 @@ What `versions.patch` and `models.patch` accept, per the shipped discovery docum
 | model description     | every model         | models.patch, documented mask                |
 | model labels          | regional endpoints  | fixed on the global (mls1-*) endpoint        |
 
-Labels fixed at creation (mls1-* versions, models on the global endpoint) make a declared label
-change a replacement, and deployer never sends `labels` in a patch there: its `deployer-spec`
+Labels fixed at creation: on an mls1-* version a declared label change is a replacement; on a
+model of the global endpoint (replacing it would mean recreating every version) it is left as
+it is with a plan warning, and `protect` is taken from the manifest while the model is declared.
+deployer never sends `labels` in a patch there: its `deployer-spec`
 label then keeps the spec of the creation, so after an in-place update of such a resource a
 later live change is still found and repaired, but reported as a change, not as drift.
 
@@ -45,7 +47,7 @@ MODEL = ResourceSchema(
     "model",
     (
         FieldSpec("description", P, "description"),
-        FieldSpec("labels", P, "labels", patch_only_if=REGIONAL),
+        FieldSpec("labels", P, "labels", patch_only_if=REGIONAL, otherwise=OUT),
         FieldSpec("endpointKind", OUT),
         FieldSpec("onlinePredictionLogging", R),
         FieldSpec("onlinePredictionConsoleLogging", R),
