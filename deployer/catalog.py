@@ -104,3 +104,8 @@ def python_versions_for(runtime_version: str) -> tuple[str, ...]:
 
 MAX_PREDICT_BYTES = 1_572_864
 """An online prediction request is at most 1.5 MiB as sent (ml v1 :predict)."""
+
+ARTIFACT_FILES_LIMIT = 1000
+"""ml v1: a deploymentUri holds at most 1000 files."""
+ARTIFACT_SIZE_LIMIT = {"mls1": 500 * 1024 * 1024, "n1": 10 * 1024 * 1024 * 1024}
+"""ml v1: total artifact bytes per machine family (versions.create refuses more)."""

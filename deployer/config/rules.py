@@ -244,6 +244,8 @@ def _check_version(
         _check_custom_routine(c, path, model, version)
     _check_scaling(c, path, model, version, backend)
     _check_artifact(c, path, model, version)
+    if backend != "vertex":
+        _check_artifact_limits(c, path, model, version)
     if version.request_logging and not BIGQUERY_TABLE_RE.match(
         version.request_logging.bigquery_table
     ):
@@ -284,6 +286,40 @@ def _machine_types(model: DeclaredModel, version: VersionSpec) -> dict[str, str]
         or catalog.DEFAULT_MACHINE_TYPE["global" if region == catalog.GLOBAL else "regional"]
         for region in model.regions
     }
+
+
+def _check_artifact_limits(
+    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
+) -> None:
+    """ml v1 refuses (in versions.create) more than 1000 files, or more bytes than the machine
+    family allows (mls1-*: 500 MB, n1-*: 10 GB): say so before uploading anything."""
+    local = model.artifact_path(version)
+    if local is None or not local.is_dir():
+        return
+    from deployer.artifacts.digest import ArtifactError, list_files
+
+    try:
+        files = list_files(local)
+        total = sum(file.stat().st_size for _, file in files)
+    except (ArtifactError, OSError) as exc:
+        c.at((*path, "artifact"), str(exc))
+        return
+    apath = (*path, "artifact")
+    if len(files) > catalog.ARTIFACT_FILES_LIMIT:
+        c.at(
+            apath,
+            f"artifact {display_path(local)} holds {len(files)} files; the service allows at "
+            f"most {catalog.ARTIFACT_FILES_LIMIT}",
+        )
+    for machine in sorted(set(_machine_types(model, version).values())):
+        limit = catalog.ARTIFACT_SIZE_LIMIT["n1" if catalog.is_n1(machine) else "mls1"]
+        if total > limit:
+            c.at(
+                apath,
+                f"artifact {display_path(local)} is {total:,} bytes; machine type {machine} "
+                f"allows at most {limit:,}",
+            )
+            return
 
 
 def _check_custom_routine(

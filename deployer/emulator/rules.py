@@ -39,8 +39,8 @@ VERSION_OUTPUT_ONLY = (
 )
 MODEL_OUTPUT_ONLY = ("defaultVersion", "etag")
 BUSY_STATES = ("CREATING", "UPDATING", "DELETING")
-FILES_LIMIT = 1000
-SIZE_LIMIT = {"mls1": 500 * 1024 * 1024, "n1": 10 * 1024 * 1024 * 1024}
+FILES_LIMIT = catalog.ARTIFACT_FILES_LIMIT
+SIZE_LIMIT = catalog.ARTIFACT_SIZE_LIMIT
 
 
 def prune_defaults(message: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from deployer.emulator.apierrors import (
     not_found,
     precondition,
 )
-from deployer.emulator.artifacts import ArtifactError, check_files, copy_artifact
+from deployer.emulator.artifacts import ArtifactError, check_files, check_limits, copy_artifact
 from deployer.emulator.gcs import GcsReader
 from deployer.emulator.knobs import KnobBox
 from deployer.emulator.store import MODEL, OPERATION, VERSION, Row, Store
@@ -260,6 +260,11 @@ class Service:
 
     def create_version(self, endpoint: str, project: str, model: str, body: Json) -> Json:
         fields = rules.version_for_create(body, endpoint)
+        if "deploymentUri" in fields and "container" not in fields:
+            try:  # the size and file-count limits are refused by the create call itself
+                check_limits(self.reader, fields["deploymentUri"], fields["machineType"])
+            except ArtifactError as exc:
+                raise invalid(str(exc)) from None
         with self.store.transaction():
             mrow = self._model_row(endpoint, project, model)
             name = version_name(project, model, fields["name"])

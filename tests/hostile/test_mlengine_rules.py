@@ -154,3 +154,47 @@ def _write(repo: Repo, text: str) -> str:
     path = repo.root / "instances.json"
     path.write_text(text)
     return str(path)
+
+
+def test_artifact_limits_are_refused_before_anything_is_uploaded(repo: Repo) -> None:
+    repo.write([model("m", [version("v1", "many")], regions=["us-central1"])])
+    many = repo.root / "export" / "many" / "assets"
+    many.mkdir(exist_ok=True)
+    for i in range(catalog.ARTIFACT_FILES_LIMIT):
+        (many / f"f{i}").write_bytes(b"")
+    result = repo.run("plan", "manifests")
+    assert_one_line_error(result, "export/many", "files; the service allows at most 1000")
+    repo.write([_global()])
+    big = repo.root / "export" / "a" / "variables" / "big.bin"
+    with big.open("wb") as handle:  # sparse: 501 MB apparent size, nothing written
+        handle.truncate(catalog.ARTIFACT_SIZE_LIMIT["mls1"] + 1)
+    result = repo.run("apply", "manifests", "--auto-approve")
+    assert_one_line_error(result, "machine type mls1-c1-m2 allows at most 524,288,000")
+
+
+class _Reader:
+    url = "http://gcs"
+
+    def __init__(self, sizes: list[int]) -> None:
+        self.sizes = sizes
+
+    def list(self, bucket: str, prefix: str) -> Any:
+        return ((f"{prefix}/f{i}", size) for i, size in enumerate(self.sizes))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "machine", "needle"),
+    [
+        ([1] * (catalog.ARTIFACT_FILES_LIMIT + 1), "n1-standard-2", "at most 1000"),
+        ([catalog.ARTIFACT_SIZE_LIMIT["mls1"] + 1], "mls1-c1-m2", "at most 524288000 bytes"),
+        ([catalog.ARTIFACT_SIZE_LIMIT["n1"] + 1], "n1-standard-2", "at most 10737418240"),
+    ],
+)
+def test_the_twin_refuses_oversized_artifacts_in_create(
+    sizes: list[int], machine: str, needle: str
+) -> None:
+    from deployer.emulator.artifacts import ArtifactError, check_limits
+
+    with pytest.raises(ArtifactError, match=needle):
+        check_limits(_Reader(sizes), "gs://b/m", machine)  # type: ignore[arg-type]
+    check_limits(_Reader([1, 2, 3]), "gs://b/m", machine)  # type: ignore[arg-type]
