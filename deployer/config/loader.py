@@ -93,7 +93,7 @@ def _backend(data: Any, environment: str | None) -> Backend:
     env = envs.get(environment) if isinstance(envs, dict) and environment else None
     for value in (env.get("backend") if isinstance(env, dict) else None, data.get("backend")):
         if value in ("mlengine", "vertex"):
-            return value  # type: ignore[return-value]
+            return value
     return DEFAULT_BACKEND
 
 
@@ -179,7 +179,8 @@ def _load_model(
     """Validate a model and each of its versions on their own, so one bad version does not
     hide the problems of the others or of the model."""
     if not isinstance(item, dict):
-        return validate(ModelSpec, item, source, diags, prefix=path) and None
+        validate(ModelSpec, item, source, diags, prefix=path)  # reports what is wrong
+        return None
     raw_versions = item.get("versions", [])
     if not isinstance(raw_versions, list):
         diags.add(source.file, source.value((*path, "versions")), "'versions' must be a list")

@@ -368,7 +368,7 @@ def _check_machine(c: _Checker, path: PathKey, model: DeclaredModel, version: Ve
         c.at(
             (*path, "accelerator", "type"),
             f"'type' must be one of {_one_of(catalog.ACCELERATOR_TYPES)}; "
-            f"got string '{version.accelerator.type}'",
+            f"got string '{accelerator.type}'",
         )
     elif version.accelerator is not None:
         bad = sorted({m for m in _machine_types(model, version).values() if not catalog.is_n1(m)})

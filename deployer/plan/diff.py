@@ -462,7 +462,7 @@ def _diff_versions(
 
 def _move_deps(
     b: _Builder, ready: Mapping[str, str], name: str, extra: tuple[str, ...] = ()
-) -> dict[str, tuple[str, ...]]:
+) -> dict[str, Any]:
     """`depends_on` and `ordered_after` of a set-default to version `name`.
 
     It depends on the create, replace or wait that makes `name` READY. An in-place update

@@ -180,6 +180,10 @@ class DiscoveryClient:
         return result if isinstance(result, dict) else {}
 
 
+def _page(build: Callable[[Any, Any], Any], resource: Any, token: str | None) -> Any:
+    return build(resource, token)
+
+
 def all_pages(
     client: DiscoveryClient, location: str, what: str, item: str, build: Callable[[Any, Any], Any]
 ) -> list[Json]:
@@ -187,7 +191,7 @@ def all_pages(
     items: list[Json] = []
     token: str | None = None
     while True:
-        page = client.execute(location, what, lambda r, t=token: build(r, t))
+        page = client.execute(location, what, functools.partial(_page, build, token=token))
         items.extend(page.get(item, []))
         token = page.get("nextPageToken")
         if not token:
