@@ -110,3 +110,7 @@ def max_artifact_bytes(machine_type: str) -> int:
 def python_versions_for(runtime_version: str) -> tuple[str, ...]:
     """Python versions the service accepts with a runtime (every listed runtime means 3.7)."""
     return PYTHON_VERSIONS if runtime_version in RUNTIME_VERSIONS else ()
+
+
+MAX_PREDICT_BYTES = 1_572_864
+"""An online prediction request is at most 1.5 MiB as sent (ml v1 :predict)."""

@@ -12,3 +12,9 @@ class DeployerError(Exception):
 
 class UsageError(DeployerError):
     """Bad command-line arguments (a flag value, a missing file)."""
+
+
+class OptionError(UsageError):
+    """A bad command-line option value: exit 2, as the argument parser's own usage errors."""
+
+    exit_code = 2

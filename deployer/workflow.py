@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 
 from deployer import catalog, catalog_vertex
 from deployer.config.stack import DeclaredModel, Stack
-from deployer.errors import UsageError
+from deployer.errors import OptionError, UsageError
 from deployer.plan.diff import PlanOptions, diff, fingerprint
 from deployer.plan.model import Plan
 from deployer.plan.present import annotate
 from deployer.providers.base import Provider
-from deployer.providers.schema import ObservedResource, ResourceKey, Vocabulary
+from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey, Vocabulary
 
 
 def parse_targets(targets: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
@@ -27,7 +27,7 @@ def parse_targets(targets: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
     for target in targets:
         model, _, version = target.partition("/")
         if not catalog.NAME_RE.match(model) or (version and not catalog.NAME_RE.match(version)):
-            raise UsageError(f"--target {target!r}: expected MODEL or MODEL/VERSION")
+            raise OptionError(f"--target {target!r}: expected MODEL or MODEL/VERSION")
         parsed.append((model, version or None))
     return tuple(parsed)
 
@@ -83,17 +83,19 @@ def compute_plan(
     """The plan for `stack`; with `destroy`, the plan that removes every managed resource."""
     from deployer.artifacts import digests_for
 
+    parsed = scoped_targets(stack, parse_targets(targets))
     options = PlanOptions(
         stack=stack.name,
         project=stack.project,
         allow_downtime=allow_downtime,
-        targets=parse_targets(targets),
+        targets=parsed,
     )
     if not destroy:
         check_artifacts(stack)
     digests = {} if destroy else digests_for(stack)
     desired = [] if destroy else provider.desired(stack, digests)
     observed = read_observed(provider, stack.name)
+    check_targets(parse_targets(targets), stack, desired, observed)
     plan = diff(desired, observed, provider.schemas, options)
     plan = dataclasses.replace(
         plan,
@@ -192,6 +194,50 @@ class ManifestIndex:
             if key.version in (version.name, catalog_vertex.alias(version.name)):
                 return version.artifact or ""
         return ""
+
+
+NOTHING = (("", None),)
+"""A target no resource matches (model names are never empty): an empty scope plans nothing."""
+
+
+def scoped_targets(
+    stack: Stack, targets: tuple[tuple[str, str | None], ...]
+) -> tuple[tuple[str, str | None], ...]:
+    """The targets of a run: with a single model file as PATH, its models (and --target may
+    only narrow them further); else the --target values, empty meaning everything."""
+    if stack.scope is None:
+        return targets
+    for model, version in targets:
+        if model not in stack.scope:
+            shown = model if version is None else f"{model}/{version}"
+            raise OptionError(
+                f"--target {shown}: model '{model}' is not declared in the file given as PATH "
+                "(a single model file limits the run to its own models)"
+            )
+    return targets or tuple((m, None) for m in stack.scope) or NOTHING
+
+
+def check_targets(
+    targets: tuple[tuple[str, str | None], ...],
+    stack: Stack,
+    desired: Sequence[DesiredResource],
+    observed: Sequence[ObservedResource],
+) -> None:
+    """OptionError for a --target that names nothing declared and nothing this stack manages
+    live (a typo would otherwise plan nothing and exit 0)."""
+    keys = [r.key for r in desired] + [
+        r.key
+        for r in observed
+        if r.labels.get(catalog.LABEL_MANAGED_BY) == catalog.LABEL_MANAGED_BY_VALUE
+        and r.labels.get(catalog.LABEL_STACK) == stack.name
+    ]
+    for model, version in targets:
+        if not any(k.model == model and (version is None or k.version == version) for k in keys):
+            shown = model if version is None else f"{model}/{version}"
+            raise OptionError(
+                f"--target {shown}: names nothing declared in the manifests or managed live by "
+                f"stack '{stack.name}'"
+            )
 
 
 def current_fingerprint(plan: Plan, provider: Provider) -> str:

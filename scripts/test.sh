@@ -7,4 +7,5 @@ bash scripts/bootstrap.sh
 export NO_GCE_CHECK=true
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"
 "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

@@ -50,6 +50,35 @@ class Events(Protocol):
     def finished(self, outcome: Outcome) -> None: ...
 
 
+class Stop:
+    """Shared between the executor and whoever interrupts it (the CLI's signal handler):
+    once `requested`, no new action starts; `in_flight` names the actions still running."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._guard = threading.Lock()
+        self._running: dict[str, str] = {}
+
+    def request(self) -> None:
+        self.requested.set()
+
+    def began(self, action: Action) -> None:
+        with self._guard:
+            self._running[action.id] = action.address
+
+    def ended(self, action: Action) -> None:
+        with self._guard:
+            self._running.pop(action.id, None)
+
+    @property
+    def in_flight(self) -> list[str]:
+        with self._guard:
+            return sorted(self._running.values())
+
+
+INTERRUPTED = "not started: interrupted"
+
+
 Prepare = Callable[[Action], None]
 """Runs before an action's write (e.g. uploads its artifact); raising fails the action."""
 
@@ -106,8 +135,14 @@ def execute(
     events: Events,
     parallelism: int = DEFAULT_PARALLELISM,
     prepare: Prepare | None = None,
+    stop: Stop | None = None,
 ) -> list[Outcome]:
-    """Run every action of `plan`; returns one outcome per action, in plan order."""
+    """Run every action of `plan`; returns one outcome per action, in plan order.
+
+    Once `stop` is requested no further action starts (each is reported skipped, "not
+    started: interrupted") and the actions in flight are let finish. An exception raised in
+    this thread (a second Ctrl-C) leaves at once without waiting for them."""
+    stop = stop or Stop()
     by_id = {a.id: a for a in plan.actions}
     outcomes: dict[str, Outcome] = {}
     quota = threading.BoundedSemaphore(catalog.MAX_CONCURRENT_VERSION_OPS)
@@ -126,6 +161,10 @@ def execute(
     running: dict[Future[Outcome], Action] = {}
 
     def run(action: Action) -> Outcome:
+        if stop.requested.is_set():  # queued in the pool when the stop came: never start it
+            outcome = Outcome(action, Status.SKIPPED, error=INTERRUPTED)
+            events.finished(outcome)
+            return outcome
         events.started(action)
         started = time.monotonic()
         try:
@@ -145,8 +184,23 @@ def execute(
         events.finished(outcome)
         return outcome
 
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply")
+
+    def submit(action: Action) -> None:
+        stop.began(action)
+        future = pool.submit(run, action)
+        future.add_done_callback(lambda _: stop.ended(action))
+        running[future] = action
+
+    finished = False
+    try:
         while pending or running:
+            if stop.requested.is_set():
+                for action in pending:
+                    outcome = Outcome(action, Status.SKIPPED, error=INTERRUPTED)
+                    outcomes[action.id] = outcome
+                    events.finished(outcome)
+                pending = []
             still_pending = []
             for action in pending:
                 deps = [d for d in action.depends_on if d in by_id]
@@ -163,7 +217,7 @@ def execute(
                     outcomes[action.id] = outcome
                     events.finished(outcome)
                 elif all(d in outcomes for d in (*deps, *after)):
-                    running[pool.submit(run, action)] = action
+                    submit(action)
                 else:
                     still_pending.append(action)
             if len(still_pending) == len(pending) and not running:
@@ -175,8 +229,13 @@ def execute(
             pending = still_pending
             if not running:
                 continue
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            # A bounded wait, so a stop request is seen while long operations are in flight.
+            done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
             for future in done:
                 action = running.pop(future)
                 outcomes[action.id] = future.result()
+        finished = True
+    finally:
+        # After an exception (a second Ctrl-C) do not wait for the threads in flight.
+        pool.shutdown(wait=finished, cancel_futures=True)
     return [outcomes[a.id] for a in plan.actions]

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,7 +79,10 @@ class StackLock:
         operation: str,
         timeout: float = 0.0,
         ttl: float = DEFAULT_TTL,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
+        self.on_wait = on_wait
+        """Told once, when the lock is held by another run and this one starts waiting."""
         self.client = client
         self.uri = lock_uri(artifacts, stack)
         self.stack = stack
@@ -136,6 +140,10 @@ class StackLock:
                     f"stack '{self.stack}' is locked: {current.describe()}{wait}; if that run is "
                     f"gone, `deployer force-unlock {current.id}` removes the lock"
                 )
+            if self.on_wait is not None:
+                left = max(0.0, deadline - time.monotonic())
+                self.on_wait(f"Waiting up to {left:.0f}s for the stack lock: {current.describe()}")
+                self.on_wait = None
             time.sleep(min(delay, max(0.05, deadline - time.monotonic())))
             delay = min(delay * 1.5, 5.0)
 
@@ -186,7 +194,10 @@ class StackLock:
 
 
 def read_lock(client: Any, uri: GcsUri) -> LockInfo | None:
-    blob = client.bucket(uri.bucket).get_blob(uri.prefix)
+    try:
+        blob = client.bucket(uri.bucket).get_blob(uri.prefix)
+    except Exception as exc:
+        raise storage_error(exc, f"reading the lock {uri}") from None
     if blob is None:
         return None
     try:

@@ -4,26 +4,38 @@ artifacts, execute, and report. The CLI calls `run_plan` after deciding what to 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer.apply.executor import Events, Outcome, Status, execute
+from deployer import catalog
+from deployer.apply.executor import Events, Outcome, Status, Stop, execute
 from deployer.artifacts import destination
 from deployer.artifacts.gcs import GcsUri
 from deployer.errors import DeployerError
 from deployer.plan.model import Action, ActionKind, Plan
 from deployer.providers.base import Provider
+from deployer.providers.schema import ObservedResource, ResourceKey
 
 
 class StalePlanError(DeployerError):
     pass
 
 
+class OwnershipError(DeployerError):
+    pass
+
+
 @dataclass(frozen=True)
 class Report:
     outcomes: tuple[Outcome, ...]
+
+    @property
+    def interrupted(self) -> tuple[Outcome, ...]:
+        from deployer.apply.executor import INTERRUPTED
+
+        return tuple(o for o in self.outcomes if o.error == INTERRUPTED)
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
@@ -84,6 +96,42 @@ def check_current(plan: Plan, fingerprint: str, digests: dict[str, str]) -> None
             )
 
 
+def check_ownership(plan: Plan, observed: Iterable[ObservedResource]) -> None:
+    """Refuse a plan with an action whose live target (or the model it belongs to) exists and
+    is not labelled as this stack's: a saved plan is a file anyone can edit, and deployer
+    touches only what its stack owns. Backend-neutral: labels and ResourceKeys only."""
+    live: dict[ResourceKey, list[ObservedResource]] = {}
+    for resource in observed:
+        live.setdefault(resource.key.current, []).append(resource)
+    for action in plan.actions:
+        targets = [action.key.current]
+        if action.key.model_key != action.key.current:
+            targets.append(action.key.model_key)
+        for key in targets:
+            for resource in live.get(key, ()):
+                if key.part and not resource.labels:
+                    continue  # a part without labels of its own (a deployment): its model decides
+                owner = _owner(resource)
+                if owner != plan.stack:
+                    held = (
+                        "is not managed by deployer"
+                        if owner is None
+                        else (f"belongs to stack '{owner}'")
+                    )
+                    raise OwnershipError(
+                        f"refusing the plan: action {action.id} ({action.kind.value} "
+                        f"{action.address}) targets {resource.key.address}, which {held}, "
+                        f"not to stack '{plan.stack}'; nothing was changed"
+                    )
+
+
+def _owner(resource: ObservedResource) -> str | None:
+    labels = resource.labels
+    if labels.get(catalog.LABEL_MANAGED_BY) != catalog.LABEL_MANAGED_BY_VALUE:
+        return None
+    return labels.get(catalog.LABEL_STACK, "")
+
+
 class Uploader:
     """Uploads each local artifact an action needs, once, before the action's create call."""
 
@@ -131,6 +179,7 @@ def run_plan(
     note: Callable[[str], None],
     parallelism: int,
     gate: Callable[[Action], None] | None = None,
+    stop: Stop | None = None,
 ) -> Report:
     """`gate` runs before each action after its upload (smoke tests); raising fails it."""
     upload = Uploader(storage, note, plan)
@@ -140,5 +189,5 @@ def run_plan(
         if gate is not None:
             gate(action)
 
-    outcomes = execute(plan, provider, events, parallelism=parallelism, prepare=prepare)
+    outcomes = execute(plan, provider, events, parallelism=parallelism, prepare=prepare, stop=stop)
     return Report(tuple(outcomes))

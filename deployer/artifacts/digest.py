@@ -8,9 +8,11 @@ file's hash is cached by (absolute path, size, mtime) in the user's cache direct
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,17 +45,17 @@ class HashCache:
                 self.entries = loaded
 
     def file_hash(self, file: Path) -> str:
-        stat = file.stat()
+        info = file.stat()
         key = str(file)
         entry = self.entries.get(key)
-        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+        if entry and entry[0] == info.st_size and entry[1] == info.st_mtime_ns:
             return str(entry[2])
         sha = hashlib.sha256()
         with file.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
                 sha.update(chunk)
         digest = sha.hexdigest()
-        self.entries[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        self.entries[key] = [info.st_size, info.st_mtime_ns, digest]
         self.dirty = True
         return digest
 
@@ -69,25 +71,75 @@ class HashCache:
             self.dirty = False
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
+
+
 def list_files(root: Path) -> list[tuple[str, Path]]:
-    """(relative posix path, file) for every file under root, sorted; refuses escaping links."""
-    root = root.resolve()
+    """(relative posix path, file) for every file under root, sorted.
+
+    Symlinks are followed inside the artifact; one that points outside it, is broken, or
+    leads back to a directory it is inside of (a cycle) is refused, and so is anything that is
+    not a regular file or a directory (a FIFO or a device would block the hashing forever).
+    """
+    try:
+        root = root.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise ArtifactError(f"artifact {root}: cannot resolve it ({_why(exc)})") from None
     found: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        current = Path(dirpath)
-        for name in [*dirnames, *filenames]:
-            entry = current / name
+    top = os.stat(root)
+    pending: list[tuple[Path, str, frozenset[tuple[int, int]]]] = [
+        (root, "", frozenset({(top.st_dev, top.st_ino)}))
+    ]
+    while pending:
+        directory, prefix, chain = pending.pop()
+        with os.scandir(directory) as entries:
+            names = sorted(entry.name for entry in entries)
+        for name in names:
+            entry, rel = directory / name, prefix + name
             if entry.is_symlink():
-                target = entry.resolve()
+                try:
+                    target = entry.resolve(strict=True)
+                except (OSError, RuntimeError) as exc:
+                    raise ArtifactError(
+                        f"artifact {root}: symlink {rel} cannot be followed ({_why(exc)})"
+                    ) from None
                 if target != root and root not in target.parents:
                     raise ArtifactError(
-                        f"artifact {root}: symlink {entry.relative_to(root)} points outside the "
+                        f"artifact {root}: symlink {rel} points outside the "
                         f"artifact directory ({target})"
                     )
-        for name in filenames:
-            file = current / name
-            found.append((file.relative_to(root).as_posix(), file))
+            info = os.stat(entry)
+            if stat.S_ISDIR(info.st_mode):
+                ident = (info.st_dev, info.st_ino)
+                if ident in chain:
+                    raise ArtifactError(
+                        f"artifact {root}: symlink cycle at {rel} (it leads back to a "
+                        "directory that contains it)"
+                    )
+                pending.append((entry, rel + "/", chain | {ident}))
+            elif stat.S_ISREG(info.st_mode):
+                found.append((rel, entry))
+            else:
+                raise ArtifactError(
+                    f"artifact {root}: {rel} is {_kind(info.st_mode)}, not a regular file or "
+                    "directory"
+                )
     return sorted(found)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "symlink loop"
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def combine(entries: Iterable[tuple[str, str]]) -> str:
@@ -104,6 +156,8 @@ def combine(entries: Iterable[tuple[str, str]]) -> str:
 def local_digest(root: Path, cache: HashCache | None = None) -> str:
     """Digest of a local artifact directory (relative paths and bytes)."""
     if not root.is_dir():
+        if root.exists() or root.is_symlink():
+            raise ArtifactError(f"artifact {root} is not a directory")
         raise ArtifactError(f"artifact directory not found: {root}")
     own_cache = cache is None
     cache = cache or HashCache()

@@ -33,24 +33,32 @@ class GcsUri:
         return f"gs://{self.bucket}/{self.prefix}" if self.prefix else f"gs://{self.bucket}"
 
 
+STORAGE_URL = "https://storage.googleapis.com"
+
+
 def storage_client(project: str) -> Any:
-    """A google-cloud-storage client: the emulator when STORAGE_EMULATOR_HOST is set, else ADC."""
+    """A google-cloud-storage client: the emulator when STORAGE_EMULATOR_HOST is set, else ADC.
+
+    The service is probed first (a few seconds at most), so an unreachable Cloud Storage is one
+    line at once instead of the client library's minutes of retries."""
     from google.cloud import storage
 
-    if os.environ.get(EMULATOR_ENV):
+    from deployer import credentials as shared
+
+    emulator = os.environ.get(EMULATOR_ENV, "").strip()
+    if emulator:
         from google.auth.credentials import AnonymousCredentials
 
+        url = emulator if "://" in emulator else f"http://{emulator}"
+        shared.check_reachable(
+            url, "the Cloud Storage emulator", f" (is {EMULATOR_ENV}={emulator} right?)"
+        )
         return storage.Client(project=project, credentials=AnonymousCredentials())
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
-
-    try:
-        credentials, _ = google.auth.default()
-    except DefaultCredentialsError:
-        raise DeployerError(
-            "no Google Cloud credentials: run `gcloud auth application-default login` or set "
-            f"GOOGLE_APPLICATION_CREDENTIALS (or {EMULATOR_ENV} for a local GCS emulator)"
-        ) from None
+    shared.note_real_cloud(
+        EMULATOR_ENV, shared.AIPLATFORM_EMULATOR_ENV, "Cloud Storage", "storage.googleapis.com"
+    )
+    credentials = shared.google_credentials(EMULATOR_ENV)
+    shared.check_reachable(STORAGE_URL, "Cloud Storage")
     return storage.Client(project=project, credentials=credentials)
 
 
@@ -62,6 +70,8 @@ def storage_error(exc: Exception, what: str) -> DeployerError:
         return DeployerError(f"{what}: permission denied ({message})")
     if code == 404:
         return DeployerError(f"{what}: not found ({message})")
+    if type(exc).__name__ in ("RefreshError", "TransportError"):  # google.auth
+        return DeployerError(f"{what}: cannot refresh Google Cloud credentials ({message})")
     if isinstance(exc, ConnectionError | OSError) or "Connection refused" in str(exc):
         host = os.environ.get(EMULATOR_ENV, "storage.googleapis.com")
         return DeployerError(f"{what}: cannot reach Cloud Storage at {host}")

@@ -6,6 +6,8 @@ Command modules import their heavy dependencies inside the command functions so 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 from deployer.cli import (  # noqa: F401  (registers commands)
@@ -28,4 +30,29 @@ def main() -> None:
         app()
     except DeployerError as exc:
         print(f"{exc.prefix}{exc}", file=sys.stderr)
+        if getattr(exc, "immediate", False):
+            _exit_now(exc.exit_code)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        _exit_now(130)
+    except Exception as exc:
+        # The last line of defence: a failure nobody mapped is still one line and exit 1.
+        # DEPLOYER_DEBUG=1 shows the traceback (and such a failure is a bug worth reporting).
+        if os.environ.get("DEPLOYER_DEBUG"):
+            raise
+        first = (str(exc).splitlines() or [""])[0][:500]
+        print(
+            f"Error: unexpected {type(exc).__name__}: {first} (a bug in deployer? "
+            "DEPLOYER_DEBUG=1 shows where)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for worker threads still blocked on the network."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

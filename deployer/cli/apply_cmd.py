@@ -13,7 +13,7 @@ import typer
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, PathArg, VarOpt, load
 from deployer.cli.plan_cmd import DowntimeOpt, TargetOpt
-from deployer.errors import UsageError
+from deployer.errors import OptionError, UsageError
 
 AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", help="Skip the confirmation (required off a terminal).")
@@ -33,7 +33,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 def parse_duration(text: str) -> float:
     match = _DURATION.match(text.strip())
     if not match:
-        raise UsageError(f"--lock-timeout {text!r}: expected a duration like 30s, 5m or 1h")
+        raise OptionError(f"--lock-timeout {text!r}: expected a duration like 30s, 5m or 1h")
     value, unit = float(match.group(1)), match.group(2) or "s"
     return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
 
@@ -54,19 +54,36 @@ def _confirm(auto_approve: bool, question: str) -> None:
         raise UsageError("cancelled: nothing was changed")
 
 
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
 def _read_plan_file(path: Path) -> dict | None:
-    """The parsed document when `path` is a plan saved with `plan --out`, else None."""
+    """The parsed document when `path` is a plan saved with `plan --out`; None for a manifests
+    path (a directory or a .yaml/.yml file); UsageError for any other file, which can only have
+    been meant as a saved plan and is not a valid one."""
     if not path.is_file():
         return None
     try:
-        with path.open("rb") as handle:
-            if not handle.read(4096).lstrip().startswith(b"{"):
-                return None
-        # Keys are sorted, so `format_version` comes after the actions: read it all.
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        text = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    why = "it is not a JSON document written by `deployer plan --out`"
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text.rstrip()):
+            why = "it is truncated"
+        doc = None
+    if isinstance(doc, dict) and "format_version" in doc:
+        return doc
+    if path.suffix.lower() in MANIFEST_SUFFIXES:
         return None
-    return doc if isinstance(doc, dict) and "format_version" in doc else None
+    if isinstance(doc, dict):
+        why = "it has no format_version"
+    raise UsageError(
+        f"{path}: not a valid saved plan ({why}); pass a manifests directory or .yaml file, "
+        "or a plan written by `deployer plan --out`"
+    )
 
 
 def _execute(
@@ -75,9 +92,11 @@ def _execute(
     storage: Any,
     parallelism: int,
     verb: str,
+    guard: Any,
     smoke: Any = None,
     recorder: Any = None,
 ) -> None:
+    from deployer.apply.interrupt import Interrupted
     from deployer.apply.progress import LiveProgress, PlainProgress
     from deployer.apply.run import run_plan
     from deployer.apply.smoke import SmokeGate
@@ -89,10 +108,23 @@ def _execute(
         provider.on_stage = lambda key, stage: progress.note(
             f"{key.address}: {stage.lower().replace('_', ' ')}"
         )
+    guard.armed = True
     with progress:
-        report = run_plan(plan, provider, storage, progress, progress.note, parallelism, gate)
+        report = run_plan(
+            plan, provider, storage, progress, progress.note, parallelism, gate, stop=guard.stop
+        )
+    guard.armed = False
     if recorder is not None:
         recorder.report = report
+    if guard.stop.requested.is_set():
+        for outcome in report.failed:
+            if outcome not in report.interrupted:
+                print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
+        raise Interrupted(
+            f"Interrupted: {len(report.interrupted)} of {len(report.outcomes)} actions were not "
+            f"started, {len(report.outcomes) - len(report.failed)} done, the actions in flight "
+            "finished. The stack lock was released; run the command again to converge."
+        )
     for outcome in report.failed:
         print(f"  {outcome.action.address}: {outcome.error}", file=sys.stderr)
     for line in report.unmoved_defaults:
@@ -118,6 +150,7 @@ def _run(
     smoke: Any = None,
     saved_plan: str = "",
 ) -> None:
+    from deployer.apply.interrupt import interruptible
     from deployer.apply.lock import StackLock
     from deployer.artifacts.gcs import storage_client
     from deployer.cli.plan_cmd import Format, show
@@ -127,8 +160,14 @@ def _run(
     timeout = parse_duration(lock_timeout)
     provider = provider_for(project, backend)
     storage = storage_client(project)
+
+    def waiting(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    lock = StackLock(storage, artifacts, stack_name, operation, timeout=timeout, on_wait=waiting)
     with (
-        StackLock(storage, artifacts, stack_name, operation, timeout=timeout),
+        interruptible() as guard,
+        lock,
         recording(
             storage,
             artifacts,
@@ -151,7 +190,7 @@ def _run(
             else "Do you want to perform these actions?"
         )
         _confirm(auto_approve, question)
-        _execute(plan, provider, storage, parallelism, operation, smoke, recorder)
+        _execute(plan, provider, storage, parallelism, operation, guard, smoke, recorder)
 
 
 @app.command()
@@ -196,12 +235,20 @@ def apply(
 def _apply_saved(
     path: Path, doc: dict, auto_approve: bool, parallelism: int, lock_timeout: str
 ) -> None:
-    from deployer.apply.run import check_current
+    from deployer.apply.run import check_current, check_ownership
     from deployer.artifacts import digest_sources
-    from deployer.render.jsonplan import plan_from_json
-    from deployer.workflow import current_fingerprint
+    from deployer.errors import DeployerError
+    from deployer.plan.diff import fingerprint
+    from deployer.render.jsonplan import plan_from_json, verify_checksum
+    from deployer.workflow import read_observed
 
-    saved = plan_from_json(doc)
+    try:
+        verify_checksum(doc)
+        saved = plan_from_json(doc)
+    except DeployerError as exc:
+        raise UsageError(
+            f"{path}: not a valid saved plan: {exc}; run `deployer plan --out FILE` again"
+        ) from None
     if not saved.artifacts_uri:
         raise UsageError(f"{path}: the plan file does not name its artifacts location")
 
@@ -209,7 +256,9 @@ def _apply_saved(
         # A local artifact that is gone has no digest, so the plan is refused as stale.
         present = [s for s in saved.artifacts if s.startswith("gs://") or Path(s).is_dir()]
         digests = digest_sources(present, saved.project)
-        check_current(saved, current_fingerprint(saved, provider), digests)
+        observed = read_observed(provider, saved.stack)
+        check_current(saved, fingerprint(observed), digests)
+        check_ownership(saved, observed)
         return saved
 
     _run(

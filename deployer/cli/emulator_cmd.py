@@ -3,24 +3,44 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from deployer.cli.app import app
-from deployer.errors import UsageError
+from deployer.errors import DeployerError, OptionError, UsageError
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    """One line, before anything starts, when --data-dir cannot hold the twin's state."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise OptionError(f"--data-dir {data_dir}: exists and is not a directory")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OptionError(
+            f"--data-dir {data_dir}: cannot create it ({exc.strerror or exc})"
+        ) from None
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise OptionError(f"--data-dir {data_dir}: not writable")
 
 
 @app.command()
 def emulator(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the ml v1 API (0: any free port).")] = 8780,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port of the ml v1 API (0: any free port).")
+    ] = 8780,
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="Where state, artifacts and GCS objects persist.")
     ] = Path(".deployer/emulator"),
     gcs_port: Annotated[
-        int, typer.Option("--gcs-port", help="Port of the Cloud Storage emulator (0: any free).")
+        int,
+        typer.Option(
+            "--gcs-port", min=0, max=65535, help="Port of the Cloud Storage emulator (0: any free)."
+        ),
     ] = 4443,
     no_gcs: Annotated[
         bool,
@@ -83,14 +103,19 @@ def emulator(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     storage_url = os.environ.get("STORAGE_EMULATOR_HOST") if no_gcs else None
-    handle = start(
-        data_dir,
-        host=host,
-        port=port,
-        gcs_port=None if no_gcs else gcs_port,
-        knobs=knobs,
-        storage_url=storage_url,
-    )
+    _check_data_dir(data_dir)
+    try:
+        handle = start(
+            data_dir,
+            host=host,
+            port=port,
+            gcs_port=None if no_gcs else gcs_port,
+            knobs=knobs,
+            storage_url=storage_url,
+        )
+    except (OSError, sqlite3.Error) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise DeployerError(f"the emulator could not start in {data_dir}: {why}") from None
     if bucket:
         from deployer.emulator.gcs import ensure_bucket
 

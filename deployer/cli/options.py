@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from deployer.errors import UsageError
+from deployer.errors import OptionError
 
 PathArg = Annotated[
     Path,
@@ -31,7 +31,7 @@ def load(path: Path, env: str | None, var: list[str] | None):  # -> deployer.con
     try:
         cli_vars = parse_cli_vars(var or [])
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise OptionError(str(exc)) from None
     stack = load_stack(path, env, cli_vars)
     for warning in stack.warnings:
         print(warning, file=sys.stderr)

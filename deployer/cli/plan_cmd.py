@@ -32,10 +32,10 @@ class Format(StrEnum):
 
 def write_plan_file(plan, out: Path) -> None:  # plan: deployer.plan.model.Plan
     from deployer.errors import UsageError
-    from deployer.render.jsonplan import dumps_plan
+    from deployer.render.jsonplan import dumps_saved_plan
 
     try:
-        out.write_text(dumps_plan(plan) + "\n")
+        out.write_text(dumps_saved_plan(plan) + "\n")
     except OSError as exc:
         raise UsageError(f"cannot write plan to {out}: {exc.strerror or exc}") from None
 
@@ -84,9 +84,17 @@ def plan(
     show(result, fmt, stack.regions())
     if out is not None:
         write_plan_file(result, out)
-        print(
-            f"Saved the plan to {out}; run `deployer apply {out}` to execute it.", file=sys.stderr
-        )
+        if result.errors:
+            print(
+                f"Saved the plan to {out}, but it has errors and cannot be applied: fix them and "
+                "run `deployer plan --out` again.",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"Saved the plan to {out}; run `deployer apply {out}` to execute it.",
+                file=sys.stderr,
+            )
     if result.errors:
         raise typer.Exit(1)
     if detailed_exitcode and result.has_changes:

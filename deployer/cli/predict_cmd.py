@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from deployer import catalog
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, VarOpt, load
 from deployer.errors import UsageError
@@ -44,9 +46,11 @@ def _instances(text: str) -> list:
         except OSError as exc:
             raise UsageError(f"--instances {text}: {exc.strerror or exc}") from None
     try:
-        value = json.loads(source)
+        value = json.loads(source, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--instances: not valid JSON ({exc.msg} at char {exc.pos})") from None
+    except RecursionError:
+        raise UsageError("--instances: nested too deeply") from None
     if isinstance(value, dict) and "instances" in value:
         value = value["instances"]
     if not isinstance(value, list):
@@ -65,9 +69,17 @@ def _cell(value: object) -> str:
 
 
 def print_predictions(result: dict, fmt: PredictFormat) -> None:
-    """JSON (`--format json`, or off a terminal with the default `auto`), else a table."""
+    """JSON (`--format json`, or off a terminal with the default `auto`), else a table.
+
+    Printed JSON is always valid: NaN and infinities become the strings protobuf uses."""
+    result, replaced = finite(result)
+    if replaced:
+        print(
+            f"warning: {replaced} prediction value(s) were NaN or infinite; printed as strings",
+            file=sys.stderr,
+        )
     if fmt is PredictFormat.json or (fmt is PredictFormat.auto and not sys.stdout.isatty()):
-        json.dump(result, sys.stdout, indent=2)
+        json.dump(result, sys.stdout, indent=2, allow_nan=False)
         print()
         return
     predictions = result.get("predictions", [])
@@ -81,6 +93,24 @@ def print_predictions(result: dict, fmt: PredictFormat) -> None:
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _not_json(name: str) -> None:
+    raise UsageError(f"--instances: {name} is not valid JSON (use a number or null)")
+
+
+def finite(value: Any) -> tuple[Any, int]:
+    """`value` with every NaN or infinite float as the string protobuf's JSON mapping uses
+    ("NaN", "Infinity", "-Infinity"), and how many there were: printed JSON stays valid."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ("NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"), 1
+    if isinstance(value, dict):
+        pairs = [(k, finite(v)) for k, v in value.items()]
+        return {k: v for k, (v, _) in pairs}, sum(n for _, (_, n) in pairs)
+    if isinstance(value, list | tuple):
+        items = [finite(v) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return value, 0
 
 
 @app.command()
@@ -143,6 +173,12 @@ def predict(
     model, _, version = target.partition("/")
     declared = next((m for m in stack.models if m.spec.name == model), None)
     endpoint = region or (declared.regions[0] if declared else stack.settings.region)
+    size = len(json.dumps(body).encode("utf-8"))
+    if stack.backend != "vertex" and size > catalog.MAX_PREDICT_BYTES:
+        raise UsageError(
+            f"--instances: the request is {size:,} bytes, over the {catalog.MAX_PREDICT_BYTES:,}-"
+            "byte limit of online prediction; send fewer instances per call"
+        )
     if stack.backend == "vertex":
         result = _predict_vertex(stack.project, endpoint, model, version, body)
     else:

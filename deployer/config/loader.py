@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,15 +28,31 @@ def _find_files(path: Path) -> tuple[Path | None, list[Path]]:
             p
             for pattern in ("*.yaml", "*.yml")
             for p in path.rglob(pattern)
-            if p.is_file()
+            if not p.is_dir()  # FIFOs, sockets, broken links are reported when read
             and p != settings
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         return settings, models
     if path.name in SETTINGS_NAMES:
         return path, []
-    settings = next((path.parent / n for n in SETTINGS_NAMES if (path.parent / n).is_file()), None)
-    return settings, [path]
+    return _settings_above(path), [path]
+
+
+def _settings_above(path: Path) -> Path | None:
+    """The settings file of a single model file: in its directory or the nearest one above
+    (model files are searched recursively, so `manifests/models/a.yaml` is `manifests/`'s),
+    not above a repository's root."""
+    for directory in _ancestors(path):
+        found = next((directory / n for n in SETTINGS_NAMES if (directory / n).is_file()), None)
+        if found is not None:
+            return found
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return [path.parent, *Path(os.path.realpath(path.parent)).parents]
 
 
 def _scalar_text(value: Any) -> str:
@@ -76,7 +93,7 @@ def _backend(data: Any, environment: str | None) -> Backend:
     env = envs.get(environment) if isinstance(envs, dict) and environment else None
     for value in (env.get("backend") if isinstance(env, dict) else None, data.get("backend")):
         if value in ("mlengine", "vertex"):
-            return value  # type: ignore[return-value]
+            return value
     return DEFAULT_BACKEND
 
 
@@ -162,7 +179,8 @@ def _load_model(
     """Validate a model and each of its versions on their own, so one bad version does not
     hide the problems of the others or of the model."""
     if not isinstance(item, dict):
-        return validate(ModelSpec, item, source, diags, prefix=path) and None
+        validate(ModelSpec, item, source, diags, prefix=path)  # reports what is wrong
+        return None
     raw_versions = item.get("versions", [])
     if not isinstance(raw_versions, list):
         diags.add(source.file, source.value((*path, "versions")), "'versions' must be a list")
@@ -191,9 +209,9 @@ def load_stack(
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{display_path(path)}: no such file or directory")
-    root = path if path.is_dir() else path.parent
     diags = Diagnostics()
     settings_path, model_paths = _find_files(path)
+    root = path if path.is_dir() else (settings_path or path).parent
     settings, values, backend = _load_settings(
         settings_path, root, environment, cli_vars or {}, diags
     )
@@ -209,6 +227,8 @@ def load_stack(
     if diags or settings is None:
         raise ManifestError(diags.sorted(), diags.sorted_warnings())
     stack_name = settings.stack or rules.default_stack_name(root)
+    single_file = not path.is_dir() and path.name not in SETTINGS_NAMES
+    scope = tuple(dict.fromkeys(m.spec.name for m in declared)) if single_file else None
     return Stack(
         root,
         stack_name,
@@ -217,4 +237,5 @@ def load_stack(
         tuple(declared),
         backend=backend,
         warnings=tuple(diags.sorted_warnings()),
+        scope=scope,
     )

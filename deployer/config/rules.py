@@ -241,6 +241,7 @@ def _check_version(
                 c.at(path, f"missing required key '{key}'")
         _check_runtime(c, path, version)
         _check_machine(c, path, model, version)
+        _check_custom_routine(c, path, model, version)
     _check_scaling(c, path, model, version, backend)
     _check_artifact(c, path, model, version)
     _check_smoke_test(c, path, model, version)
@@ -286,6 +287,27 @@ def _machine_types(model: DeclaredModel, version: VersionSpec) -> dict[str, str]
     }
 
 
+def _check_custom_routine(
+    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
+) -> None:
+    """ml v1: a custom prediction routine (`prediction_class`) runs only on mls1-* machines, and
+    `service_account` only with such a routine or a custom container (as the service says)."""
+    if version.prediction_class:
+        bad = sorted({m for m in _machine_types(model, version).values() if catalog.is_n1(m)})
+        if bad:
+            c.at(
+                (*path, "prediction_class"),
+                f"'prediction_class' (a custom prediction routine) needs an mls1-* machine "
+                f"type on the global endpoint, not {', '.join(bad)}",
+            )
+    if version.service_account and not (version.prediction_class or version.container):
+        c.at(
+            (*path, "service_account"),
+            "'service_account' needs a custom prediction routine ('prediction_class') or a "
+            "'container'",
+        )
+
+
 def _check_machine(c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:
     where = (*path, "machine_type") if version.machine_type else (*path, "name")
     for region, machine in _machine_types(model, version).items():
@@ -311,7 +333,7 @@ def _check_machine(c: _Checker, path: PathKey, model: DeclaredModel, version: Ve
         c.at(
             (*path, "accelerator", "type"),
             f"'type' must be one of {_one_of(catalog.ACCELERATOR_TYPES)}; "
-            f"got string '{version.accelerator.type}'",
+            f"got string '{accelerator.type}'",
         )
     elif version.accelerator is not None:
         bad = sorted({m for m in _machine_types(model, version).values() if not catalog.is_n1(m)})
@@ -377,10 +399,12 @@ def _check_artifact(c: _Checker, path: PathKey, model: DeclaredModel, version: V
         return
     local = model.artifact_path(version)
     assert local is not None
-    if not local.exists():
+    if local.is_symlink() and not local.exists():
+        c.at(apath, f"artifact {display_path(local)} is a symlink that loops or points nowhere")
+    elif not local.exists():
         c.at(apath, f"artifact directory not found: {display_path(local)}")
     elif not local.is_dir():
-        c.at(apath, f"artifact must be a directory, but {display_path(local)} is a file")
+        c.at(apath, f"artifact must be a directory, but {display_path(local)} is not one")
     elif (
         version.framework == "tensorflow"
         and version.container is None

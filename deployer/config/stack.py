@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,9 @@ class DeclaredModel:
         only a vertex version with a `container` may omit its artifact)."""
         if version.artifact is None or version.artifact.startswith("gs://"):
             return None
-        return (self.file.parent / version.artifact).resolve()
+        # os.path.realpath, unlike Path.resolve, does not raise on a symlink loop: the loop is
+        # then reported where the path is checked or hashed.
+        return Path(os.path.realpath(self.file.parent / version.artifact))
 
     def artifact_source(self, version: VersionSpec) -> str:
         """The key artifacts are known by: the resolved local directory or the gs:// URI.
@@ -59,6 +62,9 @@ class Stack:
     """The settings' backend, or the selected environment's when it sets one."""
     warnings: tuple[Diagnostic, ...] = ()
     """Positioned warnings: printed by the commands, they do not fail validation."""
+    scope: tuple[str, ...] | None = None
+    """With a single model file as PATH, the names of the models it declares: the run plans
+    those models only (never deletes the models of the stack's other files). None: all."""
 
     @property
     def project(self) -> str:

@@ -29,6 +29,32 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
+def check_limits(reader: GcsReader, uri: str, machine_type: str) -> None:
+    """What `versions.create` itself refuses (400, before any operation): an artifact with more
+    than FILES_LIMIT files or over the machine type's size limit. Anything unreadable is left
+    to the copy, which ends the version FAILED as before."""
+    if reader.url is None:
+        return
+    bucket, prefix = split_uri(uri)
+    try:
+        objects = [(n, size) for n, size in reader.list(bucket, prefix) if not n.endswith("/")]
+    except (FileNotFoundError, urllib.error.URLError, OSError):
+        return
+    field = "version.deployment_uri"
+    if len(objects) > FILES_LIMIT:
+        raise ArtifactError(
+            f"Field: {field} Error: The model directory {uri} holds {len(objects)} files; at "
+            f"most {FILES_LIMIT} are allowed."
+        )
+    limit = SIZE_LIMIT["n1" if catalog.is_n1(machine_type) else "mls1"]
+    total = sum(size for _, size in objects)
+    if total > limit:
+        raise ArtifactError(
+            f"Field: {field} Error: The model at {uri} is {total} bytes; machine type "
+            f"{machine_type} allows at most {limit} bytes."
+        )
+
+
 def copy_artifact(
     reader: GcsReader,
     uri: str,

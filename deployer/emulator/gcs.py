@@ -81,7 +81,8 @@ class GcsServer:
                 self.port = port
                 return
             if attempt == attempts - 1:
-                tail = self.log_path.read_text(errors="replace")[-500:].strip()
+                lines = self.log_path.read_text(errors="replace").strip().splitlines()
+                tail = lines[-1][-300:] if lines else ""
                 raise DeployerError(
                     f"the Cloud Storage emulator did not start on {self.host}:{port}: "
                     f"{tail or 'no output'} (log: {self.log_path})"

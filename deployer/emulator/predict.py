@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from deployer import catalog
 from deployer.artifacts import serving
 from deployer.artifacts.serving import forget, load
 from deployer.emulator.apierrors import PredictError
 from deployer.emulator.artifacts import ArtifactError
 
-MAX_PAYLOAD_BYTES = 1_500_000
+MAX_PAYLOAD_BYTES = catalog.MAX_PREDICT_BYTES
+"""Online prediction requests are at most 1.5 MiB as sent (the service's own figure)."""
 
 __all__ = ["MAX_PAYLOAD_BYTES", "check_loadable", "forget", "load", "predict"]
 

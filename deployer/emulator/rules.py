@@ -245,6 +245,18 @@ def version_for_create(body: dict[str, Any], endpoint: str) -> dict[str, Any]:
             )
         framework = version.get("framework") or "FRAMEWORK_UNSPECIFIED"
         version["framework"] = "TENSORFLOW" if framework == "FRAMEWORK_UNSPECIFIED" else framework
+    if version.get("predictionClass") and catalog.is_n1(machine_type):
+        raise invalid(
+            "Field: version.prediction_class Error: Custom prediction routines are only "
+            "supported on mls1-* machine types."
+        )
+    if version.get("serviceAccount") and not (
+        version.get("predictionClass") or version.get("container")
+    ):
+        raise invalid(
+            "Field: version.service_account Error: A service account can only be set for a "
+            "custom prediction routine or a custom container."
+        )
     accel = version.get("acceleratorConfig")
     if accel is not None:
         if not catalog.is_n1(machine_type):
@@ -276,9 +288,14 @@ def parse_mask(mask: str | None) -> list[str]:
     return [".".join(camel(p) for p in path.strip().split(".")) for path in mask.split(",") if path]
 
 
-def check_model_mask(paths: list[str]) -> None:
+def check_model_mask(paths: list[str], endpoint: str = "") -> None:
     if not paths:
         raise invalid("Field: update_mask Error: An update mask must be provided.")
+    if "labels" in paths and endpoint == catalog.GLOBAL:
+        raise invalid(
+            "Field: update_mask Error: Labels of a model on the global endpoint (mls1-* "
+            "machine types) are fixed at creation and cannot be updated."
+        )
     for path in paths:
         if path in MODEL_PATCHABLE:
             continue
@@ -310,6 +327,11 @@ def patched_version(
                 f"creation. Updatable: {', '.join(VERSION_PATCHABLE)}."
             )
         head, _, leaf = path.partition(".")
+        if head == "labels" and not catalog.is_n1(machine_type):
+            raise invalid(
+                "Field: update_mask Error: Labels of a version on an mls1-* machine type are "
+                "fixed at creation and cannot be updated."
+            )
         if head == "manualScaling":
             if not catalog.is_n1(machine_type):
                 raise invalid(

@@ -14,6 +14,7 @@ from typing import Any
 from deployer import catalog
 from deployer.emulator.apierrors import ApiError, PredictError, invalid
 from deployer.emulator.knobs import KnobBox
+from deployer.emulator.predict import MAX_PAYLOAD_BYTES
 from deployer.emulator.routes import Call, Router, split_endpoint
 from deployer.emulator.service import Service
 from deployer.emulator.vertex.routes import VertexRouter, is_vertex
@@ -80,11 +81,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    raw_length = 0
+
     def _read_body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             raise invalid("Request payload too large.")
         raw = self.rfile.read(length) if length else b""
+        self.raw_length = len(raw)
         if not raw.strip():
             return None
         try:
@@ -107,7 +111,8 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(knobs.latency_ms / 1000.0)
             if self.server.knobs.chance(knobs.fault_rate):
                 raise self._fault()
-            too_big = rest.endswith(":predict") and len(json.dumps(body or {})) > 1_500_000
+            # The service counts the request's bytes as sent (1.5 MiB), not a re-encoding.
+            too_big = rest.endswith(":predict") and self.raw_length > MAX_PAYLOAD_BYTES
             if self.server.vertex is not None and endpoint == catalog.GLOBAL and is_vertex(rest):
                 if too_big:
                     raise invalid("Request payload size exceeds the limit: 1572864 bytes.")

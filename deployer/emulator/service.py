@@ -26,7 +26,7 @@ from deployer.emulator.apierrors import (
     not_found,
     precondition,
 )
-from deployer.emulator.artifacts import ArtifactError, check_files, copy_artifact
+from deployer.emulator.artifacts import ArtifactError, check_files, check_limits, copy_artifact
 from deployer.emulator.gcs import GcsReader
 from deployer.emulator.knobs import KnobBox
 from deployer.emulator.store import MODEL, OPERATION, VERSION, Row, Store
@@ -35,7 +35,8 @@ OP_METADATA_TYPE = "type.googleapis.com/google.cloud.ml.v1.OperationMetadata"
 VERSION_TYPE = "type.googleapis.com/google.cloud.ml.v1.Version"
 MODEL_TYPE = "type.googleapis.com/google.cloud.ml.v1.Model"
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
-VERSION_OPS = ("CREATE_VERSION", "DELETE_VERSION", "UPDATE_VERSION")
+VERSION_OPS = ("CREATE_VERSION", "DELETE_VERSION")
+"""What the service's quota of concurrent version operations counts: creates and deletes."""
 
 Json = dict[str, Any]
 
@@ -205,7 +206,7 @@ class Service:
         self, endpoint: str, project: str, model: str, body: Json, mask: str | None
     ) -> Json:
         paths = rules.parse_mask(mask)
-        rules.check_model_mask(paths)
+        rules.check_model_mask(paths, endpoint)
         with self.store.transaction():
             row = self._model_row(endpoint, project, model)
             data = row.data
@@ -259,6 +260,11 @@ class Service:
 
     def create_version(self, endpoint: str, project: str, model: str, body: Json) -> Json:
         fields = rules.version_for_create(body, endpoint)
+        if "deploymentUri" in fields and "container" not in fields:
+            try:  # the size and file-count limits are refused by the create call itself
+                check_limits(self.reader, fields["deploymentUri"], fields["machineType"])
+            except ArtifactError as exc:
+                raise invalid(str(exc)) from None
         with self.store.transaction():
             mrow = self._model_row(endpoint, project, model)
             name = version_name(project, model, fields["name"])
@@ -292,9 +298,7 @@ class Service:
                 None,
             )
             self.store.put(vrow)
-            if not mrow.internal.get("default"):
-                mrow.internal["default"] = fields["name"]
-                self.store.put(mrow)
+            # The first version to become READY becomes the default (_finish_create_version).
             shown = self._render_version(vrow, mrow.internal.get("default"))
             needs_copy = "deploymentUri" in fields and "container" not in fields
             op = self._new_operation(
@@ -367,7 +371,6 @@ class Service:
                     f"Cannot update version {version!r}: it is {row.data.get('state')}."
                 )
             updated = rules.patched_version(row.data, body, paths)
-            self._check_version_ops_quota(project)
             row.internal["before"] = row.data.get("state")
             row.data["state"] = "UPDATING"
             self.store.put(row)
@@ -533,6 +536,9 @@ class Service:
                 self.store.put(mrow)
         else:
             vrow.data["state"] = "READY"
+            if mrow is not None and not mrow.internal.get("default"):
+                mrow.internal["default"] = short  # the first version to become ready
+                self.store.put(mrow)
             default = mrow.internal.get("default") if mrow else None
             op.data["response"] = {"@type": VERSION_TYPE, **self._render_version(vrow, default)}
         vrow.data["etag"] = new_etag()

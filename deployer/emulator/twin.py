@@ -107,7 +107,8 @@ def start(
     thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
     thread.start()
     bound_host, bound_port = server.server_address[:2]
-    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    host_text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
+    shown = f"[{host_text}]" if ":" in host_text else host_text
     return EmulatorHandle(
         url=f"http://{shown}:{bound_port}",
         gcs_url=storage_url,

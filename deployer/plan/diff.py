@@ -159,6 +159,18 @@ class _Builder:
             else:
                 before = observed.fields.get(spec.path)
                 after = desired.fields.get(spec.path)
+            if before != after and spec.behavior_for(observed.fields) is Behavior.OUTPUT:
+                # Fixed at creation on this live resource, and not worth a replacement.
+                if spec.path == "labels":  # protect is then read from the manifest
+                    before = {k: v for k, v in before.items() if k != catalog.LABEL_PROTECT}
+                    after = {k: v for k, v in after.items() if k != catalog.LABEL_PROTECT}
+                if before != after:
+                    self.warn(
+                        desired.key,
+                        f"{desired.key.address}: {spec.path} cannot change after creation "
+                        f"here; not applied ({_short(before)} -> {_short(after)})",
+                    )
+                continue
             if before != after:
                 changes.append(
                     FieldChange(
@@ -180,6 +192,18 @@ def _creation(desired: DesiredResource) -> tuple[FieldChange, ...]:
 
 def _protected(resource: ObservedResource) -> bool:
     return resource.labels.get(catalog.LABEL_PROTECT) == "true"
+
+
+def _labels_fixed(b: _Builder, resource: ObservedResource) -> bool:
+    """The live resource's labels cannot change (the schema makes them output-only there)."""
+    schema = b.schemas.get(resource.key.kind)
+    spec = schema.spec("labels") if schema is not None else None
+    return spec is not None and spec.behavior_for(resource.fields) is Behavior.OUTPUT
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def diff(
@@ -327,7 +351,11 @@ def _diff_versions(
 ) -> None:
     live_default = next((n for n, r in o_versions.items() if r.is_default), None)
     want_default = _desired_default(d_versions)
-    protected = desired_model.protect or (observed_model is not None and _protected(observed_model))
+    protected = desired_model.protect or (
+        observed_model is not None
+        and _protected(observed_model)
+        and not _labels_fixed(b, observed_model)  # then the manifest says, while declared
+    )
     ready: dict[str, str] = {}  # declared version -> action after which it is READY as declared
     gone: dict[str, str] = {}  # undeclared live version -> action after which it no longer exists
     declared: set[str] = set()  # declared versions this stack holds (or will create)
@@ -434,7 +462,7 @@ def _diff_versions(
 
 def _move_deps(
     b: _Builder, ready: Mapping[str, str], name: str, extra: tuple[str, ...] = ()
-) -> dict[str, tuple[str, ...]]:
+) -> dict[str, Any]:
     """`depends_on` and `ordered_after` of a set-default to version `name`.
 
     It depends on the create, replace or wait that makes `name` READY. An in-place update
@@ -604,11 +632,13 @@ def _prune_model(
 ) -> None:
     key = observed.key
     if _protected(observed):
-        b.error(
-            key,
-            f"{key.address} is protected (protect: true) but no longer declared: set "
-            "protect: false and apply before removing it from the manifests",
+        how = (
+            "its labels are fixed at creation here, so the protection cannot be lifted: "
+            "delete it by hand (e.g. `gcloud ai-platform models delete`) if it must go"
+            if _labels_fixed(b, observed)
+            else "set protect: false and apply before removing it from the manifests"
         )
+        b.error(key, f"{key.address} is protected (protect: true) but no longer declared: {how}")
         return
     foreign = sorted(n for n, o in o_versions.items() if b.owner(o) != "ours")
     for name in foreign:
@@ -672,7 +702,7 @@ def _replace_model(
 ) -> None:
     key = desired.key
     forcing = ", ".join(c.path for c in changes if c.forces_replacement)
-    if _protected(observed) or desired.protect:
+    if desired.protect or (_protected(observed) and not _labels_fixed(b, observed)):
         b.error(
             key,
             f"{key.address} must be replaced ({forcing} cannot change in place) but it is "

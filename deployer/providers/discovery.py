@@ -52,14 +52,13 @@ def default_credentials(emulator: str | None) -> Any:
         from google.auth.credentials import AnonymousCredentials
 
         return AnonymousCredentials()
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
+    from deployer import credentials as shared
 
-    try:
-        credentials, _ = google.auth.default(scopes=list(SCOPES))
-    except DefaultCredentialsError:
-        raise DeployerError(f"no Google Cloud credentials found: {AUTH_HINT}") from None
-    return credentials
+    shared.note_real_cloud(
+        EMULATOR_ENV, shared.STORAGE_EMULATOR_ENV, "AI Platform", "googleapis.com"
+    )
+    # Checked file, bounded refresh, one line naming the problem (deployer/credentials.py).
+    return shared.google_credentials(EMULATOR_ENV)
 
 
 @functools.cache
@@ -159,6 +158,7 @@ class DiscoveryClient:
     def execute_once(self, location: str, what: str, build: Callable[[Any], Any]) -> Json:
         """One attempt, no retries; failures become ProviderError."""
         import httplib2
+        from google.auth.exceptions import GoogleAuthError
         from googleapiclient.errors import HttpError
 
         request = build(self.resource(location))
@@ -172,7 +172,16 @@ class DiscoveryClient:
             raise from_transport_error(
                 exc, url=self.url(location), emulator=bool(self.emulator), what=what
             ) from exc
+        except GoogleAuthError as exc:  # a token refresh mid-run: no network, revoked login
+            first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+            raise ProviderError(
+                f"{what}: cannot refresh Google Cloud credentials: {first}; {AUTH_HINT}"
+            ) from None
         return result if isinstance(result, dict) else {}
+
+
+def _page(build: Callable[[Any, Any], Any], resource: Any, token: str | None) -> Any:
+    return build(resource, token)
 
 
 def all_pages(
@@ -182,7 +191,7 @@ def all_pages(
     items: list[Json] = []
     token: str | None = None
     while True:
-        page = client.execute(location, what, lambda r, t=token: build(r, t))
+        page = client.execute(location, what, functools.partial(_page, build, token=token))
         items.extend(page.get(item, []))
         token = page.get("nextPageToken")
         if not token:

@@ -52,12 +52,15 @@ class FieldSpec:
     patch_only_if: Condition | None = None
     """For a PATCH field: the service patches it only on a live resource that meets this
     condition; on any other (a missing value included) a change forces a replacement."""
+    otherwise: Behavior = Behavior.REPLACE
+    """What a change is where `patch_only_if` does not hold: REPLACE, or OUTPUT (fixed at
+    creation and not worth a replacement: the plan warns and leaves it)."""
 
     def behavior_for(self, live: Mapping[str, Any]) -> Behavior:
         """The behavior of a change of this field on the live resource with fields `live`."""
         only = self.patch_only_if
         if self.behavior is Behavior.PATCH and only is not None and not only.holds(live):
-            return Behavior.REPLACE
+            return self.otherwise
         return self.behavior
 
 

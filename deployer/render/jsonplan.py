@@ -8,6 +8,7 @@ this version does not know.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -68,6 +69,36 @@ def _plan_core(plan: Plan) -> Json:
 def dumps_plan(plan: Plan) -> str:
     """The document as text: indented, keys sorted; equal plans give identical text."""
     return json.dumps(plan_to_json(plan), indent=2, sort_keys=True, ensure_ascii=False)
+
+
+CHECKSUM_KEY = "checksum"
+"""A saved plan file carries a digest of its own document (without this key): `apply FILE`
+refuses a file whose content is not what `plan --out` wrote."""
+
+
+def _digest(doc: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in doc.items() if k != CHECKSUM_KEY}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def dumps_saved_plan(plan: Plan) -> str:
+    """The text `plan --out` writes: the JSON document plus its `checksum`."""
+    doc = plan_to_json(plan)
+    doc[CHECKSUM_KEY] = _digest(doc)
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def verify_checksum(doc: Mapping[str, Any]) -> None:
+    """DeployerError unless `doc` carries the checksum `dumps_saved_plan` wrote for it."""
+    written = doc.get(CHECKSUM_KEY)
+    if not isinstance(written, str) or not written:
+        raise DeployerError("it has no checksum, so it was not written by `deployer plan --out`")
+    if written != _digest(doc):
+        raise DeployerError(
+            "its content does not match its checksum: it was modified after "
+            "`deployer plan --out` wrote it"
+        )
 
 
 def loads_plan(text: str) -> Plan:

@@ -200,20 +200,19 @@ def test_apply_every_kind_of_change_then_prune_then_destroy(
 
 
 def test_protect_blocks_deletion(repo: Repo, live: Live) -> None:
+    # Regional: on the global endpoint labels (and so the protect label) are fixed at
+    # creation; that case is in tests/hostile/test_mlengine_rules.py.
     guarded = model(
         "guarded",
-        [
-            version("v1", machine_type="mls1-c1-m2"),
-            version("v2", "b", machine_type="mls1-c1-m2"),
-        ],
-        regions=["global"],
+        [version("v1"), version("v2", "b")],
+        regions=["us-central1"],
         protect=True,
         default_version="v1",
     )
     repo.write([guarded])
     assert repo.apply().returncode == 0
     before = live.snapshot()
-    assert labels_of(before["global/guarded"]).get("deployer-protect") == "true"
+    assert labels_of(before["us-central1/guarded"]).get("deployer-protect") == "true"
 
     repo.write([])  # the manifest entry is gone, the live label still protects
     result = repo.apply()

@@ -183,7 +183,7 @@ def test_target_limits_the_plan_and_the_apply(repo: Repo, live: Live) -> None:
     _, rest = repo.plan_json()
     assert {a["address"] for a in rest["actions"]} == {"global/keep", "global/keep/v1"}
     bad = repo.run("plan", "manifests", "--target", "no/such/thing")
-    assert bad.returncode == 1 and "--target" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "--target" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_saved_plan_is_executed_exactly(repo: Repo, live: Live) -> None:

@@ -98,7 +98,7 @@ def test_missing_path_and_bad_var_are_one_line_errors(example_repo: Path) -> Non
         "Error: nowhere: no such file or directory\n",
     )
     bad = run("validate", "manifests", "--var", "novalue", cwd=example_repo)
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # a bad option value exits 2, as the parser
     assert bad.stderr.startswith("Error: --var 'novalue': expected NAME=VALUE")
     assert "Traceback" not in missing.stderr + bad.stderr
 

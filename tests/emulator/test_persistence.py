@@ -161,10 +161,12 @@ def test_sigkill_mid_operation_loses_nothing(
     ml = client(second.url)
     model = ml.projects().models().get(name=f"{parent}/models/m").execute()
     assert model["labels"] == {"a": "b"}
-    assert model["defaultVersion"]["name"] == name
+    assert "defaultVersion" not in model  # the first version to become READY is the default
     done = wait_operation(ml, op["name"])
     assert "error" not in done and done["response"]["state"] == "READY"
     assert ml.projects().models().versions().get(name=name).execute()["state"] == "READY"
+    model = ml.projects().models().get(name=f"{parent}/models/m").execute()
+    assert model["defaultVersion"]["name"] == name
     assert second.finish(signal.SIGTERM) == 0
     assert "stopped" in second.output()
 

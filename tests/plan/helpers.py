@@ -237,7 +237,10 @@ class Service:
         assert action.desired is not None and action.labels is not None
         labels = dict(action.labels)
         labels[catalog.LABEL_SPEC] = spec_hash(DesiredResource(key, action.desired, labels))
-        res = _Res(key, dict(action.desired), labels)
+        fields = dict(action.desired)
+        if key.version is None:  # as state.observe_model reports it
+            fields["endpointKind"] = "global" if key.endpoint == catalog.GLOBAL else "regional"
+        res = _Res(key, fields, labels)
         if key.version is not None:
             if key.model_key not in self.res:
                 raise Refused(f"404 model of {key.address}")

@@ -73,6 +73,25 @@ class MLClient(DiscoveryClient):
     def url(self, endpoint: str) -> str:
         return endpoint_url(endpoint, self.emulator)
 
+    def _build(self, url: str) -> Any:
+        # Credentials first (their own one-line errors), then one short probe per host: an
+        # unreachable endpoint is one line in seconds, not minutes of timeouts and retries.
+        from deployer.credentials import EnvironmentProblem, check_reachable
+
+        credentials = self.credentials
+        try:
+            check_reachable(url, "AI Platform Prediction")
+        except EnvironmentProblem as exc:
+            text = str(exc)
+            if self.emulator:
+                text = (
+                    f"cannot reach the AI Platform twin at {self.emulator}: is `deployer "
+                    "emulator` running? (AIPLATFORM_EMULATOR_HOST points there)"
+                )
+            raise ProviderError(text) from None
+        assert credentials is not None
+        return super()._build(url)
+
     # ---- request builders shared by reader and writer ---------------------------------------
 
     def models(self, endpoint: str) -> Any:

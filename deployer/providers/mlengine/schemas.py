@@ -15,9 +15,16 @@ What `versions.patch` and `models.patch` accept, per the shipped discovery docum
 | autoScaling.minNodes  | every machine type  | versions.patch mask; AutoScaling.minNodes    |
 | autoScaling.maxNodes  | every machine type  | not a documented mask; gcloud sends it       |
 | manualScaling.nodes   | n1-* only           | versions.patch: "only ... N1 machine type"   |
-| version labels        | not on mls1-* (doc) | Version.labels; issue 13, not modelled here  |
+| version labels        | n1-* only           | MLENGINE-API.md: fixed on mls1-* (issue 13)  |
 | model description     | every model         | models.patch, documented mask                |
-| model labels          | not on mls1-* (doc) | Model.labels; issue 13, not modelled here    |
+| model labels          | regional endpoints  | fixed on the global (mls1-*) endpoint        |
+
+Labels fixed at creation: on an mls1-* version a declared label change is a replacement; on a
+model of the global endpoint (replacing it would mean recreating every version) it is left as
+it is with a plan warning, and `protect` is taken from the manifest while the model is declared.
+deployer never sends `labels` in a patch there: its `deployer-spec`
+label then keeps the spec of the creation, so after an in-place update of such a resource a
+later live change is still found and repaired, but reported as a change, not as drift.
 
 A field patchable only on n1-* says so with `patch_only_if=N1`: elsewhere a change of it is a
 replacement (the diff then applies the usual downtime rule to a default version).
@@ -32,11 +39,16 @@ P, R, OUT = Behavior.PATCH, Behavior.REPLACE, Behavior.OUTPUT
 N1 = Condition("machineType", ("n1-",))
 """Compute Engine (N1) machine types: the only ones whose manual node count can be patched."""
 
+REGIONAL = Condition("endpointKind", ("regional",))
+"""Models on a regional endpoint (n1-*): the only ones whose labels can be patched. The
+synthetic, output-only `endpointKind` ("global" | "regional") is set on observed models."""
+
 MODEL = ResourceSchema(
     "model",
     (
         FieldSpec("description", P, "description"),
-        FieldSpec("labels", P, "labels"),
+        FieldSpec("labels", P, "labels", patch_only_if=REGIONAL, otherwise=OUT),
+        FieldSpec("endpointKind", OUT),
         FieldSpec("onlinePredictionLogging", R),
         FieldSpec("onlinePredictionConsoleLogging", R),
         FieldSpec("defaultVersion", OUT),
@@ -48,7 +60,7 @@ VERSION = ResourceSchema(
     "version",
     (
         FieldSpec("description", P, "description"),
-        FieldSpec("labels", P, "labels"),
+        FieldSpec("labels", P, "labels", patch_only_if=N1),
         FieldSpec("autoScaling.minNodes", P, "autoScaling.minNodes"),
         FieldSpec("autoScaling.maxNodes", P, "autoScaling.maxNodes"),
         FieldSpec("manualScaling.nodes", P, "manualScaling.nodes", patch_only_if=N1),

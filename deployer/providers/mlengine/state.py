@@ -28,7 +28,7 @@ def managed_labels(stack: str, extra: Mapping[str, str]) -> dict[str, str]:
 
 def artifact_uri(stack: Stack, model: DeclaredModel, version: VersionSpec, digest: str) -> str:
     """Where the version's artifact lives: content-addressed under `artifacts` for local dirs."""
-    if version.artifact.startswith("gs://"):
+    if version.artifact is not None and version.artifact.startswith("gs://"):
         return version.artifact.rstrip("/")
     return destination(stack.settings.artifacts, model.spec.name, digest)
 
@@ -150,6 +150,7 @@ def observe_model(endpoint: str, body: Mapping[str, Any]) -> ObservedResource:
             "onlinePredictionConsoleLogging": bool(
                 body.get("onlinePredictionConsoleLogging", False)
             ),
+            "endpointKind": "global" if endpoint == catalog.GLOBAL else "regional",
         },
         dict(body.get("labels") or {}),
         etag=body.get("etag", ""),

@@ -187,10 +187,14 @@ class MLEngineWriter:
         labels: Mapping[str, str],
         spec: str,
     ) -> ObservedResource:
-        """Patch `description` / `labels` (labels are always written, for `deployer-spec`)."""
+        """Patch `description` / `labels` (labels are written, for `deployer-spec`, except on
+        the global endpoint, where the service fixes them at creation)."""
         c = self.client
         what = f"update model {key.address}"
-        paths = _unique(changes_mask, "labels")
+        if key.endpoint == catalog.GLOBAL:
+            paths = [p for p in _unique(changes_mask) if p != "labels"]
+        else:
+            paths = _unique(changes_mask, "labels")
         body = patch_body(paths, {**fields, "labels": written_labels(labels, spec)})
         operation = c.execute(
             key.endpoint,
@@ -309,10 +313,14 @@ class MLEngineWriter:
         timeout: float | None = None,
     ) -> ObservedResource:
         """Patch in place (description, labels, autoScaling.minNodes/maxNodes,
-        manualScaling.nodes, requestLoggingConfig); labels are always written."""
+        manualScaling.nodes, requestLoggingConfig); labels are written too, except on mls1-*
+        machines, where the service fixes them at creation."""
         c = self.client
         what = f"update version {key.address}"
-        paths = _unique(mask_paths, "labels")
+        if catalog.is_n1(str(fields.get("machineType") or "")):
+            paths = _unique(mask_paths, "labels")
+        else:
+            paths = [p for p in _unique(mask_paths) if p != "labels"]
         body = patch_body(paths, {**fields, "labels": self._version_labels(fields, labels, spec)})
         operation = c.execute(
             key.endpoint,
