@@ -67,7 +67,7 @@ class TensorSpec:
     @property
     def batched(self) -> bool:
         """Whether the leading dimension is the batch dimension -1 (None)."""
-        return bool(self.shape) and self.shape[0] == -1
+        return self.shape is not None and len(self.shape) > 0 and self.shape[0] == -1
 
     def shape_text(self) -> str:
         if self.shape is None:
