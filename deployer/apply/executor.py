@@ -99,7 +99,15 @@ def _schema(provider: Provider, action: Action) -> ResourceSchema | None:
     return provider.schemas.get(action.key.kind)
 
 
-def perform(provider: Provider, action: Action) -> None:
+Detail = Callable[[str], None]
+"""Reports a phase of a running action (shown next to it in the live view)."""
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def perform(provider: Provider, action: Action, detail: Detail = _quiet) -> None:
     """One action's calls, in the order the service needs them.
 
     A create-before-destroy replace only creates here: the plan holds a separate delete of the
@@ -123,7 +131,11 @@ def perform(provider: Provider, action: Action) -> None:
         if kind is ActionKind.REPLACE and (
             schema is None or schema.replace is Strategy.DELETE_THEN_CREATE
         ):
+            detail("deleting the old one (unavailable until the new one is ready)")
             provider.delete(key)
+            detail("creating the new one")
+        elif kind is ActionKind.REPLACE:
+            detail("creating the new one; the old one goes once nothing uses it")
         provider.create(key, fields, labels, _spec(action))
     else:  # pragma: no cover - exhaustive over ActionKind
         raise ValueError(f"unknown action kind {kind}")
@@ -160,6 +172,11 @@ def execute(
     pending = list(plan.actions)
     running: dict[Future[Outcome], Action] = {}
 
+    def tell(action: Action, text: str) -> None:
+        detail = getattr(events, "detail", None)
+        if detail is not None:
+            detail(action, text)
+
     def run(action: Action) -> Outcome:
         if stop.requested.is_set():  # queued in the pool when the stop came: never start it
             outcome = Outcome(action, Status.SKIPPED, error=INTERRUPTED)
@@ -176,7 +193,7 @@ def execute(
                     prepare(action)
                 if _uses_version_quota(action):
                     held.enter_context(quota)
-                perform(provider, action)
+                perform(provider, action, lambda text: tell(action, text))
             outcome = Outcome(action, Status.DONE, time.monotonic() - started)
         except Exception as exc:  # every failure is reported at the end, none stops the rest
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -24,6 +24,32 @@ _VERBS = {
 }
 
 
+def describe(action: Action) -> str:
+    """`Setting default us-central1/m/v2 (v1 -> v2)`: what starts, with a serving move's
+    before -> after, so a log shows where traffic went without the plan beside it."""
+    verb = f"{_VERBS[action.kind.value]} {action.address}"
+    if action.kind.value in ("set-default", "set-traffic") and action.changes:
+        from deployer.render.values import split_text
+
+        change = action.changes[0]
+        if action.kind.value == "set-traffic":
+            return f"{verb} ({split_text(change.before)} -> {split_text(change.after)})"
+        return f"{verb} ({change.before or '(none)'} -> {change.after})"
+    return verb
+
+
+def _bytes(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def upload_text(done: int, total: int) -> str:
+    share = 100 * done // total if total else 100
+    return f"uploading artifact: {_bytes(done)} of {_bytes(total)} ({share}%)"
+
+
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -40,7 +66,11 @@ class PlainProgress:
             print(f"{_stamp()} {text}", file=self.stream, flush=True)
 
     def started(self, action: Action) -> None:
-        self.line(f"{action.address}: {_VERBS[action.kind.value]}...")
+        verb, _, rest = describe(action).partition(f" {action.address}")
+        self.line(f"{action.address}: {verb}{rest}...")
+
+    def detail(self, action: Action, text: str) -> None:
+        self.line(f"{action.address}: {text}")
 
     def finished(self, outcome: Outcome) -> None:
         a = outcome.action
@@ -70,6 +100,7 @@ class LiveProgress:
         self.console = console
         self._lock = threading.Lock()
         self._running: dict[str, tuple[Action, float]] = {}
+        self._details: dict[str, str] = {}
         self._live = Live(self._render(), console=console, refresh_per_second=4, transient=True)
         self._live.get_renderable = self._render  # type: ignore[method-assign]
 
@@ -80,13 +111,19 @@ class LiveProgress:
         now = time.monotonic()
         with self._lock:
             running = sorted(self._running.values(), key=lambda item: item[1])
+            details = dict(self._details)
         for action, started in running:
             table.add_row(
                 "[cyan]⠿[/]",
-                f"{_VERBS[action.kind.value]} {action.address}",
+                escape(describe(action)),
                 f"[dim]{now - started:.0f}s[/]",
+                f"[dim]{escape(details.get(action.id, ''))}[/]",
             )
         return table
+
+    def detail(self, action: Action, text: str) -> None:
+        with self._lock:
+            self._details[action.id] = text
 
     def started(self, action: Action) -> None:
         with self._lock:
@@ -96,6 +133,7 @@ class LiveProgress:
         a = outcome.action
         with self._lock:
             self._running.pop(a.id, None)
+            self._details.pop(a.id, None)
         if outcome.status is Status.DONE:
             self.console.print(
                 f"[green]✓[/] {a.address}: {a.kind.value} complete after {outcome.seconds:.1f}s"

@@ -11,6 +11,7 @@ from typing import Any
 
 from deployer import catalog
 from deployer.apply.executor import Events, Outcome, Status, Stop, execute
+from deployer.apply.progress import LiveProgress, upload_text
 from deployer.artifacts import destination
 from deployer.artifacts.gcs import GcsUri
 from deployer.errors import DeployerError
@@ -136,11 +137,19 @@ class Uploader:
     """Uploads each local artifact an action needs, once, before the action's create call."""
 
     def __init__(
-        self, client: Any, note: Callable[[str], None], plan: Plan, parallelism: int = 8
+        self,
+        client: Any,
+        note: Callable[[str], None],
+        plan: Plan,
+        parallelism: int = 8,
+        detail: Callable[[Action, str], None] | None = None,
+        live: bool = False,
     ) -> None:
         self.client = client
         self.note = note
         self.plan = plan
+        self.detail = detail
+        self.live = live
         self.parallelism = parallelism
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -159,6 +168,15 @@ class Uploader:
         dest = GcsUri.parse(destination(self.plan.artifacts_uri, action.key.model, digest))
         with self._guard:
             lock = self._locks.setdefault(str(dest), threading.Lock())
+        marks: set[int] = set()
+
+        def progress(done: int, total: int) -> None:
+            # The live view redraws each call; a log gets 0%, every 25% and 100%.
+            quarter = 4 * done // total if total else 4
+            if self.detail is not None and (self.live or quarter not in marks):
+                marks.add(quarter)
+                self.detail(action, upload_text(done, total))
+
         with lock:
             uploaded = upload_directory(
                 self.client,
@@ -166,6 +184,7 @@ class Uploader:
                 dest,
                 digest,
                 parallelism=self.parallelism,
+                progress=progress,
             )
         if uploaded:
             self.note(f"Uploaded {source} to {dest}/")
@@ -182,7 +201,13 @@ def run_plan(
     stop: Stop | None = None,
 ) -> Report:
     """`gate` runs before each action after its upload (smoke tests); raising fails it."""
-    upload = Uploader(storage, note, plan)
+    upload = Uploader(
+        storage,
+        note,
+        plan,
+        detail=getattr(events, "detail", None),
+        live=isinstance(events, LiveProgress),
+    )
 
     def prepare(action: Action) -> None:
         upload(action)

@@ -1,0 +1,104 @@
+"""The apply log says what a run does as it does it: a serving move's before -> after, a
+replace's phases, and upload progress in bytes."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from deployer.apply.executor import perform
+from deployer.apply.progress import PlainProgress
+from deployer.apply.run import Uploader
+from deployer.plan.model import Action, ActionKind, FieldChange, Plan
+from deployer.providers.mlengine.schemas import SCHEMAS as ML_SCHEMAS
+from deployer.providers.schema import ResourceKey
+from deployer.providers.vertex.schemas import SCHEMAS as VERTEX_SCHEMAS
+
+V2 = ResourceKey("us-central1", "m", "v2")
+
+
+def _lines(progress: PlainProgress) -> list[str]:
+    assert isinstance(progress.stream, io.StringIO)
+    return [line.split(" ", 1)[1] for line in progress.stream.getvalue().splitlines()]
+
+
+def test_a_default_move_and_a_traffic_move_show_before_and_after() -> None:
+    progress = PlainProgress(io.StringIO())
+    progress.started(
+        Action(
+            "set-default:x",
+            ActionKind.SET_DEFAULT,
+            V2,
+            "moves",
+            changes=(FieldChange("defaultVersion", "v1", "v2"),),
+        )
+    )
+    endpoint = ResourceKey("us-central1", "m", part="endpoint")
+    progress.started(
+        Action(
+            "set-traffic:x",
+            ActionKind.SET_TRAFFIC,
+            endpoint,
+            "moves",
+            changes=(FieldChange("traffic", {"v1": 100}, {"v1": 90, "v2": 10}),),
+        )
+    )
+    assert _lines(progress) == [
+        "us-central1/m/v2: Setting default (v1 -> v2)...",
+        "us-central1/m:endpoint: Routing traffic (v1 100 -> v1 90, v2 10)...",
+    ]
+
+
+class _Recorder:
+    def __init__(self, schemas: Any) -> None:
+        self.schemas = schemas
+        self.calls: list[str] = []
+
+    def delete(self, key: ResourceKey) -> None:
+        self.calls.append("delete")
+
+    def create(self, *args: Any) -> None:
+        self.calls.append("create")
+
+
+def test_a_replace_reports_its_phases_in_the_order_they_happen() -> None:
+    for schemas, expected in (
+        (ML_SCHEMAS, ["deleting the old one", "delete", "creating the new one", "create"]),
+        (VERTEX_SCHEMAS, ["creating the new one; the old one goes", "create"]),
+    ):
+        provider = _Recorder(schemas)
+        action = Action("replace:x", ActionKind.REPLACE, V2, "forced", desired={}, labels={})
+
+        def tell(text: str, provider: _Recorder = provider) -> None:
+            provider.calls.append(text)
+
+        perform(provider, action, tell)  # type: ignore[arg-type]
+        got = [c.split(" (")[0] for c in provider.calls]
+        assert [g[: len(e)] for g, e in zip(got, expected, strict=True)] == expected
+        if schemas is ML_SCHEMAS:  # delete-then-create says what it costs
+            assert "unavailable until the new one is ready" in provider.calls[0]
+
+
+def test_uploads_report_bytes_at_each_quarter(storage_client: Any, tmp_path: Path) -> None:
+    bucket = storage_client.create_bucket(f"b-progress-{tmp_path.name[-8:].lower()}")
+    source = tmp_path / "model"
+    source.mkdir()
+    for i in range(8):
+        (source / f"part{i}.bin").write_bytes(bytes(200_000))
+    plan = Plan(
+        stack="s",
+        project="p",
+        artifacts={str(source): "d1"},
+        artifacts_uri=f"gs://{bucket.name}/deployer",
+    )
+    action = Action(
+        "create:x", ActionKind.CREATE, V2, "new", desired={}, artifact_source=str(source)
+    )
+    progress = PlainProgress(io.StringIO())
+    Uploader(storage_client, progress.note, plan, parallelism=2, detail=progress.detail)(action)
+    lines = [line for line in _lines(progress) if "uploading artifact" in line]
+    shares = [int(re.search(r"\((\d+)%\)", line).group(1)) for line in lines]  # type: ignore[union-attr]
+    assert shares == sorted(shares) and shares[-1] == 100 and len(shares) <= 5
+    assert lines[-1].endswith("uploading artifact: 1.5 MB of 1.5 MB (100%)")
