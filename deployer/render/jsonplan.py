@@ -1,7 +1,9 @@
 """The plan as a stable, versioned JSON document, and back (`deployer apply PLANFILE`).
 
 `plan_from_json(plan_to_json(plan)) == plan` for every plan whose field values are JSON data
-(str, int, float, bool, None, lists and string-keyed dicts), which is what providers produce.
+(str, int, float, bool, None, lists and string-keyed dicts), which is what providers produce,
+and whose local artifact paths are relative: absolute ones are written relative to the working
+directory (`portable`), so the document does not depend on where the repository was checked out.
 Documents with another `format_version` major are refused; newer minors are read, ignoring keys
 this version does not know.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,7 +64,7 @@ def _plan_core(plan: Plan) -> Json:
         "ignored": [{"address": i.address, "reason": i.reason} for i in plan.ignored],
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
-        "artifacts": dict(sorted(plan.artifacts.items())),
+        "artifacts": dict(sorted((portable(k), v) for k, v in plan.artifacts.items())),
         "artifacts_uri": plan.artifacts_uri,
     }
 
@@ -179,7 +182,9 @@ def _core_to_json(action: Action) -> Json:
         "changes": [_change_to_json(c) for c in action.changes],
         "desired": None if action.desired is None else dict(action.desired),
         "labels": None if action.labels is None else dict(action.labels),
-        "artifact_source": action.artifact_source,
+        "artifact_source": None
+        if action.artifact_source is None
+        else portable(action.artifact_source),
     }
 
 
@@ -241,6 +246,17 @@ def _action_from_json(doc: Mapping[str, Any]) -> Action:
         source=_str(doc.get("source", "")),
         before=None if before is None else dict(before),
     )
+
+
+def portable(source: str) -> str:
+    """A local artifact directory as a path relative to the working directory (the repository
+    root in CI), so a plan saved by one job applies in another checkout; gs:// URIs as they are.
+
+    Reading keeps it relative: apply resolves it against its own working directory.
+    """
+    if source.startswith("gs://") or not os.path.isabs(source):
+        return source
+    return os.path.relpath(source)
 
 
 def _str(value: Any) -> str:
