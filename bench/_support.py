@@ -31,10 +31,11 @@ REGIONS = ("us-central1", "europe-west4")
 def machine() -> str:
     cpus = os.cpu_count()
     try:
-        load = "load %.1f" % os.getloadavg()[0]
+        load = f"load {os.getloadavg()[0]:.1f}"
     except OSError:
         load = ""
-    return f"{platform.node()} {platform.machine()} {cpus} cpu {load}, Python {platform.python_version()}"
+    python = platform.python_version()
+    return f"{platform.node()} {platform.machine()} {cpus} cpu {load}, Python {python}"
 
 
 @contextlib.contextmanager

@@ -19,6 +19,11 @@ from deployer.providers.schema import (
     ResourceSchema,
 )
 
+READ_PARALLELISM = 32
+"""Concurrent list calls of a read: its critical path is two round trips (list models, then
+list each model's versions), so reads go wide; the client's request limiter keeps them within
+the service's per-minute quota."""
+
 
 class MLEngineProvider:
     """AI Platform Prediction (`ml` v1) for one project.
@@ -34,7 +39,7 @@ class MLEngineProvider:
         project: str,
         *,
         client: MLClient | None = None,
-        parallelism: int = 8,
+        parallelism: int = READ_PARALLELISM,
         retry: RetryPolicy = DEFAULT_POLICY,
         operation_timeout: float = OPERATION_TIMEOUT,
     ) -> None:

@@ -66,6 +66,7 @@ class VertexClient(DiscoveryClient):
     api = "aiplatform"
     api_version = "v1"
     permission_hint = VERTEX_PERMISSION_HINT
+    requests_per_minute = catalog_vertex.MAX_REQUESTS_PER_MINUTE
 
     def __init__(
         self,
@@ -85,6 +86,9 @@ class VertexClient(DiscoveryClient):
 
     def url(self, location: str) -> str:
         return region_url(location, self.emulator)
+
+    def quota_key(self, location: str) -> str:
+        return location  # Vertex's request quota is per project and region
 
     # ---- names -------------------------------------------------------------------------------
 

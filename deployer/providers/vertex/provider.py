@@ -25,6 +25,12 @@ from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWrit
 KINDS = ("model", "version", "endpoint", "deployment")
 
 
+READ_PARALLELISM = 32
+"""Concurrent list calls of a read: its critical path is two round trips (list models, then
+list each model's versions), so reads go wide; the client's request limiter keeps them within
+the service's per-minute quota."""
+
+
 class VertexProvider:
     """Vertex AI (`aiplatform` v1) for one project.
 
@@ -40,7 +46,7 @@ class VertexProvider:
         project: str,
         *,
         client: VertexClient | None = None,
-        parallelism: int = 8,
+        parallelism: int = READ_PARALLELISM,
         retry: RetryPolicy = DEFAULT_POLICY,
         stack: str | None = None,
         operation_timeout: float = OPERATION_TIMEOUT,
