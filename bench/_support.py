@@ -72,9 +72,11 @@ def write_repo(
     versions: int,
     regions: tuple[str, ...] = REGIONS,
     stack: str = "bench",
+    deployed: bool = False,
 ) -> Path:
     """A manifests repo: `models` models in `regions`, `versions` versions each (a tiny
-    scikit-learn artifact per version, so the twin never imports TensorFlow)."""
+    scikit-learn artifact per version, so the twin never imports TensorFlow). On Vertex the
+    first version is deployed and takes the traffic; with `deployed` the others are at 0%."""
     import yaml
 
     export = root / "export"
@@ -110,7 +112,7 @@ def write_repo(
                     "runtime_version": "2.11",
                     "python_version": "3.7",
                     "machine_type": "n1-standard-2",
-                    **({"deployed": v == 0} if backend == "vertex" else {}),
+                    **({"deployed": deployed or v == 0} if backend == "vertex" else {}),
                 }
                 for v in range(versions)
             ],
@@ -132,15 +134,17 @@ def load(manifests: Path) -> Any:
     return load_stack(manifests, None, {})
 
 
-def provider(stack: Any, *, unpaced: bool = False, parallelism: int | None = None) -> Any:
-    """deployer's provider for the stack; `unpaced` lifts Vertex's LRO pacing (set-up only)."""
+def provider(stack: Any, *, unpaced: bool = False) -> Any:
+    """deployer's provider for the stack; `unpaced` lifts the request and LRO quota pacing
+    (set-up only: the twin enforces no request quota, and set-up is not what is measured)."""
+    from deployer.providers.pacing import UNLIMITED
     from deployer.workflow import provider_for
 
     prov = provider_for(stack.project, stack.backend)
-    if unpaced and stack.backend == "vertex":
-        from deployer.providers.vertex.pacing import LroLimiter
-
-        prov.client.limiter = LroLimiter(per_window=0)
+    if unpaced:
+        prov.client.request_limiter = UNLIMITED
+        if stack.backend == "vertex":
+            prov.client.limiter = UNLIMITED
     return prov
 
 
@@ -156,7 +160,7 @@ class Recorder:
         self.outcomes.append((time.monotonic() - self.t0, outcome))
 
 
-def apply(stack: Any, prov: Any, parallelism: int = 10) -> tuple[float, Any, Recorder]:
+def apply(stack: Any, prov: Any, parallelism: int | None = None) -> tuple[float, Any, Recorder]:
     """Plan and apply `stack` in-process; (seconds of the apply alone, report, recorder)."""
     from deployer.apply.run import run_plan
     from deployer.workflow import compute_plan

@@ -34,6 +34,7 @@ from deployer.providers.errors import (
     from_http_error,
     from_transport_error,
 )
+from deployer.providers.pacing import WindowLimiter
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 
 EMULATOR_ENV = "AIPLATFORM_EMULATOR_HOST"
@@ -112,19 +113,18 @@ class DiscoveryClient:
         credentials: Any = None,
         timeout: float = HTTP_TIMEOUT,
         retry: RetryPolicy = DEFAULT_POLICY,
-        request_limiter: Any = None,
+        request_limiter: WindowLimiter | None = None,
     ) -> None:
-        from deployer.providers.vertex.pacing import LroLimiter
-
         self.project = project
         self.emulator = emulator_host() if emulator is UNSET else emulator
         self.timeout = timeout
         self.retry = retry
         self._credentials = credentials
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
         self._local = threading.local()
         self._resources: dict[str, Any] = {}
-        self.request_limiter = request_limiter or LroLimiter(self.requests_per_minute)
+        self.request_limiter = request_limiter or WindowLimiter(self.requests_per_minute)
 
     def quota_key(self, location: str) -> str:
         """Which request quota a call at `location` counts against (per project by default)."""
@@ -147,7 +147,7 @@ class DiscoveryClient:
         url = self.url(location)
         found = self._resources.get(url)
         if found is None:
-            with self._lock:
+            with self._build_lock:
                 found = self._resources.get(url)
                 if found is None:
                     found = self._resources[url] = self._build(url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from deployer import catalog
 from deployer.config.stack import Stack
 from deployer.providers.errors import ProviderError
 from deployer.providers.mlengine import schemas, state
@@ -19,6 +20,8 @@ from deployer.providers.schema import (
     ResourceSchema,
 )
 
+APPLY_PARALLELISM = catalog.MAX_CONCURRENT_VERSION_OPS
+"""At most 10 version operations run at once per project: more threads would only queue."""
 READ_PARALLELISM = 32
 """Concurrent list calls of a read: its critical path is two round trips (list models, then
 list each model's versions), so reads go wide; the client's request limiter keeps them within
@@ -33,6 +36,7 @@ class MLEngineProvider:
     """
 
     name = "mlengine"
+    apply_parallelism = APPLY_PARALLELISM
 
     def __init__(
         self,

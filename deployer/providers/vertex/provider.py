@@ -25,6 +25,9 @@ from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWrit
 KINDS = ("model", "version", "endpoint", "deployment")
 
 
+APPLY_PARALLELISM = 64
+"""Operations on different endpoints are independent and Vertex has no concurrent-operation
+quota; the LRO limiter keeps submissions within 60 per region and minute however many run."""
 READ_PARALLELISM = 32
 """Concurrent list calls of a read: its critical path is two round trips (list models, then
 list each model's versions), so reads go wide; the client's request limiter keeps them within
@@ -40,6 +43,7 @@ class VertexProvider:
     """
 
     name = "vertex"
+    apply_parallelism = APPLY_PARALLELISM
 
     def __init__(
         self,
