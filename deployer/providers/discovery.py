@@ -124,6 +124,7 @@ class DiscoveryClient:
         self._build_lock = threading.Lock()
         self._local = threading.local()
         self._resources: dict[str, Any] = {}
+        self._building: dict[str, threading.Lock] = {}
         self.request_limiter = request_limiter or WindowLimiter(self.requests_per_minute)
 
     def quota_key(self, location: str) -> str:
@@ -147,7 +148,9 @@ class DiscoveryClient:
         url = self.url(location)
         found = self._resources.get(url)
         if found is None:
-            with self._build_lock:
+            with self._build_lock:  # one build per URL, different URLs in parallel
+                building = self._building.setdefault(url, threading.Lock())
+            with building:
                 found = self._resources.get(url)
                 if found is None:
                     found = self._resources[url] = self._build(url)
