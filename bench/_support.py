@@ -9,11 +9,16 @@ ratios of one run mean anything.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,24 +43,70 @@ def machine() -> str:
     return f"{platform.node()} {platform.machine()} {cpus} cpu {load}, Python {python}"
 
 
-@contextlib.contextmanager
-def twin(**knobs: Any) -> Iterator[Any]:
-    """A twin (with its GCS emulator) in a temp dir; AIPLATFORM/STORAGE_EMULATOR_HOST set."""
-    from deployer.emulator import Knobs, start
+class Twin:
+    """A twin running in its own process, as the real service runs on its own machines: its
+    CPU never competes with deployer's for one interpreter lock."""
 
+    def __init__(self, process: subprocess.Popen[str], env: dict[str, str]) -> None:
+        self.process = process
+        self.env = env
+        self.url = env["AIPLATFORM_EMULATOR_HOST"]
+
+    def knobs(self, **values: Any) -> None:
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/config",
+            data=json.dumps(values).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+
+@contextlib.contextmanager
+def twin(**knobs: Any) -> Iterator[Twin]:
+    """`deployer emulator` (with its GCS emulator) in a temp dir; its env vars set meanwhile."""
     with tempfile.TemporaryDirectory(prefix="deployer-bench-") as tmp:
-        handle = start(Path(tmp) / "twin", port=0, gcs_port=0, knobs=Knobs(**knobs))
-        saved = {k: os.environ.get(k) for k in handle.env}
-        os.environ.update(handle.env)
+        flags = [f"--{k.replace('_', '-')}={v}" for k, v in knobs.items() if k in CLI_KNOBS]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deployer", "emulator", "--port=0", "--gcs-port=0",
+             f"--data-dir={tmp}/twin", *flags],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )  # fmt: skip
+        env: dict[str, str] = {}
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while "STORAGE_EMULATOR_HOST" not in env and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                raise SystemExit("the twin exited before it was ready")
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].strip().partition("=")
+                env[key] = value
+        handle = Twin(process, env)
+        rest = {k: v for k, v in knobs.items() if k not in CLI_KNOBS}
+        if rest:
+            handle.knobs(**rest)
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
         try:
             yield handle
         finally:
-            handle.stop()
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+CLI_KNOBS = ("op_seconds", "latency_ms", "vertex_lro_per_minute")
 
 
 def storage_client() -> Any:
@@ -186,21 +237,24 @@ def ensure_bucket() -> None:
 
 
 class Counter:
-    """Counts the twin's API calls (HTTP requests to its port) by wrapping its handler."""
+    """Counts deployer's API calls (HTTP requests to the twin) on the client side."""
 
-    def __init__(self, handle: Any) -> None:
+    def __init__(self) -> None:
+        import httplib2
+
         self.count = 0
-        server = handle._server
-        handler = server.RequestHandlerClass
+        self._lock = threading.Lock()
         counter = self
+        original = httplib2.Http.request
 
-        class Counting(handler):  # type: ignore[misc, valid-type]
-            def _handle(self, method: str) -> None:
+        def request(http: Any, *args: Any, **kwargs: Any) -> Any:
+            with counter._lock:
                 counter.count += 1
-                super()._handle(method)
+            return original(http, *args, **kwargs)
 
-        server.RequestHandlerClass = Counting
+        httplib2.Http.request = request  # type: ignore[method-assign]
 
     def take(self) -> int:
-        value, self.count = self.count, 0
+        with self._lock:
+            value, self.count = self.count, 0
         return value

@@ -133,7 +133,7 @@ def run(backend: str, models: int, op_seconds: float) -> None:
         root = Path(tmp)
         first = load(write_repo(root, backend, models, 1))
         apply(first, provider(first, unpaced=True), parallelism=32)
-        handle.knobs.update({"op_seconds": op_seconds})
+        handle.knobs(op_seconds=op_seconds)
         stack = load(write_repo(root, backend, models, 2, deployed=True))
         seconds, report, _ = apply(stack, provider(stack))
         started = time.perf_counter()
