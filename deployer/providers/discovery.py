@@ -92,6 +92,44 @@ def discovery_service(api: str, version: str) -> dict[str, Any]:
 UNSET: Any = object()
 
 
+class Collections:
+    """A discovery resource whose collections are built once and then shared.
+
+    googleapiclient builds every method of a collection, docstrings included, each time the
+    collection is reached (`r.projects().locations().models()`): ~14 ms of CPU per API call,
+    which made a wide read or apply CPU-bound. A collection only builds requests, so one per
+    path serves every thread; method calls (anything with arguments, or whose result is a
+    request) pass through untouched.
+    """
+
+    def __init__(self, resource: Any) -> None:
+        self._resource = resource
+        self._children: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._resource, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if args or kwargs:
+                return attr(*args, **kwargs)
+            with self._lock:
+                child = self._children.get(name)
+            if child is not None:
+                return child
+            from googleapiclient.discovery import Resource
+
+            result = attr()
+            if not isinstance(result, Resource):
+                return result
+            with self._lock:
+                return self._children.setdefault(name, Collections(result))
+
+        return call
+
+
 class DiscoveryClient:
     """Calls to one API of one project, at any location, safe to use from many threads.
 
@@ -153,7 +191,7 @@ class DiscoveryClient:
             with building:
                 found = self._resources.get(url)
                 if found is None:
-                    found = self._resources[url] = self._build(url)
+                    found = self._resources[url] = Collections(self._build(url))
         return found
 
     def http(self) -> Any:

@@ -73,3 +73,27 @@ def test_a_wide_read_waits_for_the_request_quota_instead_of_exceeding_it(
     for at in sent:
         assert sum(1 for t in sent if at <= t < at + 60.0) <= 5
     assert clock.now >= 120.0  # it waited for the window twice rather than send more
+
+
+def test_collections_are_built_once_and_shared_by_threads(twin: Any, project: str) -> None:
+    import threading
+
+    client = MLClient(project, emulator=twin.url)
+    models = [client.models("us-central1") for _ in range(3)]
+    assert models[0] is models[1] is models[2]  # not rebuilt (with docstrings) per call
+    seen: list[int] = []
+
+    def read() -> None:
+        body = client.execute(
+            "us-central1",
+            "list models",
+            lambda r: r.projects().models().list(parent=f"projects/{project}"),
+        )
+        seen.append(len(body.get("models", [])))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [0] * 8
