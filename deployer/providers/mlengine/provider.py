@@ -12,6 +12,7 @@ from deployer.providers.mlengine import schemas, state
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.reader import read_state
 from deployer.providers.mlengine.writer import OPERATION_TIMEOUT, MLEngineWriter
+from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 from deployer.providers.schema import (
     DesiredResource,
@@ -22,10 +23,6 @@ from deployer.providers.schema import (
 
 APPLY_PARALLELISM = catalog.MAX_CONCURRENT_VERSION_OPS
 """At most 10 version operations run at once per project: more threads would only queue."""
-READ_PARALLELISM = 32
-"""Concurrent list calls of a read: its critical path is two round trips (list models, then
-list each model's versions), so reads go wide; the client's request limiter keeps them within
-the service's per-minute quota."""
 
 
 class MLEngineProvider:

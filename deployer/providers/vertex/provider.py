@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from deployer.config.stack import Stack
+from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 from deployer.providers.schema import (
     DesiredResource,
@@ -28,10 +29,6 @@ KINDS = ("model", "version", "endpoint", "deployment")
 APPLY_PARALLELISM = 64
 """Operations on different endpoints are independent and Vertex has no concurrent-operation
 quota; the LRO limiter keeps submissions within 60 per region and minute however many run."""
-READ_PARALLELISM = 32
-"""Concurrent list calls of a read: its critical path is two round trips (list models, then
-list each model's versions), so reads go wide; the client's request limiter keeps them within
-the service's per-minute quota."""
 
 
 class VertexProvider:
