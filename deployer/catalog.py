@@ -74,6 +74,8 @@ ACCELERATOR_TYPES: tuple[str, ...] = (
 SCALING_METRICS: tuple[str, ...] = ("CPU_USAGE", "GPU_DUTY_CYCLE")
 
 MAX_CONCURRENT_VERSION_OPS = 10
+MAX_REQUESTS_PER_MINUTE = 300
+"""ml v1 management requests (get, list, create, ...) per project and minute."""
 MAX_MODELS_PER_PROJECT = 100
 MAX_VERSIONS_PER_PROJECT = 200
 

@@ -70,6 +70,8 @@ LABEL_VERSION = "deployer-version"
 
 MAX_LRO_PER_MINUTE = 60
 """Long-running-operation submissions per project, region and minute."""
+MAX_REQUESTS_PER_MINUTE = 600
+"""Resource-management (CRUD) requests per project, region and minute."""
 MAX_ARTIFACT_BYTES = 10 * 1024**3
 
 CPU_METRIC = "aiplatform.googleapis.com/prediction/online/cpu/utilization"

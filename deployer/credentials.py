@@ -45,6 +45,8 @@ LOGIN_HINT = "run `gcloud auth application-default login` or set GOOGLE_APPLICAT
 _lock = threading.Lock()
 _credentials: Any = None
 _reachable: set[str] = set()
+_unreachable: dict[str, str] = {}
+"""Hosts whose probe failed, with the error: every later client of the process fails at once."""
 _noted: set[str] = set()
 
 
@@ -143,6 +145,8 @@ def check_reachable(url: str, service: str, hint: str = "") -> None:
     with _lock:
         if base in _reachable:
             return
+        if base in _unreachable:
+            raise EnvironmentProblem(_unreachable[base])
     try:
         with urllib.request.urlopen(base, timeout=PROBE_TIMEOUT):
             pass
@@ -151,9 +155,10 @@ def check_reachable(url: str, service: str, hint: str = "") -> None:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         why = getattr(reason, "strerror", None) or str(reason) or type(exc).__name__
-        raise EnvironmentProblem(
-            f"cannot reach {service} at {base.rstrip('/')}: {why}{hint}"
-        ) from None
+        problem = f"cannot reach {service} at {base.rstrip('/')}: {why}{hint}"
+        with _lock:
+            _unreachable[base] = problem
+        raise EnvironmentProblem(problem) from None
     with _lock:
         _reachable.add(base)
 

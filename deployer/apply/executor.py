@@ -19,13 +19,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from deployer import catalog
 from deployer.plan.diff import spec_hash
 from deployer.plan.model import Action, ActionKind, Plan
 from deployer.providers.base import Provider
 from deployer.providers.schema import DesiredResource, ResourceSchema, Strategy
-
-DEFAULT_PARALLELISM = 10
 
 
 class Status(StrEnum):
@@ -83,12 +80,7 @@ Prepare = Callable[[Action], None]
 """Runs before an action's write (e.g. uploads its artifact); raising fails the action."""
 
 
-def _uses_version_quota(action: Action) -> bool:
-    return action.key.kind == "version" and action.kind in (
-        ActionKind.CREATE,
-        ActionKind.REPLACE,
-        ActionKind.DELETE,
-    )
+_LIMITED = (ActionKind.CREATE, ActionKind.REPLACE, ActionKind.DELETE)
 
 
 def _spec(action: Action) -> str:
@@ -145,7 +137,7 @@ def execute(
     plan: Plan,
     provider: Provider,
     events: Events,
-    parallelism: int = DEFAULT_PARALLELISM,
+    parallelism: int | None = None,
     prepare: Prepare | None = None,
     stop: Stop | None = None,
 ) -> list[Outcome]:
@@ -157,7 +149,11 @@ def execute(
     stop = stop or Stop()
     by_id = {a.id: a for a in plan.actions}
     outcomes: dict[str, Outcome] = {}
-    quota = threading.BoundedSemaphore(catalog.MAX_CONCURRENT_VERSION_OPS)
+    quotas = {
+        kind: threading.BoundedSemaphore(schema.concurrent)
+        for kind, schema in provider.schemas.items()
+        if schema.concurrent
+    }
     lanes: dict[object, threading.Lock] = {}
     lanes_guard = threading.Lock()
 
@@ -191,7 +187,8 @@ def execute(
                     held.enter_context(serial)  # a smoke test's canary writes the endpoint too
                 if prepare is not None:
                     prepare(action)
-                if _uses_version_quota(action):
+                quota = quotas.get(action.key.kind)
+                if quota is not None and action.kind in _LIMITED:
                     held.enter_context(quota)
                 perform(provider, action, lambda text: tell(action, text))
             outcome = Outcome(action, Status.DONE, time.monotonic() - started)
@@ -201,7 +198,8 @@ def execute(
         events.finished(outcome)
         return outcome
 
-    pool = ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply")
+    workers = parallelism or provider.apply_parallelism
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="apply")
 
     def submit(action: Action) -> None:
         stop.began(action)

@@ -196,7 +196,7 @@ def run_plan(
     storage: Any,
     events: Events,
     note: Callable[[str], None],
-    parallelism: int,
+    parallelism: int | None,
     gate: Callable[[Action], None] | None = None,
     stop: Stop | None = None,
 ) -> Report:

@@ -15,12 +15,12 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from deployer.errors import DeployerError
 
 DIGEST_LENGTH = 32
-_CHUNK = 1 << 20
 
 
 class ArtifactError(DeployerError):
@@ -44,17 +44,20 @@ class HashCache:
             if isinstance(loaded, dict):
                 self.entries = loaded
 
+    def knows(self, file: Path) -> bool:
+        """Whether `file`'s hash is cached for its current size and mtime."""
+        info = file.stat()
+        entry = self.entries.get(str(file))
+        return bool(entry and entry[0] == info.st_size and entry[1] == info.st_mtime_ns)
+
     def file_hash(self, file: Path) -> str:
         info = file.stat()
         key = str(file)
         entry = self.entries.get(key)
         if entry and entry[0] == info.st_size and entry[1] == info.st_mtime_ns:
             return str(entry[2])
-        sha = hashlib.sha256()
         with file.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                sha.update(chunk)
-        digest = sha.hexdigest()
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
         self.entries[key] = [info.st_size, info.st_mtime_ns, digest]
         self.dirty = True
         return digest
@@ -153,6 +156,21 @@ def combine(entries: Iterable[tuple[str, str]]) -> str:
     return sha.hexdigest()[:DIGEST_LENGTH]
 
 
+HASH_THREADS = 4
+"""Files hashed at once: hashlib releases the interpreter lock while it hashes, so a sharded
+SavedModel is hashed on every core (one file still goes at one core's speed)."""
+
+
+def hash_files(cache: HashCache, files: list[tuple[str, Path]]) -> list[str]:
+    """Each file's content hash (cached ones without reading), in the order of `files`."""
+    paths = [file for _, file in files]
+    unknown = [file for file in paths if not cache.knows(file)]
+    if len(unknown) > 1:
+        with ThreadPoolExecutor(min(HASH_THREADS, len(unknown)), thread_name_prefix="hash") as pool:
+            list(pool.map(cache.file_hash, unknown))
+    return [cache.file_hash(file) for file in paths]
+
+
 def local_digest(root: Path, cache: HashCache | None = None) -> str:
     """Digest of a local artifact directory (relative paths and bytes)."""
     if not root.is_dir():
@@ -165,7 +183,7 @@ def local_digest(root: Path, cache: HashCache | None = None) -> str:
         files = list_files(root)
         if not files:
             raise ArtifactError(f"artifact directory {root} is empty")
-        return combine((rel, cache.file_hash(file)) for rel, file in files)
+        return combine(zip((rel for rel, _ in files), hash_files(cache, files), strict=True))
     except OSError as exc:
         raise ArtifactError(f"cannot read artifact {root}: {exc.strerror or exc}") from None
     finally:

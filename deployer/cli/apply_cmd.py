@@ -19,8 +19,15 @@ AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", help="Skip the confirmation (required off a terminal).")
 ]
 ParallelismOpt = Annotated[
-    int,
-    typer.Option("--parallelism", min=1, max=64, help="Actions in flight at once."),
+    int | None,
+    typer.Option(
+        "--parallelism",
+        min=1,
+        max=64,
+        help="Actions in flight at once [default: as many as the quotas allow: 10 on ml v1, "
+        "64 on Vertex].",
+        show_default=False,
+    ),
 ]
 LockTimeoutOpt = Annotated[
     str,
@@ -90,7 +97,7 @@ def _execute(
     plan: Any,
     provider: Any,
     storage: Any,
-    parallelism: int,
+    parallelism: int | None,
     verb: str,
     guard: Any,
     smoke: Any = None,
@@ -144,7 +151,7 @@ def _run(
     operation: str,
     make_plan: Any,
     auto_approve: bool,
-    parallelism: int,
+    parallelism: int | None,
     lock_timeout: str,
     backend: str = "mlengine",
     smoke: Any = None,
@@ -203,7 +210,7 @@ def apply(
     var: VarOpt = None,
     target: TargetOpt = None,
     auto_approve: AutoApproveOpt = False,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = None,
     lock_timeout: LockTimeoutOpt = "0s",
     allow_downtime: DowntimeOpt = False,
 ) -> None:
@@ -233,7 +240,7 @@ def apply(
 
 
 def _apply_saved(
-    path: Path, doc: dict, auto_approve: bool, parallelism: int, lock_timeout: str
+    path: Path, doc: dict, auto_approve: bool, parallelism: int | None, lock_timeout: str
 ) -> None:
     from deployer.apply.run import check_current, check_ownership
     from deployer.artifacts import digest_sources
@@ -281,7 +288,7 @@ def destroy(
     env: EnvOpt = None,
     var: VarOpt = None,
     auto_approve: AutoApproveOpt = False,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = None,
     lock_timeout: LockTimeoutOpt = "0s",
 ) -> None:
     """Delete every model and version this stack manages (honoring protect)."""

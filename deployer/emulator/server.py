@@ -28,6 +28,9 @@ CONTROL_PREFIX = "/_emulator/"
 class TwinHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256
+    """socketserver's default backlog of 5 drops the SYNs of a wide client's burst, which then
+    retransmit after a second: a delay the real service never adds."""
 
     def __init__(
         self,

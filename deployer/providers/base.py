@@ -25,6 +25,9 @@ from deployer.providers.schema import (
 class Provider(Protocol):
     name: str
     project: str
+    apply_parallelism: int
+    """Actions an apply runs at once unless told otherwise: as many as the service's quotas
+    let make progress (more would only queue in deployer)."""
 
     @property
     def schemas(self) -> Mapping[str, ResourceSchema]:

@@ -71,6 +71,9 @@ class ResourceSchema:
     replace: Strategy = Strategy.DELETE_THEN_CREATE
     serial: bool = False
     """Writes to resources of this kind run one at a time per model (e.g. per Vertex endpoint)."""
+    concurrent: int = 0
+    """Creates, replaces and deletes of this kind in flight at once per project, as the
+    service's quota allows (`ml` v1: 10 version operations); 0: no limit of its own."""
 
     def spec(self, path: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.path == path), None)

@@ -16,6 +16,7 @@ import pytest
 from deployer.config import Stack, load_stack
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.provider import MLEngineProvider
+from deployer.providers.pacing import UNLIMITED
 from deployer.providers.retry import RetryPolicy
 
 # Retries as in production, but with short waits (the twin's 429s say Retry-After: 1).
@@ -24,7 +25,8 @@ FAST_RETRY = RetryPolicy(attempts=10, initial_delay=0.01, max_delay=0.05, deadli
 
 @pytest.fixture
 def client(twin: Any, project: str) -> MLClient:
-    return MLClient(project, emulator=twin.url, retry=FAST_RETRY)
+    # the twin enforces no request quota: pacing is tested on its own (test_pacing.py)
+    return MLClient(project, emulator=twin.url, retry=FAST_RETRY, request_limiter=UNLIMITED)
 
 
 @pytest.fixture

@@ -69,6 +69,7 @@ class MLClient(DiscoveryClient):
 
     api = "ml"
     api_version = "v1"
+    requests_per_minute = catalog.MAX_REQUESTS_PER_MINUTE
 
     def url(self, endpoint: str) -> str:
         return endpoint_url(endpoint, self.emulator)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from deployer import catalog
 from deployer.config.stack import Stack
 from deployer.providers.errors import ProviderError
 from deployer.providers.mlengine import schemas, state
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.reader import read_state
 from deployer.providers.mlengine.writer import OPERATION_TIMEOUT, MLEngineWriter
+from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 from deployer.providers.schema import (
     DesiredResource,
@@ -18,6 +20,9 @@ from deployer.providers.schema import (
     ResourceKey,
     ResourceSchema,
 )
+
+APPLY_PARALLELISM = catalog.MAX_CONCURRENT_VERSION_OPS
+"""At most 10 version operations run at once per project: more threads would only queue."""
 
 
 class MLEngineProvider:
@@ -28,13 +33,14 @@ class MLEngineProvider:
     """
 
     name = "mlengine"
+    apply_parallelism = APPLY_PARALLELISM
 
     def __init__(
         self,
         project: str,
         *,
         client: MLClient | None = None,
-        parallelism: int = 8,
+        parallelism: int = READ_PARALLELISM,
         retry: RetryPolicy = DEFAULT_POLICY,
         operation_timeout: float = OPERATION_TIMEOUT,
     ) -> None:

@@ -32,6 +32,7 @@ replacement (the diff then applies the usual downtime rule to a default version)
 
 from __future__ import annotations
 
+from deployer import catalog
 from deployer.providers.schema import Behavior, Condition, FieldSpec, ResourceSchema, Vocabulary
 
 P, R, OUT = Behavior.PATCH, Behavior.REPLACE, Behavior.OUTPUT
@@ -81,6 +82,7 @@ VERSION = ResourceSchema(
         FieldSpec("createTime", OUT),
         FieldSpec("etag", OUT),
     ),
+    concurrent=catalog.MAX_CONCURRENT_VERSION_OPS,
 )
 
 SCHEMAS = {"model": MODEL, "version": VERSION}

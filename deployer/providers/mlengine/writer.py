@@ -1,7 +1,7 @@
 """The write calls the executor makes, each returning once the service has finished.
 
 Every call retries 429/5xx answers (the client's retry policy) and waits for its long-running
-operation, polling with growing intervals (0.2 s up to 5 s) within a per-operation time limit.
+operation (polled as `PollSchedule` says) within a per-operation time limit.
 They are safe to repeat after an interruption: deleting something already gone succeeds, and
 creating something that already exists succeeds when it is ours, with the same spec, and ends
 READY (a re-run, or a retry whose first attempt did reach the service).
@@ -12,6 +12,7 @@ and, for versions, `deployer-artifact` (the artifact digest), next to the stack'
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from deployer.providers import operations
 from deployer.providers.errors import OperationFailed, OperationTimeout, ProviderError
 from deployer.providers.mlengine import state
 from deployer.providers.mlengine.client import MLClient
+from deployer.providers.polling import PollSchedule
 from deployer.providers.retry import Backoff
 from deployer.providers.schema import ObservedResource, ResourceKey, State
 
@@ -74,11 +76,13 @@ class MLEngineWriter:
         operation_timeout: float = OPERATION_TIMEOUT,
         poll_initial: float = POLL_INITIAL,
         poll_max: float = POLL_MAX,
+        polls: PollSchedule | None = None,
     ) -> None:
         self.client = client
         self.operation_timeout = operation_timeout
         self.poll_initial = poll_initial
         self.poll_max = poll_max
+        self.polls = polls or PollSchedule()
 
     # ---- reads the writes rely on ------------------------------------------------------------
 
@@ -114,19 +118,22 @@ class MLEngineWriter:
     def wait_operation(
         self, endpoint: str, operation: Json, what: str, timeout: float | None = None
     ) -> Json:
-        """Poll `operation` until done (growing intervals); raise if it ends in error."""
+        """Poll `operation` until done (see `PollSchedule`); raise if it ends in error."""
         timeout = self.operation_timeout if timeout is None else timeout
         name = str(operation.get("name", ""))
-        backoff = Backoff(timeout, self.poll_initial, self.poll_max)
+        kind = str(operation.get("metadata", {}).get("operationType") or what.split(" ")[0])
+        started = time.monotonic()
 
         def refresh(current: Json, left: float) -> Json:
-            if not backoff.wait():
-                return current
-            return self.client.execute(
+            time.sleep(min(left, self.polls.delay(kind, time.monotonic() - started)))
+            newer = self.client.execute(
                 endpoint,
                 f"{what}: poll operation {name}",
                 lambda r: r.projects().operations().get(name=name),
             )
+            if newer.get("done"):
+                self.polls.finished(kind, time.monotonic() - started)
+            return newer
 
         return operations.wait_done(operation, what, timeout, refresh)
 

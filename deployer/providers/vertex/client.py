@@ -6,7 +6,7 @@ Threading, credentials, retries of 429/5xx and error lines come from
 `deployer.providers.discovery`, shared with the `mlengine` provider.
 
 LRO submissions (upload, deploy, undeploy, mutate, creates and deletes) pass through one
-`LroLimiter` per client, and are waited for with `operations.wait`: the server holds the request
+`WindowLimiter` per client, and are waited for with `operations.wait`: the server holds the request
 until the operation is done or the wait's timeout ends, so no client-side sleeping is needed.
 """
 
@@ -21,8 +21,8 @@ from deployer.providers import operations
 from deployer.providers import retry as retry_mod
 from deployer.providers.discovery import UNSET, DiscoveryClient
 from deployer.providers.errors import ProviderError
+from deployer.providers.pacing import WindowLimiter
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
-from deployer.providers.vertex.pacing import LroLimiter
 
 Json = dict[str, Any]
 
@@ -66,6 +66,7 @@ class VertexClient(DiscoveryClient):
     api = "aiplatform"
     api_version = "v1"
     permission_hint = VERTEX_PERMISSION_HINT
+    requests_per_minute = catalog_vertex.MAX_REQUESTS_PER_MINUTE
 
     def __init__(
         self,
@@ -74,17 +75,27 @@ class VertexClient(DiscoveryClient):
         emulator: str | None = UNSET,
         credentials: Any = None,
         retry: RetryPolicy = DEFAULT_POLICY,
-        limiter: LroLimiter | None = None,
+        limiter: WindowLimiter | None = None,
+        request_limiter: WindowLimiter | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(project, emulator=emulator, credentials=credentials, retry=retry)
-        self.limiter = limiter or LroLimiter()
+        super().__init__(
+            project,
+            emulator=emulator,
+            credentials=credentials,
+            retry=retry,
+            request_limiter=request_limiter,
+        )
+        self.limiter = limiter or WindowLimiter(catalog_vertex.MAX_LRO_PER_MINUTE)
         self._clock = clock
         self._sleep = sleep
 
     def url(self, location: str) -> str:
         return region_url(location, self.emulator)
+
+    def quota_key(self, location: str) -> str:
+        return location  # Vertex's request quota is per project and region
 
     # ---- names -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from deployer.config.stack import Stack
+from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 from deployer.providers.schema import (
     DesiredResource,
@@ -25,6 +26,11 @@ from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWrit
 KINDS = ("model", "version", "endpoint", "deployment")
 
 
+APPLY_PARALLELISM = 64
+"""Operations on different endpoints are independent and Vertex has no concurrent-operation
+quota; the LRO limiter keeps submissions within 60 per region and minute however many run."""
+
+
 class VertexProvider:
     """Vertex AI (`aiplatform` v1) for one project.
 
@@ -34,13 +40,14 @@ class VertexProvider:
     """
 
     name = "vertex"
+    apply_parallelism = APPLY_PARALLELISM
 
     def __init__(
         self,
         project: str,
         *,
         client: VertexClient | None = None,
-        parallelism: int = 8,
+        parallelism: int = READ_PARALLELISM,
         retry: RetryPolicy = DEFAULT_POLICY,
         stack: str | None = None,
         operation_timeout: float = OPERATION_TIMEOUT,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from deployer.providers.pacing import UNLIMITED
 from deployer.providers.retry import RetryPolicy
 from deployer.providers.vertex.client import VertexClient
-from deployer.providers.vertex.pacing import LroLimiter
 from deployer.providers.vertex.provider import VertexProvider
 
 # Retries as in production, but with short waits (the twin's 429s say Retry-After: 1).
@@ -19,7 +19,7 @@ FAST_RETRY = RetryPolicy(attempts=10, initial_delay=0.01, max_delay=0.05, deadli
 @pytest.fixture
 def vclient(twin: Any, project: str) -> VertexClient:
     return VertexClient(
-        project, emulator=twin.url, retry=FAST_RETRY, limiter=LroLimiter(per_window=0)
+        project, emulator=twin.url, retry=FAST_RETRY, limiter=UNLIMITED, request_limiter=UNLIMITED
     )
 
 

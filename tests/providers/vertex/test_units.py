@@ -7,10 +7,10 @@ import threading
 import pytest
 
 from deployer.providers.errors import ProviderError
+from deployer.providers.pacing import WindowLimiter
 from deployer.providers.schema import ResourceKey
 from deployer.providers.vertex import observe
 from deployer.providers.vertex.client import VertexClient, region_url, wait_seconds
-from deployer.providers.vertex.pacing import LroLimiter
 from deployer.providers.vertex.writer import label_values, nested
 
 
@@ -29,7 +29,7 @@ class FakeClock:
 
 def test_limiter_holds_the_61st_submission_until_the_first_leaves_the_minute() -> None:
     clock = FakeClock()
-    limiter = LroLimiter(60, 60.0, clock=clock, sleep=clock.sleep)
+    limiter = WindowLimiter(60, 60.0, clock=clock, sleep=clock.sleep)
     for _ in range(60):
         assert limiter.acquire("us-central1") == 0.0
         clock.now += 0.5  # 60 submissions over 30 s
@@ -40,7 +40,7 @@ def test_limiter_holds_the_61st_submission_until_the_first_leaves_the_minute() -
 
 
 def test_limiter_zero_means_unlimited_and_is_thread_safe() -> None:
-    assert LroLimiter(0).acquire("x") == 0.0
+    assert WindowLimiter(0).acquire("x") == 0.0
     clock = FakeClock()
     lock = threading.Lock()
 
@@ -48,7 +48,7 @@ def test_limiter_zero_means_unlimited_and_is_thread_safe() -> None:
         with lock:
             clock.now += seconds
 
-    limiter = LroLimiter(5, 60.0, clock=clock, sleep=sleep)
+    limiter = WindowLimiter(5, 60.0, clock=clock, sleep=sleep)
     waits: list[float] = []
     threads = [
         threading.Thread(target=lambda: waits.append(limiter.acquire("r"))) for _ in range(5)

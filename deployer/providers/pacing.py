@@ -1,9 +1,10 @@
-"""Pacing long-running-operation submissions under Vertex's per-region quota.
+"""Pacing calls under a per-minute quota, shared by all threads of one client.
 
-The service takes at most `catalog_vertex.MAX_LRO_PER_MINUTE` LRO submissions per project,
-region and sliding minute and answers 429 past it. Retrying 429s alone would make a large apply
-burn its retry budget in bursts; the provider instead holds each submission until the window
-has room, shared by all its threads.
+Google answers 429 past a quota (Vertex: 60 long-running-operation submissions and 600 requests
+per project, region and minute; `ml` v1: 300 requests per project and minute). Retrying 429s
+alone would make a wide read or a large apply burn its retry budget in bursts; a limiter instead
+holds each call until the sliding window has room, so deployer never sends more than the
+service allows, however wide it goes.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from deployer import catalog_vertex
+READ_PARALLELISM = 128
+"""Concurrent list calls of a read. Its critical path is two round trips (each region's models,
+then each model's versions) only if every versions list goes at once: 100 models in 2 regions
+are 200 lists. The request limiter, not this width, is what keeps a read within the quota."""
 
 
-class LroLimiter:
+class WindowLimiter:
     """At most `per_window` acquisitions per key in any `window` seconds (0: unlimited)."""
 
     def __init__(
         self,
-        per_window: int = catalog_vertex.MAX_LRO_PER_MINUTE,
+        per_window: int,
         window: float = 60.0,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -47,7 +51,7 @@ class LroLimiter:
             return sent[0] + self.window - now
 
     def acquire(self, key: str) -> float:
-        """Block until a submission for `key` (a region) may go; the seconds waited."""
+        """Block until a call counted against `key` may go; the seconds waited."""
         if self.per_window <= 0:
             return 0.0
         waited = 0.0
@@ -55,3 +59,6 @@ class LroLimiter:
             self._sleep(wait)
             waited += wait
         return waited
+
+
+UNLIMITED = WindowLimiter(0)
