@@ -258,3 +258,14 @@ class Counter:
         with self._lock:
             value, self.count = self.count, 0
         return value
+
+
+def per_backend(argv: list[str], run: Any, models: int, second: float) -> int:
+    """`script [MODELS] [SECOND] [BACKEND...]`: `run(backend, models, second)` for each backend
+    (both by default), after the machine line."""
+    count = int(argv[1]) if len(argv) > 1 else models
+    value = float(argv[2]) if len(argv) > 2 else second
+    print(f"machine: {machine()}")
+    for backend in argv[3:] or ["mlengine", "vertex"]:
+        run(backend, count, value)
+    return 0

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _support import PROJECT, REGIONS, apply, ensure_bucket, load, machine, provider, write_repo
+from _support import PROJECT, REGIONS, apply, ensure_bucket, load, per_backend, provider, write_repo
 from _support import twin as start_twin
 
 SEQUENTIAL_POLL = 1.0
@@ -151,15 +151,5 @@ def run(backend: str, models: int, op_seconds: float) -> None:
     print(f"  ratio apply/bound:       {seconds / limit:7.2f}x   (target <= 1.25x)")
 
 
-def main(argv: list[str]) -> int:
-    models = int(argv[1]) if len(argv) > 1 else 20
-    op_seconds = float(argv[2]) if len(argv) > 2 else 2.0
-    backends = argv[3:] or ["mlengine", "vertex"]
-    print(f"machine: {machine()}")
-    for backend in backends:
-        run(backend, models, op_seconds)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(per_backend(sys.argv, run, 20, 2.0))

@@ -25,7 +25,7 @@ from _support import (
     apply,
     ensure_bucket,
     load,
-    machine,
+    per_backend,
     provider,
     write_repo,
 )
@@ -134,15 +134,5 @@ def run(backend: str, models: int, latency: float) -> dict[str, float]:
     return {"zero": zero, "slow": slow, "sequential": sequential, "bound": bound}
 
 
-def main(argv: list[str]) -> int:
-    models = int(argv[1]) if len(argv) > 1 else 100
-    latency = float(argv[2]) if len(argv) > 2 else 50.0
-    backends = argv[3:] or ["mlengine", "vertex"]
-    print(f"machine: {machine()}")
-    for backend in backends:
-        run(backend, models, latency)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(per_backend(sys.argv, run, 100, 50.0))
