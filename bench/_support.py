@@ -109,6 +109,22 @@ def twin(**knobs: Any) -> Iterator[Twin]:
 CLI_KNOBS = ("op_seconds", "latency_ms", "vertex_lro_per_minute")
 
 
+@contextlib.contextmanager
+def latency_proxy(upstream: str, latency_ms: float) -> Iterator[str]:
+    """`bench/_latency_proxy.py` in front of `upstream`, in its own process; yields its URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "_latency_proxy.py"), upstream, str(latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.kill()
+        process.wait()
+
+
 def storage_client() -> Any:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
