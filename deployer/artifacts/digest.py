@@ -2,7 +2,8 @@
 
 A local directory's digest covers relative paths and bytes only (not mtimes or owners), so it is
 the same on every machine. Hashing a multi-GB SavedModel on every plan would be slow, so each
-file's hash is cached by (absolute path, size, mtime) in the user's cache directory.
+file's hash is cached by (path, size, mtime) in the user's cache directory, and the files a cold
+plan must read are hashed on all cores at once (hashlib releases the GIL while it hashes).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from deployer.errors import DeployerError
 
 DIGEST_LENGTH = 32
+_FORMAT = 1
+_LEGACY_CACHE = "file-hashes.json"
 
 
 class ArtifactError(DeployerError):
@@ -29,49 +32,95 @@ class ArtifactError(DeployerError):
 
 def _cache_path() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "deployer" / "file-hashes.json"
+    return Path(base) / "deployer" / "file-hashes"
+
+
+Entries = dict[str, list]
+"""Relative path -> [size, mtime_ns, sha256 hex] of one artifact directory's files."""
 
 
 class HashCache:
-    """File hashes keyed by path, size and mtime; loaded once, saved atomically when changed."""
+    """File hashes of artifact directories, one small JSON file per directory under `path`.
+
+    One file per directory (named by a hash of its absolute path), not one for every file ever
+    hashed: a plan loads only the directories it digests, so a warm re-plan stays in
+    milliseconds however many artifacts this machine has seen, and re-hashing a directory
+    forgets the files it no longer holds. Written atomically, and only when something changed.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or _cache_path()
-        self.entries: dict[str, list] = {}
-        self.dirty = False
-        with contextlib.suppress(OSError, ValueError):
-            loaded = json.loads(self.path.read_text())
-            if isinstance(loaded, dict):
-                self.entries = loaded
+        self._roots: dict[Path, Entries] = {}
+        self._dirty: set[Path] = set()
 
-    def knows(self, file: Path) -> bool:
-        """Whether `file`'s hash is cached for its current size and mtime."""
-        info = file.stat()
-        entry = self.entries.get(str(file))
-        return bool(entry and entry[0] == info.st_size and entry[1] == info.st_mtime_ns)
+    def _file(self, root: Path) -> Path:
+        return self.path / (hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json")
 
-    def file_hash(self, file: Path) -> str:
-        info = file.stat()
-        key = str(file)
-        entry = self.entries.get(key)
-        if entry and entry[0] == info.st_size and entry[1] == info.st_mtime_ns:
-            return str(entry[2])
-        with file.open("rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        self.entries[key] = [info.st_size, info.st_mtime_ns, digest]
-        self.dirty = True
-        return digest
+    def _load(self, root: Path) -> Entries:
+        if root not in self._roots:
+            entries: Entries = {}
+            with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+                loaded = json.loads(self._file(root).read_bytes())
+                if loaded["format"] == _FORMAT and loaded["root"] == str(root):
+                    entries = dict(loaded["files"])
+            self._roots[root] = entries
+        return self._roots[root]
+
+    def hashes(self, root: Path, files: list[tuple[str, Path]]) -> list[tuple[str, str]]:
+        """(relative path, sha256) of each of `files` under `root`, hashing only cache misses."""
+        cached = self._load(root)
+        current: Entries = {}
+        misses: list[tuple[str, Path, os.stat_result]] = []
+        for rel, file in files:
+            info = file.stat()
+            entry = cached.get(rel)
+            if isinstance(entry, list) and entry[:2] == [info.st_size, info.st_mtime_ns]:
+                current[rel] = entry
+            else:
+                misses.append((rel, file, info))
+        for (rel, _, info), digest in zip(
+            misses, hash_files([f for _, f, _ in misses]), strict=True
+        ):
+            current[rel] = [info.st_size, info.st_mtime_ns, digest]
+        if current != cached:
+            self._roots[root] = current
+            self._dirty.add(root)
+        return [(rel, str(current[rel][2])) for rel, _ in files]
 
     def save(self) -> None:
-        if not self.dirty:
+        if not self._dirty:
             return
         with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".hashes-")
-            with os.fdopen(fd, "w") as handle:
-                json.dump(self.entries, handle)
-            os.replace(tmp, self.path)
-            self.dirty = False
+            self.path.mkdir(parents=True, exist_ok=True)
+            for root in sorted(self._dirty):
+                body = {"format": _FORMAT, "root": str(root), "files": self._roots[root]}
+                fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".hashes-")
+                with os.fdopen(fd, "w") as handle:
+                    json.dump(body, handle)
+                os.replace(tmp, self._file(root))
+            self._dirty.clear()
+            if self.path == _cache_path():  # older versions kept every hash in one file
+                (self.path.parent / _LEGACY_CACHE).unlink(missing_ok=True)
+
+
+def _sha256(file: Path) -> str:
+    with file.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def hash_files(files: list[Path], workers: int | None = None) -> list[str]:
+    """sha256 of each file, several files at once on several cores.
+
+    A file's hash is one sequential pass (splitting a file would change the digest every
+    deployed version was planned with), so the parallelism is across files, largest first so
+    that one big shard does not start last."""
+    workers = min(len(files), workers or os.cpu_count() or 1)
+    if workers <= 1:
+        return [_sha256(file) for file in files]
+    order = sorted(range(len(files)), key=lambda i: -files[i].stat().st_size)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hash") as pool:
+        done = dict(zip(order, pool.map(_sha256, [files[i] for i in order]), strict=True))
+    return [done[i] for i in range(len(files))]
 
 
 _KINDS = (
@@ -156,21 +205,6 @@ def combine(entries: Iterable[tuple[str, str]]) -> str:
     return sha.hexdigest()[:DIGEST_LENGTH]
 
 
-HASH_THREADS = 4
-"""Files hashed at once: hashlib releases the interpreter lock while it hashes, so a sharded
-SavedModel is hashed on every core (one file still goes at one core's speed)."""
-
-
-def hash_files(cache: HashCache, files: list[tuple[str, Path]]) -> list[str]:
-    """Each file's content hash (cached ones without reading), in the order of `files`."""
-    paths = [file for _, file in files]
-    unknown = [file for file in paths if not cache.knows(file)]
-    if len(unknown) > 1:
-        with ThreadPoolExecutor(min(HASH_THREADS, len(unknown)), thread_name_prefix="hash") as pool:
-            list(pool.map(cache.file_hash, unknown))
-    return [cache.file_hash(file) for file in paths]
-
-
 def local_digest(root: Path, cache: HashCache | None = None) -> str:
     """Digest of a local artifact directory (relative paths and bytes)."""
     if not root.is_dir():
@@ -183,7 +217,7 @@ def local_digest(root: Path, cache: HashCache | None = None) -> str:
         files = list_files(root)
         if not files:
             raise ArtifactError(f"artifact directory {root} is empty")
-        return combine(zip((rel for rel, _ in files), hash_files(cache, files), strict=True))
+        return combine(cache.hashes(root.resolve(), files))
     except OSError as exc:
         raise ArtifactError(f"cannot read artifact {root}: {exc.strerror or exc}") from None
     finally:

@@ -65,7 +65,8 @@ def storage_client(project: str) -> Any:
 def storage_error(exc: Exception, what: str) -> DeployerError:
     """One line for a failed Cloud Storage call."""
     code = getattr(exc, "code", None)
-    message = getattr(exc, "message", None) or str(exc).splitlines()[0]
+    lines = str(getattr(exc, "message", None) or exc).strip().splitlines()
+    message = lines[0] if lines else type(exc).__name__
     if code == 403:
         return DeployerError(f"{what}: permission denied ({message})")
     if code == 404:
