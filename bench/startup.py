@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 BUCKET = "demo-models"
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("deployer --help", ("--help",)),
+    ("deployer plan --help", ("plan", "--help")),
     ("deployer validate manifests/", ("validate", "manifests")),
     ("deployer plan manifests/", ("plan", "manifests")),
 )
@@ -156,6 +157,17 @@ def setup(work: Path, twin_dir: Path):  # -> deployer.emulator.EmulatorHandle
     return twin
 
 
+def listen_overflows() -> int | None:
+    """Connections the kernel dropped because a listen queue was full (Linux only): each costs
+    its client a SYN retransmit, one second, which is what makes a rare plan run slow here."""
+    try:
+        with open("/proc/net/netstat") as netstat:
+            rows = [line.split() for line in netstat if line.startswith("TcpExt:")]
+        return int(rows[1][rows[0].index("ListenOverflows")])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def report_imports(label: str, imports: Imports, wall: float, bare_us: int, top: int) -> None:
     share = imports.total_us / 1e6 / wall if wall else 0.0
     print(
@@ -207,6 +219,7 @@ def main(argv: Sequence[str]) -> int:
                 for command in (*cmds, check):
                     run(command, env, work)
 
+            overflows_before = listen_overflows()
             times: dict[tuple[Path, str], list[float]] = defaultdict(list)
             for _ in range(options.runs):
                 for checkout in checkouts:
@@ -214,6 +227,7 @@ def main(argv: Sequence[str]) -> int:
                     for command in cmds:
                         times[checkout, command.label].append(timed(command, env, work))
 
+            overflows_after = listen_overflows()
             imports = {
                 (checkout, command.label): parse_importtime(
                     run(command, checkout_env(base, checkout), work, "-X", "importtime")
@@ -224,6 +238,11 @@ def main(argv: Sequence[str]) -> int:
         finally:
             twin.stop()
     print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if overflows_before is not None and overflows_after is not None:
+        print(
+            f"listen queue overflows during the timed runs: {overflows_after - overflows_before} "
+            "(each adds ~1 s to one run: a SYN retransmit)"
+        )
 
     failed = False
     for checkout in checkouts:
