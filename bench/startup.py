@@ -12,8 +12,10 @@ nothing to do but read the live state and find it unchanged. Then each command r
 under `python -X importtime` to show how much of its time is imports, and which, and to check
 that TensorFlow never loads.
 
-Each CHECKOUT is timed with this interpreter and `PYTHONPATH=CHECKOUT` (`python -m deployer`,
-which is what the `deployer` console script runs); give two to compare before and after.
+Each CHECKOUT is timed with this interpreter, `PYTHONPATH=CHECKOUT` and the two lines that the
+`deployer` console script runs (`from deployer.cli import main; main()`); give two checkouts
+to compare before and after in one run. Byte-code is compiled once by warm-up runs, as for an
+installed package, even where PYTHONDONTWRITEBYTECODE is set.
 
 Usage: python bench/startup.py [--runs N] [--top K] [CHECKOUT ...]   (default 7, 12, this repo)
 """
