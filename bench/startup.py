@@ -179,7 +179,10 @@ def report_imports(label: str, imports: Imports, wall: float, bare_us: int, top:
     )
     if top:
         ranked = sorted(imports.by_package.items(), key=lambda item: -item[1])[:top]
-        print("    self time by top-level package:")
+        print(
+            "    self time by top-level package (plan imports its API client in worker threads, "
+            "whose lines interleave, so some self time can land on the wrong package):"
+        )
         for package, us in ranked:
             print(f"      {us / 1000:7.1f} ms  {package}")
         print("    slowest imports at top level (cumulative):")
