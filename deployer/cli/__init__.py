@@ -2,6 +2,9 @@
 
 Command modules import their heavy dependencies inside the command functions so that
 `deployer --help` and `deployer validate` stay fast and never load TensorFlow or API clients.
+They also leave out `from __future__ import annotations`: typer reads every command's
+annotations on each start, and string annotations would make it compile and evaluate each one
+(about a tenth of `deployer --help`). tests/cli/test_startup.py holds both rules.
 """
 
 from __future__ import annotations

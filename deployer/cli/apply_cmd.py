@@ -1,7 +1,5 @@
 """`deployer apply`, `deployer destroy` and `deployer force-unlock`."""
 
-from __future__ import annotations
-
 import json
 import re
 import sys

@@ -1,9 +1,6 @@
 """`deployer emulator`: run the local twin of AI Platform Prediction and Cloud Storage."""
 
-from __future__ import annotations
-
 import os
-import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -85,6 +82,7 @@ def emulator(
 ) -> None:
     """Run the local twin of AI Platform (ml v1), Vertex AI (aiplatform v1) and Cloud Storage."""
     import signal
+    import sqlite3
     import threading
 
     from deployer.emulator import Knobs, start

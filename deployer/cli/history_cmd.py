@@ -1,7 +1,5 @@
 """`deployer history`: the stack's applies and destroys, newest first."""
 
-from __future__ import annotations
-
 import json
 from enum import StrEnum
 from pathlib import Path

@@ -1,7 +1,5 @@
 """`deployer import`: adopt live models deployer does not manage, and print their manifest."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """`deployer inspect ARTIFACT`: a SavedModel's signatures and an example request body."""
 
-from __future__ import annotations
-
 import json
 import os
 from enum import StrEnum

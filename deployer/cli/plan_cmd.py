@@ -1,7 +1,5 @@
 """`deployer plan`: read the live state, diff it against the manifests, show what would change."""
 
-from __future__ import annotations
-
 import sys
 from enum import StrEnum
 from pathlib import Path

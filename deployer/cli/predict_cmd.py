@@ -1,7 +1,5 @@
 """`deployer predict`: send instances to a deployed model, as a quick smoke test."""
 
-from __future__ import annotations
-
 import json
 import math
 import sys

@@ -1,7 +1,5 @@
 """`deployer schema`: JSON Schema of the manifest format for editors' YAML language servers."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`deployer validate`: check manifests offline, with every problem and its position."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
