@@ -196,7 +196,7 @@ def write_repo(
 
 
 def load(manifests: Path) -> Any:
-    from deployer.config import load_stack
+    from deployer.stacks import load_stack
 
     return load_stack(manifests, None, {})
 

@@ -11,7 +11,6 @@ into the repository by this module.
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,25 +20,11 @@ from typing import Any
 
 import yaml
 
-from deployer import catalog
-from deployer.config.stack import Stack
-from deployer.errors import DeployerError, UsageError
-from deployer.providers.base import Provider
-from deployer.providers.schema import DesiredResource, ObservedResource
-
-
-class ImportError_(DeployerError):
-    pass
-
-
-@dataclass(frozen=True)
-class Imported:
-    """What a backend's importer makes of one live model."""
-
-    entry: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
-    origin: dict[str, str] = field(default_factory=dict)
-    """Manifest version name -> the live identity it was made from (backend-specific)."""
+from deployer.core import manifest, ownership
+from deployer.core.errors import AdoptionError, UsageError
+from deployer.core.provider import Adopts, Imported, Provider
+from deployer.core.resources import DesiredResource, ObservedResource
+from deployer.core.stack import Stack
 
 
 @dataclass
@@ -52,17 +37,6 @@ class ImportResult:
     """Actions a plan would still take for the imported models (empty when all went well)."""
 
 
-def _importer(backend: str) -> Any:
-    return importlib.import_module(f"deployer.providers.{backend}.importer")
-
-
-def _managed_by(resource: ObservedResource) -> str | None:
-    """None when unmanaged, else the owning stack's name."""
-    if resource.labels.get(catalog.LABEL_MANAGED_BY) != catalog.LABEL_MANAGED_BY_VALUE:
-        return None
-    return resource.labels.get(catalog.LABEL_STACK, "")
-
-
 def _group(observed: Sequence[ObservedResource]) -> dict[tuple[str, str], list[ObservedResource]]:
     groups: dict[tuple[str, str], list[ObservedResource]] = {}
     for resource in observed:
@@ -72,7 +46,7 @@ def _group(observed: Sequence[ObservedResource]) -> dict[tuple[str, str], list[O
 
 def parse_selection(target: str) -> tuple[str, str | None]:
     model, _, version = target.partition("/")
-    if not catalog.NAME_RE.match(model) or (version and not catalog.NAME_RE.match(version)):
+    if not manifest.NAME_RE.match(model) or (version and not manifest.NAME_RE.match(version)):
         raise UsageError(f"{target!r}: expected MODEL or MODEL/VERSION")
     return model, version or None
 
@@ -89,9 +63,10 @@ def import_models(
 ) -> ImportResult:
     """Adopt `target` (MODEL or MODEL/VERSION), or with `every` each unmanaged model."""
     from deployer.artifacts import digests_for
-    from deployer.plan.diff import PlanOptions, diff, spec_hash
+    from deployer.plan.planner import PlanOptions, plan
 
-    importer = _importer(provider.name)
+    if not isinstance(provider, Adopts):
+        raise AdoptionError(f"backend {provider.name} cannot adopt live models")
     observed = provider.read(regions, None)
     groups = _group(observed)
     default_region = stack.settings.region
@@ -101,7 +76,7 @@ def import_models(
         head = next((r for r in resources if r.key.version is None and not r.key.part), None)
         if head is None:
             continue
-        owner = _managed_by(head)
+        owner = ownership.owner(head.labels)
         if every:
             if owner is None:
                 selected.append((head, [r for r in resources if r is not head], None))
@@ -109,7 +84,7 @@ def import_models(
         if model != name:
             continue
         if owner is not None and owner != stack.name:
-            raise ImportError_(
+            raise AdoptionError(
                 f"{region}/{model} belongs to stack '{owner}': deployer never takes a model from "
                 "another stack (remove it from that stack's manifests first)"
             )
@@ -117,13 +92,13 @@ def import_models(
     if not selected:
         where = ", ".join(regions)
         if every:
-            raise ImportError_(f"no unmanaged model found in {where} of project {stack.project!r}")
-        raise ImportError_(f"model {name!r} not found in {where} of project {stack.project!r}")
+            raise AdoptionError(f"no unmanaged model found in {where} of project {stack.project!r}")
+        raise AdoptionError(f"model {name!r} not found in {where} of project {stack.project!r}")
 
     result = ImportResult(yaml="")
     imported: list[tuple[ObservedResource, list[ObservedResource], Imported]] = []
     for head, children, version in selected:
-        made: Imported = importer.manifest_entry(head, children, default_region, version)
+        made: Imported = provider.manifest_entry(head, children, default_region, version)
         imported.append((head, children, made))
         result.notes.extend(made.notes)
         result.models.append(head.key.address)
@@ -135,18 +110,18 @@ def import_models(
     desired = provider.desired(tmp_stack, digests)
     for head, children, made in imported:
         mine = [d for d in desired if d.key.model_key == head.key]
-        specs = {d.key: spec_hash(d) for d in mine}
-        result.notes.extend(provider.adopt(head, children, mine, made.origin, specs))  # type: ignore[attr-defined]
+        specs = {d.key: ownership.spec_hash(d) for d in mine}
+        result.notes.extend(provider.adopt(head, children, mine, made.origin, specs))
 
     # The check `plan` will make: the imported models as declared, against the live state now.
     keys = {head.key for head, _, _ in imported}
     after = [r for r in provider.read(regions, stack.name) if r.key.model_key in keys]
     wanted = [d for d in desired if d.key.model_key in keys]
-    plan = diff(
-        wanted, after, provider.schemas, PlanOptions(stack=stack.name, project=stack.project)
+    check = plan(
+        wanted, after, provider.model, PlanOptions(stack=stack.name, project=stack.project)
     )
-    result.remaining = [f"{a.kind.value} {a.address}: {a.reason}" for a in plan.actions]
-    result.remaining += list(plan.errors)
+    result.remaining = [f"{a.kind.verb} {a.address}: {a.reason.text()}" for a in check.actions]
+    result.remaining += list(check.errors)
     header = (
         f"# Imported by `deployer import` from project {stack.project} "
         f"({', '.join(result.models)}).\n"
@@ -159,8 +134,8 @@ def _load_with(
     stack: Stack, text: str, environment: str | None, cli_vars: Mapping[str, str] | None
 ) -> Stack:
     """The stack's settings with only the imported models, loaded and validated as usual."""
-    from deployer.config import load_stack
     from deployer.config.loader import SETTINGS_NAMES
+    from deployer.stacks import load_stack
 
     with tempfile.TemporaryDirectory(prefix="deployer-import-") as tmp:
         root = Path(tmp) / stack.root.name  # the stack's default name is its directory's

@@ -174,7 +174,7 @@ class Recorder:
 
     def finish(self, outcome: str, message: str = "") -> Record:
         from deployer.apply.executor import Status
-        from deployer.plan.model import ActionKind
+        from deployer.core.plan import ActionKind
 
         record = self.record
         plan = self.plan
@@ -187,9 +187,9 @@ class Recorder:
             kinds = {
                 "add": (ActionKind.CREATE,),
                 "change": (ActionKind.UPDATE,),
-                "replace": (ActionKind.REPLACE,),
+                "replace": (ActionKind.DELETE_THEN_CREATE, ActionKind.CREATE_THEN_DELETE),
                 "destroy": (ActionKind.DELETE,),
-                "reroute": (ActionKind.SET_DEFAULT, ActionKind.SET_TRAFFIC),
+                "reroute": (ActionKind.REROUTE,),
             }
             record.done = {k: sum(1 for a in done if a.kind in v) for k, v in kinds.items()}
             record.done["failed"] = len(self.report.failed)
@@ -200,7 +200,7 @@ class Recorder:
 
 def _outcome(exc: BaseException | None, recorder: Recorder) -> tuple[str, str]:
     from deployer.apply.run import StalePlanError
-    from deployer.errors import DeployerError
+    from deployer.core.errors import DeployerError
 
     if exc is None:
         if recorder.plan is not None and not recorder.plan.has_changes:

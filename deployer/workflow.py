@@ -1,60 +1,50 @@
-"""The steps behind `plan` and `apply`: load, digest artifacts, read the cloud, diff.
+"""The steps behind `plan` and `apply`: load, digest artifacts, read the cloud, plan.
 
 The CLI stays thin by calling these; each step lives in its own package and this module only
-wires them together, so a Vertex AI backend plugs in by providing another provider.
+wires them together. Backends come from `deployer.providers.registry`, never by name.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from deployer import catalog, catalog_vertex
-from deployer.config.stack import DeclaredModel, Stack
-from deployer.errors import OptionError, UsageError
-from deployer.plan.diff import PlanOptions, diff, fingerprint
-from deployer.plan.model import Plan
+from deployer.core import manifest, ownership
+from deployer.core.errors import OptionError
+from deployer.core.ownership import fingerprint
+from deployer.core.plan import Plan
+from deployer.core.provider import Provider
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
+from deployer.core.stack import DeclaredModel, Stack
+from deployer.plan.planner import PlanOptions, plan
 from deployer.plan.present import annotate
-from deployer.providers.base import Provider
-from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey, Vocabulary
+from deployer.providers import registry
+
+if TYPE_CHECKING:
+    from deployer.apply.smoke import SmokeTest
 
 
 def parse_targets(targets: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
     parsed = []
     for target in targets:
         model, _, version = target.partition("/")
-        if not catalog.NAME_RE.match(model) or (version and not catalog.NAME_RE.match(version)):
+        if not manifest.NAME_RE.match(model) or (version and not manifest.NAME_RE.match(version)):
             raise OptionError(f"--target {target!r}: expected MODEL or MODEL/VERSION")
         parsed.append((model, version or None))
     return tuple(parsed)
 
 
-BACKENDS = ("mlengine", "vertex")
-
-
-def provider_for(project: str, backend: str = "mlengine") -> Provider:
+def provider_for(project: str, backend: str) -> Provider:
     """The provider of a backend, for one project; providers import their clients lazily."""
-    if backend == "vertex":
-        from deployer.providers.vertex.provider import VertexProvider
-
-        return VertexProvider(project)
-    if backend != "mlengine":
-        raise UsageError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
-    from deployer.providers.mlengine.provider import MLEngineProvider
-
-    return MLEngineProvider(project)
+    return registry.backend(backend).provider(project)
 
 
 def scanned_endpoints(provider: Provider) -> tuple[str, ...]:
     """Every endpoint (region) a stack may have resources on, so dropped models are pruned."""
-    if provider.name == "vertex":
-        from deployer import catalog_vertex
-
-        return catalog_vertex.REGIONS
-    return catalog.ENDPOINTS
+    return registry.backend(provider.name).locations
 
 
 def read_observed(provider: Provider, stack: str) -> list[ObservedResource]:
@@ -65,7 +55,7 @@ def read_observed(provider: Provider, stack: str) -> list[ObservedResource]:
 def check_artifacts(stack: Stack) -> None:
     """Refuse artifacts the service would reject or serve wrongly (no TensorFlow needed)."""
     from deployer.artifacts.checks import check_stack
-    from deployer.config.diagnostics import ManifestError
+    from deployer.core.diagnostics import ManifestError
 
     problems = check_stack(stack)
     if problems:
@@ -96,9 +86,9 @@ def compute_plan(
     desired = [] if destroy else provider.desired(stack, digests)
     observed = read_observed(provider, stack.name)
     check_targets(parse_targets(targets), stack, desired, observed)
-    plan = diff(desired, observed, provider.schemas, options)
-    plan = dataclasses.replace(
-        plan,
+    planned = plan(desired, observed, provider.model, options)
+    planned = dataclasses.replace(
+        planned,
         artifacts=dict(sorted(digests.items())),
         artifacts_uri=stack.settings.artifacts,
         backend=provider.name,
@@ -106,16 +96,8 @@ def compute_plan(
         emulator=emulator_url(),
         commit=git_commit(stack.root),
     )
-    return annotate(plan, vocabulary(provider.name), ManifestIndex(stack), observed)
-
-
-def vocabulary(backend: str) -> Vocabulary:
-    """The backend's manifest vocabulary (`providers/<backend>/schemas.py: VOCABULARY`)."""
-    try:
-        module = importlib.import_module(f"deployer.providers.{backend}.schemas")
-    except ImportError:
-        return Vocabulary({})
-    return getattr(module, "VOCABULARY", Vocabulary({}))
+    index = ManifestIndex(stack, registry.backend(provider.name).key_name)
+    return annotate(planned, provider.model.vocabulary, index, observed)
 
 
 def emulator_url(environ: Mapping[str, str] | None = None) -> str:
@@ -151,9 +133,12 @@ def git_commit(root: object, environ: Mapping[str, str] | None = None) -> str:
 
 
 class ManifestIndex:
-    """Where each model and version of a stack is declared: `FILE:LINE` per resource and key."""
+    """Where each model and version of a stack is declared: `FILE:LINE` per resource and key.
 
-    def __init__(self, stack: Stack) -> None:
+    `key_name` is how the backend names a manifest version in its keys."""
+
+    def __init__(self, stack: Stack, key_name: Callable[[str], str] = str) -> None:
+        self.key_name = key_name
         self._models: dict[tuple[str, str], DeclaredModel] = {}
         for model in stack.models:
             for region in model.regions:
@@ -167,7 +152,7 @@ class ManifestIndex:
         if key.version is None:
             return model, path
         for position, version in enumerate(model.spec.versions):
-            if key.version in (version.name, catalog_vertex.alias(version.name)):
+            if key.version in (version.name, self.key_name(version.name)):
                 return model, (*path, "versions", model.version_index(position))
         return None
 
@@ -191,7 +176,7 @@ class ManifestIndex:
             return ""
         model, _ = found
         for version in model.spec.versions:
-            if key.version in (version.name, catalog_vertex.alias(version.name)):
+            if key.version in (version.name, self.key_name(version.name)):
                 return version.artifact or ""
         return ""
 
@@ -226,10 +211,7 @@ def check_targets(
     """OptionError for a --target that names nothing declared and nothing this stack manages
     live (a typo would otherwise plan nothing and exit 0)."""
     keys = [r.key for r in desired] + [
-        r.key
-        for r in observed
-        if r.labels.get(catalog.LABEL_MANAGED_BY) == catalog.LABEL_MANAGED_BY_VALUE
-        and r.labels.get(catalog.LABEL_STACK) == stack.name
+        r.key for r in observed if ownership.owned_by(r.labels, stack.name)
     ]
     for model, version in targets:
         if not any(k.model == model and (version is None or k.version == version) for k in keys):
@@ -242,3 +224,46 @@ def check_targets(
 
 def current_fingerprint(plan: Plan, provider: Provider) -> str:
     return fingerprint(read_observed(provider, plan.stack))
+
+
+def resolved(plan: Plan) -> Plan:
+    """A loaded plan file in today's terms: the default backend when it names none (format
+    1.0), and each part's kind from the backend's resource model."""
+    backend = registry.backend(plan.backend) if plan.backend else registry.default()
+    model = backend.resources
+    actions = []
+    for action in plan.actions:
+        key = action.key
+        kind = model.with_part(key.part)
+        if kind is not None and key.kind != kind.name:
+            key = dataclasses.replace(key, kind=kind.name)
+        actions.append(dataclasses.replace(action, key=key))
+    return dataclasses.replace(plan, backend=backend.name, actions=tuple(actions))
+
+
+def smoke_tests(stack: Stack) -> dict[tuple[str, str], SmokeTest]:
+    """(model, version) -> its smoke test, with the files read (validation checked them).
+
+    Plans name a version by its manifest name, or as the backend keys it (a registry alias):
+    both find the test."""
+    from deployer.apply.smoke import SmokeTest
+    from deployer.config.rules import read_jsonl
+    from deployer.core.diagnostics import display_path
+
+    key_name = registry.backend(stack.backend).key_name
+    tests = {}
+    for model in stack.models:
+        for version in model.spec.versions:
+            smoke = version.smoke_test
+            if smoke is None:
+                continue
+            base = model.file.parent
+            test = SmokeTest(
+                display_path(base / smoke.instances),
+                read_jsonl(base / smoke.instances),
+                read_jsonl(base / smoke.expect) if smoke.expect else None,
+                smoke.tolerance,
+            )
+            tests[(model.spec.name, version.name)] = test
+            tests.setdefault((model.spec.name, key_name(version.name)), test)
+    return tests

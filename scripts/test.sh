@@ -8,4 +8,5 @@ export NO_GCE_CHECK=true
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
+"$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
 "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

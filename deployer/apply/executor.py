@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from deployer.plan.diff import spec_hash
-from deployer.plan.model import Action, ActionKind, Plan
-from deployer.providers.base import Provider
-from deployer.providers.schema import DesiredResource, ResourceSchema, Strategy
+from deployer.core.model import ResourceKind
+from deployer.core.ownership import spec_hash
+from deployer.core.plan import Action, ActionKind, Plan
+from deployer.core.provider import Provider
+from deployer.core.resources import DesiredResource
 
 
 class Status(StrEnum):
@@ -80,15 +81,20 @@ Prepare = Callable[[Action], None]
 """Runs before an action's write (e.g. uploads its artifact); raising fails the action."""
 
 
-_LIMITED = (ActionKind.CREATE, ActionKind.REPLACE, ActionKind.DELETE)
+_LIMITED = (
+    ActionKind.CREATE,
+    ActionKind.DELETE_THEN_CREATE,
+    ActionKind.CREATE_THEN_DELETE,
+    ActionKind.DELETE,
+)
 
 
 def _spec(action: Action) -> str:
     return spec_hash(DesiredResource(action.key, action.desired or {}, action.labels or {}))
 
 
-def _schema(provider: Provider, action: Action) -> ResourceSchema | None:
-    return provider.schemas.get(action.key.kind)
+def _kind(provider: Provider, action: Action) -> ResourceKind | None:
+    return provider.model.get(action.key.kind)
 
 
 Detail = Callable[[str], None]
@@ -100,34 +106,33 @@ def _quiet(_: str) -> None:
 
 
 def perform(provider: Provider, action: Action, detail: Detail = _quiet) -> None:
-    """One action's calls, in the order the service needs them.
+    """One action's calls, in the order the service needs them: from its kind alone.
 
-    A create-before-destroy replace only creates here: the plan holds a separate delete of the
-    superseded instance, ordered after whatever must move off it first.
+    A create-then-delete only creates here: the plan holds a separate delete of the superseded
+    instance, ordered after whatever must move off it first.
     """
     key, fields, labels = action.key, action.desired or {}, action.labels or {}
     kind = action.kind
-    schema = _schema(provider, action)
     if kind is ActionKind.WAIT:
         provider.wait_settled(key)
-    elif kind is ActionKind.SET_DEFAULT:
-        provider.set_default(key)
-    elif kind is ActionKind.SET_TRAFFIC:
-        provider.set_traffic(key, dict(fields.get("traffic") or {}))
+    elif kind is ActionKind.REROUTE:
+        if action.route is None:
+            raise ValueError(f"{action.id}: a reroute without its routing")
+        provider.reroute(key, action.route.path, fields.get(action.route.path))
     elif kind is ActionKind.DELETE:
         provider.delete(key)
     elif kind is ActionKind.UPDATE:
         mask = sorted({c.mask for c in action.changes if c.mask})
         provider.update(key, mask, fields, labels, _spec(action))
-    elif kind in (ActionKind.CREATE, ActionKind.REPLACE):
-        if kind is ActionKind.REPLACE and (
-            schema is None or schema.replace is Strategy.DELETE_THEN_CREATE
-        ):
-            detail("deleting the old one (unavailable until the new one is ready)")
-            provider.delete(key)
-            detail("creating the new one")
-        elif kind is ActionKind.REPLACE:
-            detail("creating the new one; the old one goes once nothing uses it")
+    elif kind is ActionKind.DELETE_THEN_CREATE:
+        detail("deleting the old one (unavailable until the new one is ready)")
+        provider.delete(key)
+        detail("creating the new one")
+        provider.create(key, fields, labels, _spec(action))
+    elif kind is ActionKind.CREATE_THEN_DELETE:
+        detail("creating the new one; the old one goes once nothing uses it")
+        provider.create(key, fields, labels, _spec(action))
+    elif kind is ActionKind.CREATE:
         provider.create(key, fields, labels, _spec(action))
     else:  # pragma: no cover - exhaustive over ActionKind
         raise ValueError(f"unknown action kind {kind}")
@@ -150,17 +155,17 @@ def execute(
     by_id = {a.id: a for a in plan.actions}
     outcomes: dict[str, Outcome] = {}
     quotas = {
-        kind: threading.BoundedSemaphore(schema.concurrent)
-        for kind, schema in provider.schemas.items()
-        if schema.concurrent
+        kind.name: threading.BoundedSemaphore(kind.concurrent)
+        for kind in provider.model.kinds
+        if kind.concurrent
     }
     lanes: dict[object, threading.Lock] = {}
     lanes_guard = threading.Lock()
 
     def lane(action: Action) -> threading.Lock | None:
         """The lock serializing this action with its model's other serial writes, if any."""
-        schema = _schema(provider, action)
-        if schema is None or not schema.serial or action.kind is ActionKind.WAIT:
+        kind = _kind(provider, action)
+        if kind is None or not kind.serial or action.kind is ActionKind.WAIT:
             return None
         with lanes_guard:
             return lanes.setdefault(action.key.model_key, threading.Lock())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deployer.apply.executor import Stop
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 EXIT_INTERRUPTED = 130
 SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deployer.artifacts.gcs import GcsUri, storage_error
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 DEFAULT_TTL = 15 * 60
 

@@ -11,31 +11,33 @@ from typing import IO, Any
 from rich.markup import escape
 
 from deployer.apply.executor import Outcome, Status
-from deployer.plan.model import Action
+from deployer.core.plan import Action, ActionKind, split_text
 
 _VERBS = {
-    "create": "Creating",
-    "update": "Updating",
-    "replace": "Replacing",
-    "delete": "Deleting",
-    "set-default": "Setting default",
-    "set-traffic": "Routing traffic",
-    "wait": "Waiting for",
+    ActionKind.CREATE: "Creating",
+    ActionKind.UPDATE: "Updating",
+    ActionKind.DELETE_THEN_CREATE: "Replacing",
+    ActionKind.CREATE_THEN_DELETE: "Replacing",
+    ActionKind.DELETE: "Deleting",
+    ActionKind.WAIT: "Waiting for",
 }
 
 
 def describe(action: Action) -> str:
     """`Setting default us-central1/m/v2 (v1 -> v2)`: what starts, with a serving move's
     before -> after, so a log shows where traffic went without the plan beside it."""
-    verb = f"{_VERBS[action.kind.value]} {action.address}"
-    if action.kind.value in ("set-default", "set-traffic") and action.changes:
-        from deployer.render.values import split_text
-
-        change = action.changes[0]
-        if action.kind.value == "set-traffic":
-            return f"{verb} ({split_text(change.before)} -> {split_text(change.after)})"
-        return f"{verb} ({change.before or '(none)'} -> {change.after})"
-    return verb
+    route = action.route
+    if action.kind is not ActionKind.REROUTE or route is None:
+        return f"{_VERBS.get(action.kind, action.kind.value)} {action.address}"
+    verb = "Routing traffic" if route.split else "Setting default"
+    if not action.changes:
+        return f"{verb} {action.address}"
+    change = action.changes[0]
+    if route.split:
+        return (
+            f"{verb} {action.address} ({split_text(change.before)} -> {split_text(change.after)})"
+        )
+    return f"{verb} {action.address} ({change.before or '(none)'} -> {change.after})"
 
 
 def _bytes(n: int) -> str:
@@ -75,11 +77,11 @@ class PlainProgress:
     def finished(self, outcome: Outcome) -> None:
         a = outcome.action
         if outcome.status is Status.DONE:
-            self.line(f"{a.address}: {a.kind.value} complete after {outcome.seconds:.1f}s")
+            self.line(f"{a.address}: {a.kind_text()} complete after {outcome.seconds:.1f}s")
         elif outcome.status is Status.FAILED:
-            self.line(f"{a.address}: {a.kind.value} FAILED: {outcome.error}")
+            self.line(f"{a.address}: {a.kind_text()} FAILED: {outcome.error}")
         else:
-            self.line(f"{a.address}: {a.kind.value} {outcome.error}")
+            self.line(f"{a.address}: {a.kind_text()} {outcome.error}")
 
     def note(self, text: str) -> None:
         self.line(text)
@@ -136,14 +138,14 @@ class LiveProgress:
             self._details.pop(a.id, None)
         if outcome.status is Status.DONE:
             self.console.print(
-                f"[green]✓[/] {a.address}: {a.kind.value} complete after {outcome.seconds:.1f}s"
+                f"[green]✓[/] {a.address}: {a.kind_text()} complete after {outcome.seconds:.1f}s"
             )
         elif outcome.status is Status.FAILED:
             self.console.print(
-                f"[red]✗[/] {a.address}: {a.kind.value} failed: {escape(outcome.error)}"
+                f"[red]✗[/] {a.address}: {a.kind_text()} failed: {escape(outcome.error)}"
             )
         else:
-            self.console.print(f"[yellow]-[/] {a.address}: {a.kind.value} {escape(outcome.error)}")
+            self.console.print(f"[yellow]-[/] {a.address}: {a.kind_text()} {escape(outcome.error)}")
 
     def note(self, text: str) -> None:
         self.console.print(escape(text))

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import catalog
 from deployer.apply.executor import Events, Outcome, Status, Stop, execute
 from deployer.apply.progress import LiveProgress, upload_text
-from deployer.artifacts import destination
 from deployer.artifacts.gcs import GcsUri
-from deployer.errors import DeployerError
-from deployer.plan.model import Action, ActionKind, Plan
-from deployer.providers.base import Provider
-from deployer.providers.schema import ObservedResource, ResourceKey
+from deployer.core import ownership
+from deployer.core.errors import DeployerError
+from deployer.core.layout import destination
+from deployer.core.plan import Action, ActionKind, Plan
+from deployer.core.provider import Provider
+from deployer.core.resources import ObservedResource, ResourceKey
+
+REPLACES = (ActionKind.DELETE_THEN_CREATE, ActionKind.CREATE_THEN_DELETE)
 
 
 class StalePlanError(DeployerError):
@@ -44,15 +46,17 @@ class Report:
 
     @property
     def unmoved_defaults(self) -> tuple[str, ...]:
-        """One line per default-version move that did not happen, saying why."""
+        """One line per single-target reroute (a default version) that did not happen, saying
+        why."""
         lines = []
         for o in self.outcomes:
             a = o.action
-            if a.kind is not ActionKind.SET_DEFAULT or o.status is Status.DONE:
+            single = a.route is not None and not a.route.split and a.route.serves
+            if not single or o.status is Status.DONE:
                 continue
             if o.blocked_by is not None:
                 b = o.blocked_by
-                why = f"skipped because {b.kind.value} of {b.address} did not complete"
+                why = f"skipped because {b.kind.verb} of {b.address} did not complete"
             else:
                 why = f"{o.status.value}: {o.error}"
             stays = a.changes[0].before if a.changes else None
@@ -71,8 +75,8 @@ class Report:
         counts = (
             f"{count(ActionKind.CREATE)} added, "
             f"{count(ActionKind.UPDATE)} changed, "
-            f"{count(ActionKind.REPLACE)} replaced, {count(ActionKind.DELETE)} destroyed, "
-            f"{count(ActionKind.SET_DEFAULT, ActionKind.SET_TRAFFIC)} rerouted"
+            f"{count(ActionKind.DELETE_THEN_CREATE, ActionKind.CREATE_THEN_DELETE)} replaced, "
+            f"{count(ActionKind.DELETE)} destroyed, {count(ActionKind.REROUTE)} rerouted"
         )
         if not self.failed:
             return f"Apply complete! Resources: {counts}."
@@ -112,7 +116,7 @@ def check_ownership(plan: Plan, observed: Iterable[ObservedResource]) -> None:
             for resource in live.get(key, ()):
                 if key.part and not resource.labels:
                     continue  # a part without labels of its own (a deployment): its model decides
-                owner = _owner(resource)
+                owner = ownership.owner(resource.labels)
                 if owner != plan.stack:
                     held = (
                         "is not managed by deployer"
@@ -120,17 +124,10 @@ def check_ownership(plan: Plan, observed: Iterable[ObservedResource]) -> None:
                         else (f"belongs to stack '{owner}'")
                     )
                     raise OwnershipError(
-                        f"refusing the plan: action {action.id} ({action.kind.value} "
+                        f"refusing the plan: action {action.id} ({action.kind.verb} "
                         f"{action.address}) targets {resource.key.address}, which {held}, "
                         f"not to stack '{plan.stack}'; nothing was changed"
                     )
-
-
-def _owner(resource: ObservedResource) -> str | None:
-    labels = resource.labels
-    if labels.get(catalog.LABEL_MANAGED_BY) != catalog.LABEL_MANAGED_BY_VALUE:
-        return None
-    return labels.get(catalog.LABEL_STACK, "")
 
 
 class Uploader:
@@ -159,7 +156,7 @@ class Uploader:
 
         source = action.artifact_source
         if (
-            action.kind not in (ActionKind.CREATE, ActionKind.REPLACE)
+            action.kind not in (ActionKind.CREATE, *REPLACES)
             or not source
             or source.startswith("gs://")
         ):

@@ -1,7 +1,8 @@
 """Smoke tests: a version is sent its manifest's `smoke_test` instances before it becomes the
 default (or gets traffic); a wrong or failed answer fails that action, so the default and the
-traffic stay where they were. Backend-neutral: the provider's `smoke(key, instances)` calls the
-version."""
+traffic stay where they were. Backend-neutral: a provider that can call one version
+(`CallsVersions`) is asked before a single-target reroute; one that routes by a split
+(`Canaries`) judges each version gaining traffic behind a small share first."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deployer import catalog_vertex
-from deployer.config.stack import Stack
-from deployer.errors import DeployerError
-from deployer.plan.model import Action, ActionKind, Plan
-from deployer.providers.base import Provider
+from deployer.core.errors import DeployerError
+from deployer.core.plan import Action, ActionKind, Plan
+from deployer.core.provider import CallsVersions, Canaries, Provider
 
 
 class SmokeTestFailed(DeployerError):
@@ -28,30 +27,6 @@ class SmokeTest:
     instances: list[Any]
     expect: list[Any] | None
     tolerance: float
-
-
-def smoke_tests(stack: Stack) -> dict[tuple[str, str], SmokeTest]:
-    """(model, version) -> its smoke test, with the files read (validation checked them)."""
-    from deployer.config.diagnostics import display_path
-    from deployer.config.rules import read_jsonl
-
-    tests = {}
-    for model in stack.models:
-        for version in model.spec.versions:
-            smoke = version.smoke_test
-            if smoke is None:
-                continue
-            base = model.file.parent
-            test = SmokeTest(
-                display_path(base / smoke.instances),
-                read_jsonl(base / smoke.instances),
-                read_jsonl(base / smoke.expect) if smoke.expect else None,
-                smoke.tolerance,
-            )
-            # Plans name a version by its manifest name, or on vertex by its registry alias.
-            tests[(model.spec.name, version.name)] = test
-            tests.setdefault((model.spec.name, catalog_vertex.alias(version.name)), test)
-    return tests
 
 
 def _number(value: Any) -> bool:
@@ -91,6 +66,10 @@ def difference(got: Any, want: Any, tolerance: float, where: str = "") -> str | 
 def run_smoke_test(provider: Provider, action: Action, test: SmokeTest) -> str:
     """Send the instances to the version; SmokeTestFailed with the difference, else a note."""
     key = action.key
+    if not isinstance(provider, CallsVersions):
+        raise SmokeTestFailed(
+            f"smoke test ({test.source}): {provider.name} cannot call {key.address}"
+        )
     try:
         predictions = list(provider.smoke(key, test.instances))
     except Exception as exc:
@@ -122,6 +101,8 @@ def judge(test: SmokeTest, predictions: list[Any]) -> None:
 def run_canary(provider: Provider, action: Action, name: str, test: SmokeTest) -> str:
     """Where no single version can be called (a shared endpoint), route it a small share and
     judge the answers it gives; the provider restores the split when the test fails."""
+    if not isinstance(provider, Canaries):
+        raise SmokeTestFailed(f"smoke test ({test.source}): {provider.name} cannot run a canary")
     try:
         provider.canary(action.key, name, test.instances, lambda got: judge(test, got))
     except SmokeTestFailed as exc:
@@ -151,17 +132,18 @@ class SmokeGate:
         self.fresh = {
             (a.key.model_key, a.key.version)
             for a in actions
-            if a.key.kind == "deployment" and a.kind in (ActionKind.CREATE, ActionKind.REPLACE)
+            if a.key.version is not None and (a.kind is ActionKind.CREATE or a.kind.replaces)
         }
-        self.routed = {a.key.model_key for a in actions if a.kind is ActionKind.SET_TRAFFIC}
+        self.routed = {a.key.model_key for a in actions if _split(a)}
         """Models whose promotion is a traffic move: that move is gated, not the default's."""
 
     def __call__(self, action: Action) -> None:
         key = action.key
-        if action.kind is ActionKind.SET_TRAFFIC:
+        if _split(action):
             self.traffic(action)
             return
-        if action.kind is not ActionKind.SET_DEFAULT or key.version is None:
+        route = action.route
+        if route is None or not route.serves or key.version is None:
             return
         if key.model_key in self.routed:
             return
@@ -171,11 +153,17 @@ class SmokeGate:
 
     def traffic(self, action: Action) -> None:
         """Each version gaining traffic (a new deployment, or a larger share) is tested first."""
-        after = dict((action.desired or {}).get("traffic") or {})
-        change = next((c for c in action.changes if c.path == "traffic"), None)
+        path = action.route.path if action.route is not None else ""
+        after = dict((action.desired or {}).get(path) or {})
+        change = next((c for c in action.changes if c.path == path), None)
         before = dict(change.before or {}) if change is not None else {}
         for name in sorted(after):
             gains = (action.key.model_key, name) in self.fresh or before.get(name, 0) < after[name]
             test = self.tests.get((action.key.model, name))
             if after[name] > 0 and gains and test is not None:
                 self.note(run_canary(self.provider, action, name, test))
+
+
+def _split(action: Action) -> bool:
+    """A reroute of a weighted split that serves requests (a traffic change)."""
+    return action.route is not None and action.route.split and action.route.serves

@@ -8,12 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from deployer.config.stack import Stack
-
-
-def destination(artifacts_uri: str, model: str, digest: str) -> str:
-    """Where a local artifact is uploaded: content-addressed under the stack's `artifacts`."""
-    return f"{artifacts_uri.rstrip('/')}/{model}/{digest}"
+from deployer.core.stack import Stack
 
 
 def digests_for(stack: Stack) -> dict[str, str]:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import catalog, catalog_vertex
 from deployer.artifacts import savedmodel
-from deployer.config.diagnostics import Diagnostic, Diagnostics, display_path
-from deployer.config.schema import VersionSpec
-from deployer.config.stack import DeclaredModel, Stack
+from deployer.core.diagnostics import Diagnostic, Diagnostics, display_path
+from deployer.core.manifest import VersionSpec
+from deployer.core.stack import DeclaredModel, Stack
+from deployer.providers.mlengine import catalog
+from deployer.providers.vertex import catalog as catalog_vertex
 
 MODEL_FILES: dict[str, tuple[str, ...]] = {
     "scikit-learn": ("model.joblib", "model.pkl"),

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 DIGEST_LENGTH = 32
 _FORMAT = 1

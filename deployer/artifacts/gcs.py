@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deployer.artifacts.digest import ArtifactError, combine
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 
@@ -43,7 +43,7 @@ def storage_client(project: str) -> Any:
     line at once instead of the client library's minutes of retries."""
     from google.cloud import storage
 
-    from deployer import credentials as shared
+    from deployer.providers import credentials as shared
 
     emulator = os.environ.get(EMULATOR_ENV, "").strip()
     if emulator:

@@ -12,7 +12,7 @@ from typing import Any
 
 from deployer.artifacts import savedmodel
 from deployer.artifacts.checks import Files, tensorflow_problems
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 B64_HINTS = ("_bytes", "image", "encoded", "jpeg", "png")
 """String inputs with these in their alias take binary data, sent as {"b64": ...}."""

@@ -25,7 +25,7 @@ from deployer.cli import (  # noqa: F401  (registers commands)
     validate_cmd,
 )
 from deployer.cli.app import app
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import typer
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, PathArg, VarOpt, load
 from deployer.cli.plan_cmd import DowntimeOpt, TargetOpt
-from deployer.errors import OptionError, UsageError
+from deployer.core.errors import OptionError, UsageError
 
 AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", help="Skip the confirmation (required off a terminal).")
@@ -151,7 +151,7 @@ def _run(
     auto_approve: bool,
     parallelism: int | None,
     lock_timeout: str,
-    backend: str = "mlengine",
+    backend: str,
     smoke: Any = None,
     saved_plan: str = "",
 ) -> None:
@@ -217,8 +217,7 @@ def apply(
     if saved_doc is not None:
         _apply_saved(path, saved_doc, auto_approve, parallelism, lock_timeout)
         return
-    from deployer.apply.smoke import smoke_tests
-    from deployer.workflow import compute_plan
+    from deployer.workflow import compute_plan, smoke_tests
 
     stack = load(path, env, var)
     _run(
@@ -242,14 +241,14 @@ def _apply_saved(
 ) -> None:
     from deployer.apply.run import check_current, check_ownership
     from deployer.artifacts import digest_sources
-    from deployer.errors import DeployerError
-    from deployer.plan.diff import fingerprint
+    from deployer.core.errors import DeployerError
+    from deployer.core.ownership import fingerprint
     from deployer.render.jsonplan import plan_from_json, verify_checksum
-    from deployer.workflow import read_observed
+    from deployer.workflow import read_observed, resolved
 
     try:
         verify_checksum(doc)
-        saved = plan_from_json(doc)
+        saved = resolved(plan_from_json(doc))
     except DeployerError as exc:
         raise UsageError(
             f"{path}: not a valid saved plan: {exc}; run `deployer plan --out FILE` again"

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from deployer.cli.app import app
-from deployer.errors import DeployerError, OptionError, UsageError
+from deployer.core.errors import DeployerError, OptionError, UsageError
 
 
 def _check_data_dir(data_dir: Path) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, VarOpt, load
-from deployer.errors import UsageError
+from deployer.core.errors import UsageError
 
 
 @app.command("import")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from deployer.cli.app import app
-from deployer.errors import UsageError
+from deployer.core.errors import UsageError
 
 
 class InspectFormat(StrEnum):

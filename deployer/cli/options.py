@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from deployer.errors import OptionError
+from deployer.core.errors import OptionError
 
 PathArg = Annotated[
     Path,
@@ -25,8 +25,8 @@ VarOpt = Annotated[
 
 def load(path: Path, env: str | None, var: list[str] | None):  # -> deployer.config.Stack
     """Load manifests the way every command does, turning bad --var values into usage errors."""
-    from deployer.config import load_stack
     from deployer.config.variables import parse_cli_vars
+    from deployer.stacks import load_stack
 
     try:
         cli_vars = parse_cli_vars(var or [])

@@ -28,8 +28,8 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-def write_plan_file(plan, out: Path) -> None:  # plan: deployer.plan.model.Plan
-    from deployer.errors import UsageError
+def write_plan_file(plan, out: Path) -> None:  # plan: deployer.core.plan.Plan
+    from deployer.core.errors import UsageError
     from deployer.render.jsonplan import dumps_saved_plan
 
     try:
@@ -104,9 +104,10 @@ class ShowFormat(StrEnum):
     text = "text"
 
 
-def read_plan_files(files: list[Path]):  # -> list[deployer.plan.model.Plan]
-    from deployer.errors import DeployerError, UsageError
+def read_plan_files(files: list[Path]):  # -> list[deployer.core.plan.Plan]
+    from deployer.core.errors import DeployerError, UsageError
     from deployer.render.jsonplan import loads_plan
+    from deployer.workflow import resolved
 
     plans = []
     for path in files:
@@ -115,7 +116,7 @@ def read_plan_files(files: list[Path]):  # -> list[deployer.plan.model.Plan]
         except OSError as exc:
             raise UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
         try:
-            plans.append(loads_plan(text))
+            plans.append(resolved(loads_plan(text)))
         except DeployerError as exc:
             raise DeployerError(f"{path}: {exc}") from None
     return plans

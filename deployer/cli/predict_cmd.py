@@ -9,10 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from deployer import catalog
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, VarOpt, load
-from deployer.errors import UsageError
+from deployer.core.errors import UsageError
 
 
 def read_jsonl(path: Path, what: str) -> list:
@@ -167,26 +166,20 @@ def predict(
         return
     if not target:
         raise UsageError("missing MODEL[/VERSION] (or --local ARTIFACT)")
+    from deployer.core.provider import Predicts
+    from deployer.workflow import provider_for
+
     stack = load(path, env, var)
     model, _, version = target.partition("/")
     declared = next((m for m in stack.models if m.spec.name == model), None)
     endpoint = region or (declared.regions[0] if declared else stack.settings.region)
-    size = len(json.dumps(body).encode("utf-8"))
-    if stack.backend != "vertex" and size > catalog.MAX_PREDICT_BYTES:
-        raise UsageError(
-            f"--instances: the request is {size:,} bytes, over the {catalog.MAX_PREDICT_BYTES:,}-"
-            "byte limit of online prediction; send fewer instances per call"
-        )
-    if stack.backend == "vertex":
-        result = _predict_vertex(stack.project, endpoint, model, version, body)
-    else:
-        from deployer.providers.mlengine.client import MLClient
-        from deployer.providers.mlengine.predict import predict as call
-        from deployer.providers.schema import ResourceKey
-
-        key = ResourceKey(endpoint, model, version or None)
-        result = call(MLClient(stack.project), key, body)
-    print_predictions(result, fmt)
+    provider = provider_for(stack.project, stack.backend)
+    if not isinstance(provider, Predicts):
+        raise UsageError(f"backend {stack.backend} answers no online predictions")
+    answer = provider.predict(endpoint, model, version or None, body)
+    if answer.served_by:
+        print(f"answered by {answer.served_by}", file=sys.stderr)
+    print_predictions({"predictions": answer.predictions}, fmt)
 
 
 def _predict_local(artifact: str, body: dict) -> dict:
@@ -194,7 +187,7 @@ def _predict_local(artifact: str, body: dict) -> dict:
     import tempfile
 
     from deployer.artifacts import serving
-    from deployer.errors import DeployerError
+    from deployer.core.errors import DeployerError
 
     with tempfile.TemporaryDirectory(prefix="deployer-local-") as tmp:
         if artifact.startswith("gs://"):
@@ -215,21 +208,3 @@ def _predict_local(artifact: str, body: dict) -> dict:
             return serving.predict(path, body)
         except (serving.LoadError, serving.PredictError) as exc:
             raise DeployerError(str(exc)) from None
-
-
-def _predict_vertex(project: str, region: str, model: str, version: str, body: dict) -> dict:
-    from deployer.providers.vertex.provider import VertexProvider
-
-    if version:
-        raise UsageError(
-            f"{model}/{version}: on vertex an endpoint routes requests by its traffic split and "
-            "cannot be asked for one version; predict MODEL instead"
-        )
-    result = VertexProvider(project).predict(region, model, body["instances"])
-    answered = result.get("deployedModelDisplayName") or result.get("modelDisplayName") or "?"
-    print(
-        f"answered by {answered} (deployed model {result.get('deployedModelId', '?')}, "
-        f"registry version {result.get('modelVersionId', '?')})",
-        file=sys.stderr,
-    )
-    return {"predictions": result.get("predictions", [])}

@@ -1,10 +1,5 @@
-"""Manifests: YAML with positions, the schema, variables, validation rules, and the loaded Stack.
+"""Manifests: YAML with positions, variables, and the rules every backend shares.
 
-Knows nothing about the cloud beyond the service facts in `deployer.catalog`.
+A backend's own rules come in as hooks (`deployer.core.backend.ManifestRules`): this package
+knows no backend. `deployer.stacks.load_stack` loads a stack with every known backend's rules.
 """
-
-from deployer.config.diagnostics import Diagnostic, ManifestError
-from deployer.config.loader import load_stack
-from deployer.config.stack import DeclaredModel, Stack
-
-__all__ = ["DeclaredModel", "Diagnostic", "ManifestError", "Stack", "load_stack"]

@@ -1,4 +1,8 @@
-"""Load a manifests directory (or one file) into a validated `Stack`, or every problem at once."""
+"""Load a manifests directory (or one file) into a validated `Stack`, or every problem at once.
+
+The backends are given (`deployer.providers.registry` finds them): each brings its own
+manifest rules, and the one a stack names is checked against the list.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from deployer.config import rules
-from deployer.config.diagnostics import Diagnostics, ManifestError, Position, display_path
-from deployer.config.schema import DEFAULT_BACKEND, Backend, ModelSpec, Settings, VersionSpec
-from deployer.config.stack import DeclaredModel, Stack
 from deployer.config.validation import validate
 from deployer.config.variables import interpolate
-from deployer.config.yamlsource import PathKey, SourceMap, YamlDocument, load_yaml
-from deployer.errors import UsageError
+from deployer.config.yamlsource import YamlDocument, load_yaml
+from deployer.core.backend import Backend
+from deployer.core.diagnostics import (
+    Diagnostics,
+    ManifestError,
+    PathKey,
+    Position,
+    SourceMap,
+    display_path,
+)
+from deployer.core.errors import UsageError
+from deployer.core.manifest import ModelSpec, Settings, VersionSpec
+from deployer.core.stack import DeclaredModel, Stack
 
 SETTINGS_NAMES = ("deployer.yaml", "deployer.yml")
 _SETTINGS_ONLY_KEYS = ("vars", "environments")
@@ -84,17 +96,50 @@ def _variables(
     return values
 
 
-def _backend(data: Any, environment: str | None) -> Backend:
-    """The backend the run targets: the environment's, else the settings' (read from the raw
-    settings, so model files are checked for the right backend even when deployer.yaml has
-    errors; an unknown value is reported by the schema and counts as the default)."""
-    data = data if isinstance(data, dict) else {}
-    envs = data.get("environments")
-    env = envs.get(environment) if isinstance(envs, dict) and environment else None
-    for value in (env.get("backend") if isinstance(env, dict) else None, data.get("backend")):
-        if value in ("mlengine", "vertex"):
-            return value
-    return DEFAULT_BACKEND
+class Backends:
+    """The backends a stack may name, and the default."""
+
+    def __init__(self, backends: Mapping[str, Backend]) -> None:
+        self.by_name = dict(backends)
+        defaults = [b for b in backends.values() if b.default]
+        if len(defaults) != 1:
+            raise ValueError("exactly one backend must be the default")
+        self.default = defaults[0]
+
+    def choose(
+        self, data: Any, environment: str | None, source: SourceMap, diags: Diagnostics
+    ) -> Backend:
+        """The backend the run targets: the environment's, else the settings' (read from the
+        raw settings, so model files are checked for the right backend even when deployer.yaml
+        has other errors). Every unknown name is reported where it is written; the default's
+        rules then check the rest."""
+        data = data if isinstance(data, dict) else {}
+        envs = data.get("environments")
+        envs = envs if isinstance(envs, dict) else {}
+        named = [(("backend",), data.get("backend"))] + [
+            (("environments", name, "backend"), env.get("backend"))
+            for name, env in envs.items()
+            if isinstance(env, dict)
+        ]
+        for path, value in named:
+            if isinstance(value, str) and value not in self.by_name:
+                diags.add_root_cause(
+                    source.file,
+                    source.value(path),
+                    f"'backend' must be one of {_one_of(sorted(self.by_name))}; got string "
+                    f"'{value}'",
+                )
+        env = envs.get(environment) if environment else None
+        for value in (env.get("backend") if isinstance(env, dict) else None, data.get("backend")):
+            if isinstance(value, str) and value in self.by_name:
+                return self.by_name[value]
+        return self.default
+
+
+def _one_of(values: list[str]) -> str:
+    """`'a', 'b' or 'c'`, as pydantic words a Literal's choices."""
+    quoted = [f"'{v}'" for v in values]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]]) if len(quoted) > 1 else quoted[0]
 
 
 def _interpolated(doc: YamlDocument, values: Mapping[str, str], diags: Diagnostics, skip=()) -> Any:
@@ -114,7 +159,9 @@ def _load_settings(
     environment: str | None,
     cli_vars: Mapping[str, str],
     diags: Diagnostics,
+    backends: Backends,
 ) -> tuple[Settings | None, dict[str, str], Backend]:
+    default = backends.default
     if path is None:
         where = display_path(root / SETTINGS_NAMES[0])
         diags.add(
@@ -122,24 +169,24 @@ def _load_settings(
             Position(),
             "settings file not found: deployer.yaml must set 'project' and 'artifacts'",
         )
-        return None, dict(cli_vars), DEFAULT_BACKEND
+        return None, dict(cli_vars), default
     file = display_path(path)
     doc = load_yaml(path, file, diags)
     if doc is None:
-        return None, dict(cli_vars), DEFAULT_BACKEND
+        return None, dict(cli_vars), default
     if not isinstance(doc.data, dict):
         diags.add(
             file,
             doc.source.value(()),
             "deployer.yaml must be a mapping with 'project' and 'artifacts'",
         )
-        return None, dict(cli_vars), DEFAULT_BACKEND
+        return None, dict(cli_vars), default
     values = _variables(doc, environment, cli_vars, diags)
     data = _interpolated(doc, values, diags, skip=_SETTINGS_ONLY_KEYS)
-    backend = _backend(data, environment)
+    backend = backends.choose(data, environment, doc.source, diags)
     settings = validate(Settings, data, doc.source, diags)
     if settings is not None:
-        rules.check_settings(settings, doc.source, root, diags, backend)
+        rules.check_settings(settings, doc.source, root, diags, backend.rules)
     return settings, values, backend
 
 
@@ -202,10 +249,12 @@ def _load_model(
 
 def load_stack(
     path: Path | str,
-    environment: str | None = None,
-    cli_vars: Mapping[str, str] | None = None,
+    environment: str | None,
+    cli_vars: Mapping[str, str] | None,
+    backends: Mapping[str, Backend],
 ) -> Stack:
-    """Load and validate manifests; raises ManifestError listing every problem found."""
+    """Load and validate manifests for one of `backends`; raises ManifestError listing every
+    problem found."""
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{display_path(path)}: no such file or directory")
@@ -213,7 +262,7 @@ def load_stack(
     settings_path, model_paths = _find_files(path)
     root = path if path.is_dir() else (settings_path or path).parent
     settings, values, backend = _load_settings(
-        settings_path, root, environment, cli_vars or {}, diags
+        settings_path, root, environment, cli_vars or {}, diags, Backends(backends)
     )
     declared: list[DeclaredModel] = []
     for model_path in model_paths:
@@ -223,7 +272,7 @@ def load_stack(
             declared.append(
                 DeclaredModel(spec, model_path, source, index, regions, version_indexes)
             )
-    rules.check_models(declared, settings, diags, backend)
+    rules.check_models(declared, settings, diags, backend.rules)
     if diags or settings is None:
         raise ManifestError(diags.sorted(), diags.sorted_warnings())
     stack_name = settings.stack or rules.default_stack_name(root)
@@ -235,7 +284,7 @@ def load_stack(
         settings,
         environment,
         tuple(declared),
-        backend=backend,
+        backend=backend.name,
         warnings=tuple(diags.sorted_warnings()),
         scope=scope,
     )

@@ -1,30 +1,21 @@
 """Checks that need several fields, several files or the file system, each with its position.
 
-These mirror what AI Platform Prediction would refuse (facts in `deployer.catalog`), so a bad
+These are the rules every backend shares (names, labels, duplicates, default versions,
+artifacts, smoke tests); the backend's own rules come in as its `ManifestRules`, so a bad
 manifest fails in `validate` instead of halfway through an apply.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from deployer import catalog, catalog_vertex
-from deployer.config import vertex
-from deployer.config.diagnostics import Diagnostics, Position, display_path
-from deployer.config.schema import (
-    DEFAULT_BACKEND,
-    AutoScaling,
-    Backend,
-    ManualScaling,
-    ModelSpec,
-    Settings,
-    VersionSpec,
-)
-from deployer.config.stack import DeclaredModel
-from deployer.config.yamlsource import PathKey, SourceMap
+from deployer.core import manifest, ownership
+from deployer.core.backend import ManifestRules
+from deployer.core.diagnostics import Diagnostics, PathKey, Position, SourceMap, display_path
+from deployer.core.manifest import AutoScaling, ManualScaling, ModelSpec, Settings, VersionSpec
+from deployer.core.stack import DeclaredModel
 
 PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
@@ -35,8 +26,9 @@ def default_stack_name(root: Path) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", root.resolve().name.lower()) or "default"
 
 
-class _Checker:
-    """Reports problems of one file at positions looked up by path."""
+class Checker:
+    """Reports problems of one file at positions looked up by path
+    (`deployer.core.diagnostics.Checker`)."""
 
     def __init__(self, source: SourceMap, diags: Diagnostics) -> None:
         self.source = source
@@ -57,7 +49,7 @@ class _Checker:
         self.diags.warn(self.source.file, self.source.value(path), message)
 
     def name(self, path: PathKey, what: str, value: str) -> None:
-        if not catalog.NAME_RE.match(value):
+        if not manifest.NAME_RE.match(value):
             self.at(
                 path,
                 f"invalid {what} name '{value}': start with a letter, then letters, digits or "
@@ -66,25 +58,25 @@ class _Checker:
 
     def labels(self, path: PathKey, labels: Mapping[str, str], extra: int = 0) -> None:
         for key, value in labels.items():
-            if key in catalog.RESERVED_LABELS:
+            if key in ownership.RESERVED_LABELS:
                 self.at_key((*path, key), f"label '{key}' is reserved for deployer's own use")
-            elif not catalog.LABEL_KEY_RE.match(key):
+            elif not manifest.LABEL_KEY_RE.match(key):
                 self.at_key(
                     (*path, key),
                     f"invalid label key '{key}': start with a lowercase letter; lowercase "
                     "letters, digits, '-' and '_' only; at most 63 characters",
                 )
-            if not catalog.LABEL_VALUE_RE.match(value):
+            if not manifest.LABEL_VALUE_RE.match(value):
                 self.at(
                     (*path, key),
                     f"invalid label value '{value}' for '{key}': lowercase letters, digits, "
                     "'-' and '_' only; at most 63 characters",
                 )
-        if len(labels) + extra > catalog.MAX_LABELS:
+        if len(labels) + extra > manifest.MAX_LABELS:
             self.at(
                 path,
                 f"too many labels: {len(labels)} plus {extra} added by deployer and settings "
-                f"exceed {catalog.MAX_LABELS}",
+                f"exceed {manifest.MAX_LABELS}",
             )
 
 
@@ -93,11 +85,11 @@ def check_settings(
     source: SourceMap,
     root: Path,
     diags: Diagnostics,
-    backend: Backend = DEFAULT_BACKEND,
+    rules: ManifestRules,
 ) -> None:
-    c = _Checker(source, diags)
+    c = Checker(source, diags)
     stack = settings.stack if settings.stack is not None else default_stack_name(root)
-    if not catalog.LABEL_VALUE_RE.match(stack) or not stack:
+    if not manifest.LABEL_VALUE_RE.match(stack) or not stack:
         where = ("stack",) if settings.stack is not None else ()
         c.at(
             where,
@@ -116,38 +108,26 @@ def check_settings(
             ("artifacts",),
             f"'artifacts' must be a gs://BUCKET[/PREFIX] URI, got '{settings.artifacts}'",
         )
-    if backend == "vertex":
-        if settings.region not in catalog_vertex.REGIONS:
-            c.at(("region",), vertex.unknown_region(settings.region))
-    elif settings.region not in catalog.ENDPOINTS:
-        c.at(("region",), _unknown_region(settings.region))
-    c.labels(("labels",), settings.labels, extra=len(catalog.RESERVED_LABELS))
-
-
-def _unknown_region(region: str) -> str:
-    hint = difflib.get_close_matches(region, catalog.ENDPOINTS, n=1, cutoff=0.7)
-    if hint:
-        return f"unknown region '{region}'; did you mean '{hint[0]}'?"
-    return (
-        f"unknown region '{region}': use 'global' or a regional endpoint "
-        f"({', '.join(catalog.REGIONAL_ENDPOINTS)})"
-    )
+    problem = rules.region_problem(settings.region)
+    if problem:
+        c.at(("region",), problem)
+    c.labels(("labels",), settings.labels, extra=len(ownership.RESERVED_LABELS))
 
 
 def check_models(
     models: Iterable[DeclaredModel],
     settings: Settings | None,
     diags: Diagnostics,
-    backend: Backend = DEFAULT_BACKEND,
+    rules: ManifestRules,
 ) -> None:
     first_seen: dict[tuple[str, str], tuple[str, Position]] = {}
     settings_labels = len(settings.labels) if settings else 0
     for model in models:
-        c = _Checker(model.source, diags)
+        c = Checker(model.source, diags)
         base: PathKey = ("models", model.index)
         spec = model.spec
         c.name((*base, "name"), "model", spec.name)
-        _check_regions(c, base, model, backend)
+        _check_regions(c, base, model, rules)
         c.labels((*base, "labels"), spec.labels, extra=settings_labels + 4)
         for region in dict.fromkeys(model.regions):
             key = (spec.name, region)
@@ -160,20 +140,7 @@ def check_models(
                 )
             else:
                 first_seen[key] = (model.display_file, model.source.value((*base, "name")))
-        if backend == "vertex":
-            vertex.check_model(c, base, model)
-        else:
-            vertex.refuse_vertex_only(c, base, model)
-        if (
-            backend == "mlengine"
-            and spec.console_logging
-            and any(catalog.is_regional(r) for r in model.regions)
-        ):
-            c.at(
-                (*base, "console_logging"),
-                "console_logging is only available on the global endpoint, not on "
-                + ", ".join(r for r in model.regions if catalog.is_regional(r)),
-            )
+        rules.check_model(c, base, model)
         _check_default_version(c, base, spec)
         seen_versions: dict[str, int] = {}
         for i, version in enumerate(spec.versions):
@@ -187,25 +154,23 @@ def check_models(
                 )
             else:
                 seen_versions[version.name] = model.version_index(i)
-            _check_version(c, vpath, model, version, settings_labels, backend)
+            _check_version(c, vpath, model, version, settings_labels, rules)
 
 
-def _check_regions(c: _Checker, base: PathKey, model: DeclaredModel, backend: Backend) -> None:
+def _check_regions(c: Checker, base: PathKey, model: DeclaredModel, rules: ManifestRules) -> None:
     if model.spec.regions is not None and not model.spec.regions:
         c.at((*base, "regions"), "'regions' must list at least one region")
     seen: set[str] = set()
     for i, region in enumerate(model.spec.regions or ()):
-        if backend == "vertex":
-            if region not in catalog_vertex.REGIONS:
-                c.at((*base, "regions", i), vertex.unknown_region(region))
-        elif region not in catalog.ENDPOINTS:
-            c.at((*base, "regions", i), _unknown_region(region))
+        problem = rules.region_problem(region)
+        if problem:
+            c.at((*base, "regions", i), problem)
         if region in seen:
             c.at((*base, "regions", i), f"region '{region}' is listed twice")
         seen.add(region)
 
 
-def _check_default_version(c: _Checker, base: PathKey, spec: ModelSpec) -> None:
+def _check_default_version(c: Checker, base: PathKey, spec: ModelSpec) -> None:
     names = list(dict.fromkeys(v.name for v in spec.versions))
     if spec.default_version is None:
         if len(names) > 1:
@@ -224,25 +189,17 @@ def _check_default_version(c: _Checker, base: PathKey, spec: ModelSpec) -> None:
 
 
 def _check_version(
-    c: _Checker,
+    c: Checker,
     path: PathKey,
     model: DeclaredModel,
     version: VersionSpec,
     settings_labels: int,
-    backend: Backend,
+    rules: ManifestRules,
 ) -> None:
     c.name((*path, "name"), "version", version.name)
     c.labels((*path, "labels"), version.labels, extra=settings_labels + 4)
-    if backend == "vertex":
-        vertex.check_version(c, path, model, version)
-    else:
-        for key in ("runtime_version", "artifact"):
-            if getattr(version, key) is None and not c.declared((*path, key)):
-                c.at(path, f"missing required key '{key}'")
-        _check_runtime(c, path, version)
-        _check_machine(c, path, model, version)
-        _check_custom_routine(c, path, model, version)
-    _check_scaling(c, path, model, version, backend)
+    rules.check_version(c, path, model, version)
+    _check_scaling(c, path, version)
     _check_artifact(c, path, model, version)
     _check_smoke_test(c, path, model, version)
     if version.request_logging and not BIGQUERY_TABLE_RE.match(
@@ -258,101 +215,7 @@ def _check_version(
             c.at((*path, "package_uris", i), f"package URI must start with gs://, got '{uri}'")
 
 
-def _check_runtime(c: _Checker, path: PathKey, version: VersionSpec) -> None:
-    if version.runtime_version is None:
-        return
-    if version.runtime_version not in catalog.RUNTIME_VERSIONS:
-        c.at(
-            (*path, "runtime_version"),
-            f"unknown runtime_version '{version.runtime_version}' (known: "
-            f"{', '.join(catalog.RUNTIME_VERSIONS)})",
-        )
-    elif version.python_version is not None and version.python_version not in (
-        catalog.python_versions_for(version.runtime_version)
-    ):
-        c.at(
-            (*path, "python_version"),
-            f"python_version '{version.python_version}' is not available with runtime "
-            f"{version.runtime_version} (use "
-            f"{', '.join(catalog.python_versions_for(version.runtime_version))})",
-        )
-
-
-def _machine_types(model: DeclaredModel, version: VersionSpec) -> dict[str, str]:
-    """The machine type each of the model's endpoints would run, defaults included."""
-    return {
-        region: version.machine_type
-        or catalog.DEFAULT_MACHINE_TYPE["global" if region == catalog.GLOBAL else "regional"]
-        for region in model.regions
-    }
-
-
-def _check_custom_routine(
-    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
-) -> None:
-    """ml v1: a custom prediction routine (`prediction_class`) runs only on mls1-* machines, and
-    `service_account` only with such a routine or a custom container (as the service says)."""
-    if version.prediction_class:
-        bad = sorted({m for m in _machine_types(model, version).values() if catalog.is_n1(m)})
-        if bad:
-            c.at(
-                (*path, "prediction_class"),
-                f"'prediction_class' (a custom prediction routine) needs an mls1-* machine "
-                f"type on the global endpoint, not {', '.join(bad)}",
-            )
-    if version.service_account and not (version.prediction_class or version.container):
-        c.at(
-            (*path, "service_account"),
-            "'service_account' needs a custom prediction routine ('prediction_class') or a "
-            "'container'",
-        )
-
-
-def _check_machine(c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:
-    where = (*path, "machine_type") if version.machine_type else (*path, "name")
-    for region, machine in _machine_types(model, version).items():
-        if region not in catalog.ENDPOINTS:
-            continue
-        allowed = catalog.machine_types_for(region)
-        if machine in allowed:
-            continue
-        if machine in catalog.GLOBAL_MACHINE_TYPES:
-            why = (
-                f"'{machine}' runs only on the global endpoint; region {region} needs an n1-* type"
-            )
-        elif machine in catalog.REGIONAL_MACHINE_TYPES:
-            why = (
-                f"'{machine}' runs only on regional endpoints; "
-                "on global use mls1-c1-m2 or mls1-c4-m2"
-            )
-        else:
-            why = f"unknown machine_type '{machine}' (for {region}: {', '.join(allowed)})"
-        c.at(where, why)
-    accelerator = version.accelerator
-    if accelerator is not None and accelerator.type not in catalog.ACCELERATOR_TYPES:
-        c.at(
-            (*path, "accelerator", "type"),
-            f"'type' must be one of {_one_of(catalog.ACCELERATOR_TYPES)}; "
-            f"got string '{accelerator.type}'",
-        )
-    elif version.accelerator is not None:
-        bad = sorted({m for m in _machine_types(model, version).values() if not catalog.is_n1(m)})
-        if bad:
-            c.at(
-                (*path, "accelerator"),
-                f"accelerators need an n1-* machine type, not {', '.join(bad)}",
-            )
-
-
-def _one_of(values: Iterable[str]) -> str:
-    """`'a', 'b' or 'c'`, as pydantic words a Literal's choices."""
-    quoted = [f"'{v}'" for v in values]
-    return " or ".join([", ".join(quoted[:-1]), quoted[-1]]) if len(quoted) > 1 else quoted[0]
-
-
-def _check_scaling(
-    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec, backend: Backend
-) -> None:
+def _check_scaling(c: Checker, path: PathKey, version: VersionSpec) -> None:
     scaling = version.scaling
     spath = (*path, "scaling")
     if isinstance(scaling, ManualScaling) or scaling is None:
@@ -367,13 +230,6 @@ def _check_scaling(
             (*spath, "min_nodes"),
             f"min_nodes ({scaling.min_nodes}) must not exceed max_nodes ({scaling.max_nodes})",
         )
-    if scaling.min_nodes == 0 and backend == "mlengine":
-        n1 = sorted({m for m in _machine_types(model, version).values() if catalog.is_n1(m)})
-        if n1:
-            c.at(
-                (*spath, "min_nodes"),
-                f"{', '.join(n1)} cannot scale to zero: set min_nodes to 1 or more",
-            )
     seen: set[str] = set()
     for i, metric in enumerate(scaling.metrics):
         mpath = (*spath, "metrics", i)
@@ -384,7 +240,7 @@ def _check_scaling(
         seen.add(metric.name)
 
 
-def _check_artifact(c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:
+def _check_artifact(c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:
     apath = (*path, "artifact")
     uri = version.artifact
     if uri is None:
@@ -431,7 +287,7 @@ def read_jsonl(path: Path) -> list[object]:
 
 
 def _check_smoke_test(
-    c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
+    c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
 ) -> None:
     smoke = version.smoke_test
     if smoke is None:

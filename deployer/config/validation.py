@@ -7,9 +7,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from deployer.config import schema
-from deployer.config.diagnostics import Diagnostics
 from deployer.config.yamlsource import PathKey, SourceMap
+from deployer.core import manifest as schema
+from deployer.core.diagnostics import Diagnostics
 
 M = TypeVar("M", bound=BaseModel)
 

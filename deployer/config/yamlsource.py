@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from deployer.config.diagnostics import Diagnostics, Position
-
-PathKey = tuple[str | int, ...]
+from deployer.core.diagnostics import Diagnostics, PathKey, Position, SourceMap
 
 MAX_BYTES = 1 << 20
 """A manifest file is at most 1 MiB: split a larger stack into several files."""
@@ -36,28 +34,6 @@ class _ShapeError(Exception):
 
 # Keys whose values are version strings: `runtime_version: 2.10` must stay "2.10", not 2.1.
 VERSION_KEYS = frozenset({"runtime_version", "python_version", "framework_version"})
-
-
-@dataclass
-class SourceMap:
-    """Positions of values and keys in one YAML document, by path from the root."""
-
-    file: str
-    values: dict[PathKey, Position] = field(default_factory=dict)
-    keys: dict[PathKey, Position] = field(default_factory=dict)
-
-    def value(self, path: PathKey) -> Position:
-        """Position of the value at `path`, or of its nearest ancestor that exists."""
-        for end in range(len(path), -1, -1):
-            pos = self.values.get(tuple(path[:end]))
-            if pos is not None:
-                return pos
-        return Position()
-
-    def key(self, path: PathKey) -> Position:
-        """Position of the key that introduces `path` (falls back to its value)."""
-        pos = self.keys.get(tuple(path))
-        return pos if pos is not None else self.value(path)
 
 
 @dataclass

@@ -6,9 +6,9 @@ import shutil
 import urllib.error
 from pathlib import Path
 
-from deployer import catalog
 from deployer.emulator.gcs import GcsReader
 from deployer.emulator.rules import FILES_LIMIT, SIZE_LIMIT
+from deployer.providers.mlengine import catalog
 
 FRAMEWORK_FILES: dict[str, tuple[str, ...]] = {
     "TENSORFLOW": ("saved_model.pb",),

@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 READY_TIMEOUT = 20.0
 

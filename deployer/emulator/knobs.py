@@ -7,7 +7,8 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from deployer import catalog, catalog_vertex
+from deployer.providers.mlengine import catalog
+from deployer.providers.vertex import catalog as catalog_vertex
 
 
 @dataclass

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deployer import catalog
 from deployer.artifacts import serving
 from deployer.artifacts.serving import forget, load
 from deployer.emulator.apierrors import PredictError
 from deployer.emulator.artifacts import ArtifactError
+from deployer.providers.mlengine import catalog
 
 MAX_PAYLOAD_BYTES = catalog.MAX_PREDICT_BYTES
 """Online prediction requests are at most 1.5 MiB as sent (the service's own figure)."""

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deployer import catalog
 from deployer.emulator.apierrors import not_found
 from deployer.emulator.discovery import normalize
 from deployer.emulator.service import Service
+from deployer.providers.mlengine import catalog
 
 Json = dict[str, Any]
 NAME = r"([^/:]+)"

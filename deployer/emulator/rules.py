@@ -1,4 +1,4 @@
-"""The service's validation rules for models and versions, shared facts from `deployer.catalog`.
+"""The service's validation rules for models and versions (facts in the mlengine catalog).
 
 Every function raises `ApiError` with the code and status the real service answers with.
 """
@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer import catalog
+from deployer.core import manifest
 from deployer.emulator.apierrors import invalid
+from deployer.providers.mlengine import catalog
 
 MODEL_PATCHABLE = ("description", "labels", "defaultVersion.name")
 MODEL_FIXED = (
@@ -62,7 +63,7 @@ def prune_defaults(message: dict[str, Any]) -> dict[str, Any]:
 def check_name(name: Any, what: str) -> str:
     if not isinstance(name, str) or not name:
         raise invalid(f"Field: {what}.name Error: A name should be provided.")
-    if not catalog.NAME_RE.match(name):
+    if not manifest.NAME_RE.match(name):
         raise invalid(
             f"Field: {what}.name Error: A name should start with a letter and contain only "
             f"letters, numbers and underscores, at most 128 characters; got {name!r}."
@@ -73,16 +74,16 @@ def check_name(name: Any, what: str) -> str:
 def check_labels(labels: Any, what: str) -> dict[str, str]:
     if labels is None:
         return {}
-    if len(labels) > catalog.MAX_LABELS:
-        raise invalid(f"Field: {what}.labels Error: At most {catalog.MAX_LABELS} labels allowed.")
+    if len(labels) > manifest.MAX_LABELS:
+        raise invalid(f"Field: {what}.labels Error: At most {manifest.MAX_LABELS} labels allowed.")
     for key, value in labels.items():
-        if not catalog.LABEL_KEY_RE.match(key):
+        if not manifest.LABEL_KEY_RE.match(key):
             raise invalid(
                 f"Field: {what}.labels Error: Invalid label key {key!r}: keys must start with a "
                 "lowercase letter and contain only lowercase letters, digits, '-' and '_', at "
                 "most 63 characters."
             )
-        if not isinstance(value, str) or not catalog.LABEL_VALUE_RE.match(value):
+        if not isinstance(value, str) or not manifest.LABEL_VALUE_RE.match(value):
             raise invalid(
                 f"Field: {what}.labels Error: Invalid label value {value!r} for key {key!r}: "
                 "values contain only lowercase letters, digits, '-' and '_', at most 63 "

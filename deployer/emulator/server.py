@@ -11,7 +11,6 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from deployer import catalog
 from deployer.emulator.apierrors import ApiError, PredictError, invalid
 from deployer.emulator.knobs import KnobBox
 from deployer.emulator.predict import MAX_PAYLOAD_BYTES
@@ -19,6 +18,7 @@ from deployer.emulator.routes import Call, Router, split_endpoint
 from deployer.emulator.service import Service
 from deployer.emulator.vertex.routes import VertexRouter, is_vertex
 from deployer.emulator.vertex.service import VertexService
+from deployer.providers.mlengine import catalog
 
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024

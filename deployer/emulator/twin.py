@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from deployer import catalog
+from deployer.core.errors import DeployerError
 from deployer.emulator.gcs import GcsReader, GcsServer
 from deployer.emulator.knobs import KnobBox, Knobs
 from deployer.emulator.operations import OperationWorker
@@ -15,7 +15,7 @@ from deployer.emulator.server import TwinHTTPServer
 from deployer.emulator.service import Service
 from deployer.emulator.store import Store
 from deployer.emulator.vertex.service import VertexService
-from deployer.errors import DeployerError
+from deployer.providers.mlengine import catalog
 
 DB_NAME = "state.sqlite3"
 

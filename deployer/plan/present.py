@@ -14,9 +14,10 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from deployer import catalog
-from deployer.plan.model import Action, FieldChange, Plan
-from deployer.providers.schema import ObservedResource, ResourceKey, Vocabulary
+from deployer.core import ownership
+from deployer.core.model import Vocabulary
+from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Reason, Why
+from deployer.core.resources import ObservedResource, ResourceKey
 
 DIGEST_CHARS = 6
 
@@ -41,11 +42,6 @@ class _NoManifest:
         return ""
 
 
-def own_label(key: str) -> bool:
-    """deployer's own labels (`managed-by`, `deployer-*`): never user changes."""
-    return key == catalog.LABEL_MANAGED_BY or key.startswith("deployer-")
-
-
 def annotate(
     plan: Plan,
     vocabulary: Vocabulary,
@@ -68,11 +64,11 @@ def _action(
     changes: list[FieldChange] = []
     for change in action.changes:
         changes.extend(_change(action, change, vocabulary, where))
-    if action.kind.value == "create":
+    if action.kind is ActionKind.CREATE:
         changes.sort(key=lambda c: c.name)
     reason = _reason(action.reason, changes)
     before = action.before
-    if before is None and action.kind.value == "delete" and action.key in live:
+    if before is None and action.kind is ActionKind.DELETE and action.key in live:
         before = {k: v for k, v in sorted(live[action.key].fields.items()) if v is not None}
     return dataclasses.replace(
         action,
@@ -83,21 +79,17 @@ def _action(
     )
 
 
-CHANGED = "changed: "
-FORCED = "replacement forced by: "
-
-
-def _reason(reason: str, changes: list[FieldChange]) -> str:
-    """`changed: …` / `replacement forced by: …` reasons with the fields' manifest names."""
-    for prefix, pick in ((CHANGED, False), (FORCED, True)):
-        if reason.startswith(prefix):
-            names = [c.name for c in changes if not c.hidden and (c.forces_replacement or not pick)]
-            if not names:
-                return reason
-            rest = reason[len(prefix) :]
-            tail = rest[rest.index(" (") :] if " (" in rest else ""
-            return prefix + ", ".join(dict.fromkeys(names)) + tail
-    return reason
+def _reason(reason: Reason, changes: list[FieldChange]) -> Reason:
+    """A reason naming fields names them as the manifest does (`runtime_version`)."""
+    if reason.why is Why.CHANGED:
+        names = [c.name for c in changes if not c.hidden]
+    elif reason.why in (Why.FORCED, Why.FAILED):
+        names = [c.name for c in changes if not c.hidden and c.forces_replacement]
+    else:
+        return reason
+    if not names:
+        return reason
+    return dataclasses.replace(reason, paths=tuple(dict.fromkeys(names)))
 
 
 def _change(
@@ -133,18 +125,18 @@ def _labels(action: Action, change: FieldChange, where: Manifest) -> list[FieldC
     def user(value: Any) -> Any:
         if not isinstance(value, Mapping):
             return value
-        return {k: v for k, v in value.items() if not own_label(k)} or None
+        return {k: v for k, v in value.items() if not ownership.own_label(k)} or None
 
     before, after = user(change.before), user(change.after)
     out = [dataclasses.replace(change, before=before, after=after, hidden=before == after)]
     protect = [
-        isinstance(value, Mapping) and value.get(catalog.LABEL_PROTECT) == "true"
+        isinstance(value, Mapping) and ownership.protected(value)
         for value in (change.before, change.after)
     ]
     if protect[0] != protect[1] and change.before is not None:
         out.append(
             FieldChange(
-                "labels." + catalog.LABEL_PROTECT,
+                "labels." + ownership.LABEL_PROTECT,
                 protect[0],
                 protect[1],
                 label="protect",

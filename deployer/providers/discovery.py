@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 from deployer.providers import retry as retry_mod
 from deployer.providers.errors import (
     AUTH_HINT,
@@ -60,7 +60,7 @@ def default_credentials(emulator: str | None) -> Any:
         from google.auth.credentials import AnonymousCredentials
 
         return AnonymousCredentials()
-    from deployer import credentials as shared
+    from deployer.providers import credentials as shared
 
     shared.note_real_cloud(
         EMULATOR_ENV, shared.STORAGE_EMULATOR_ENV, "AI Platform", "googleapis.com"

@@ -12,7 +12,7 @@ import json
 import socket
 from typing import Any
 
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_HINT = (

@@ -4,28 +4,36 @@
 (str, int, float, bool, None, lists and string-keyed dicts), which is what providers produce,
 and whose local artifact paths are relative: absolute ones are written relative to the working
 directory (`portable`), so the document does not depend on where the repository was checked out.
-Documents with another `format_version` major are refused; newer minors are read, ignoring keys
-this version does not know.
+Documents with an unknown `format_version` major are refused; newer minors are read, ignoring
+keys this version does not know. Format 1.0 documents (one `replace` kind with a
+`create_before_destroy` flag, `set-default` and `set-traffic`, reasons as text, no resource
+kinds) are still read: `legacy` says so, and the caller names the kinds of parts from the
+backend's resource model (`with_kinds`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from deployer.errors import DeployerError
-from deployer.plan.model import (
+from deployer.core.errors import DeployerError
+from deployer.core.plan import (
     FORMAT_VERSION,
     Action,
     ActionKind,
     FieldChange,
     Ignored,
     Plan,
+    Reason,
+    Route,
+    Why,
+    note,
 )
-from deployer.providers.schema import ResourceKey
+from deployer.core.resources import ResourceKey
 
 Json = dict[str, Any]
 
@@ -33,12 +41,10 @@ Json = dict[str, Any]
 def plan_to_json(plan: Plan) -> Json:
     """The document as plain data; keys are sorted when serialized, action order is kept.
 
-    `backend` is written when it is not the original `mlengine`, and the header fields
-    (`environment`, `emulator`, `commit`) when set, so older documents still read.
+    The header fields (`environment`, `emulator`, `commit`) are written when set.
     """
     doc = _plan_core(plan)
-    if plan.backend != "mlengine":
-        doc["backend"] = plan.backend
+    doc["backend"] = plan.backend
     for key in ("environment", "emulator", "commit"):
         if getattr(plan, key):
             doc[key] = getattr(plan, key)
@@ -112,16 +118,27 @@ def loads_plan(text: str) -> Plan:
     return plan_from_json(doc)
 
 
+LEGACY_MAJOR = "1"
+"""Format 1.0: still read (see the module docstring)."""
+
+
+def legacy(doc: Mapping[str, Any]) -> bool:
+    return str(doc.get("format_version", "")).split(".", 1)[0] == LEGACY_MAJOR
+
+
 def plan_from_json(doc: Mapping[str, Any]) -> Plan:
     """Restore the Plan a document was written from; DeployerError if it cannot be read."""
     if not isinstance(doc, Mapping):
         raise DeployerError("plan document must be a JSON object")
     _check_version(doc.get("format_version"))
+    old = legacy(doc)
     try:
         return Plan(
             stack=_str(doc["stack"]),
             project=_str(doc["project"]),
-            actions=tuple(_action_from_json(a) for a in doc["actions"]),
+            actions=tuple(
+                _legacy_action(a) if old else _action_from_json(a) for a in doc["actions"]
+            ),
             ignored=tuple(
                 Ignored(_str(i["address"]), _str(i["reason"])) for i in doc.get("ignored", [])
             ),
@@ -130,7 +147,7 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             fingerprint=_str(doc.get("fingerprint", "")),
             artifacts={_str(k): _str(v) for k, v in dict(doc.get("artifacts", {})).items()},
             artifacts_uri=_str(doc.get("artifacts_uri", "")),
-            backend=_str(doc.get("backend", "mlengine")),
+            backend=_str(doc.get("backend", "")),
             environment=_str(doc.get("environment", "")),
             emulator=_str(doc.get("emulator", "")),
             commit=_str(doc.get("commit", "")),
@@ -145,10 +162,11 @@ def _check_version(version: Any) -> None:
     if not isinstance(version, str) or not version:
         raise DeployerError("plan document has no format_version: it was not written by deployer")
     major = version.split(".", 1)[0]
-    if major != FORMAT_VERSION.split(".", 1)[0]:
+    if major not in (FORMAT_VERSION.split(".", 1)[0], LEGACY_MAJOR):
         raise DeployerError(
             f"plan format_version {version} is not supported (this deployer reads "
-            f"{FORMAT_VERSION.split('.', 1)[0]}.x): run `deployer plan` again with this version"
+            f"{FORMAT_VERSION.split('.', 1)[0]}.x and {LEGACY_MAJOR}.x): run `deployer plan` "
+            "again with this version"
         )
 
 
@@ -158,8 +176,13 @@ def _action_to_json(action: Action) -> Json:
         doc["part"] = action.key.part
     if action.key.instance:
         doc["instance"] = action.key.instance
-    if action.create_first:
-        doc["create_before_destroy"] = True
+    if action.route is not None:
+        doc["route"] = {
+            "path": action.route.path,
+            "name": action.route.name,
+            "split": action.route.split,
+            "serves": action.route.serves,
+        }
     if action.source:
         doc["source"] = action.source
     if action.before is not None:
@@ -175,7 +198,9 @@ def _core_to_json(action: Action) -> Json:
         "endpoint": action.key.endpoint,
         "model": action.key.model,
         "version": action.key.version,
-        "reason": action.reason,
+        "resource": action.key.kind,
+        "reason": action.reason.text(),
+        "why": _reason_to_json(action.reason),
         "drift": action.drift,
         "depends_on": list(action.depends_on),
         "ordered_after": list(action.ordered_after),
@@ -186,6 +211,32 @@ def _core_to_json(action: Action) -> Json:
         if action.artifact_source is None
         else portable(action.artifact_source),
     }
+
+
+def _reason_to_json(reason: Reason) -> Json:
+    doc: Json = {"code": reason.why.value}
+    for key in ("paths", "subject", "noun", "count", "state", "note", "last", "before", "after"):
+        value = getattr(reason, key)
+        if value not in ((), "", 0, False, None):
+            doc[key] = list(value) if key == "paths" else value
+    return doc
+
+
+def _reason_from_json(doc: Any) -> Reason:
+    if not isinstance(doc, Mapping):
+        raise TypeError(f"expected a reason object, got {doc!r}")
+    return Reason(
+        Why(doc["code"]),
+        paths=tuple(_str(p) for p in doc.get("paths", ())),
+        subject=_str(doc.get("subject", "")),
+        noun=_str(doc.get("noun", "")),
+        count=int(doc.get("count", 0)),
+        state=_str(doc.get("state", "")),
+        note=_str(doc.get("note", "")),
+        last=bool(doc.get("last", False)),
+        before=doc.get("before"),
+        after=doc.get("after"),
+    )
 
 
 def _change_to_json(change: FieldChange) -> Json:
@@ -204,24 +255,74 @@ def _change_to_json(change: FieldChange) -> Json:
     return doc
 
 
-def _action_from_json(doc: Mapping[str, Any]) -> Action:
+def _key_from_json(doc: Mapping[str, Any], kind: str = "") -> ResourceKey:
     key = ResourceKey(
         _str(doc["endpoint"]),
         _str(doc["model"]),
         _opt_str(doc.get("version")),
         _str(doc.get("part", "")),
         _str(doc.get("instance", "")),
+        kind,
     )
     if "address" in doc and doc["address"] != key.address:
         raise ValueError(f"action {doc['id']!r}: address {doc['address']!r} != {key.address!r}")
+    return key
+
+
+def _route_from_json(doc: Any) -> Route | None:
+    if doc is None:
+        return None
+    if not isinstance(doc, Mapping):
+        raise TypeError(f"expected a route object, got {doc!r}")
+    return Route(
+        _str(doc["path"]),
+        _str(doc["name"]),
+        split=bool(doc.get("split", False)),
+        serves=bool(doc.get("serves", True)),
+    )
+
+
+def _action_from_json(doc: Mapping[str, Any]) -> Action:
+    key = _key_from_json(doc, _str(doc.get("resource", "")))
+    why = doc.get("why")
+    reason = note(_str(doc["reason"])) if why is None else _reason_from_json(why)
+    return _action(doc, key, ActionKind(doc["kind"]), reason)
+
+
+def _legacy_action(doc: Mapping[str, Any]) -> Action:
+    """A format 1.0 action: its kind, route and reason in today's terms."""
+    old = _str(doc["kind"])
+    kind = {"set-default": ActionKind.REROUTE, "set-traffic": ActionKind.REROUTE}.get(old)
+    if old == "replace":
+        first = bool(doc.get("create_before_destroy", False))
+        kind = ActionKind.CREATE_THEN_DELETE if first else ActionKind.DELETE_THEN_CREATE
+    action = _action(
+        doc,
+        _key_from_json(doc),
+        kind or ActionKind(old),
+        note(_str(doc["reason"])),
+    )
+    if action.kind is not ActionKind.REROUTE or not action.changes:
+        return action
+    change = action.changes[0]
+    split = old == "set-traffic"
+    value = (action.desired or {}).get(change.path) if split else action.key.version
+    return dataclasses.replace(
+        action,
+        route=Route(change.path, change.path, split=split),
+        desired={change.path: value},
+    )
+
+
+def _action(doc: Mapping[str, Any], key: ResourceKey, kind: ActionKind, reason: Reason) -> Action:
     desired = doc.get("desired")
     labels = doc.get("labels")
     before = doc.get("before")
     return Action(
         id=_str(doc["id"]),
-        kind=ActionKind(doc["kind"]),
+        kind=kind,
         key=key,
-        reason=_str(doc["reason"]),
+        reason=reason,
         changes=tuple(
             FieldChange(
                 path=_str(c["path"]),
@@ -242,7 +343,7 @@ def _action_from_json(doc: Mapping[str, Any]) -> Action:
         labels=None if labels is None else {_str(k): _str(v) for k, v in dict(labels).items()},
         artifact_source=_opt_str(doc.get("artifact_source")),
         drift=bool(doc.get("drift", False)),
-        create_first=bool(doc.get("create_before_destroy", False)),
+        route=_route_from_json(doc.get("route")),
         source=_str(doc.get("source", "")),
         before=None if before is None else dict(before),
     )

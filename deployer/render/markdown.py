@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from deployer.plan.model import Action, ActionKind, Plan
+from deployer.core.plan import Action, ActionKind, Plan
 from deployer.render.values import (
     CHANGE_INDENT,
     CREATE_FIRST_COST,
@@ -39,8 +39,10 @@ from deployer.render.values import (
     group_summary,
     one_line,
     plan_outcome,
+    reason_text,
     replace_cost,
     reroute_text,
+    split_route,
     symbol,
     visible,
 )
@@ -181,9 +183,9 @@ MARKERS: dict[ActionKind, str] = {
     ActionKind.CREATE: "+",
     ActionKind.DELETE: "-",
     ActionKind.UPDATE: "!",
-    ActionKind.REPLACE: "!",
-    ActionKind.SET_DEFAULT: "!",
-    ActionKind.SET_TRAFFIC: "!",
+    ActionKind.DELETE_THEN_CREATE: "!",
+    ActionKind.CREATE_THEN_DELETE: "!",
+    ActionKind.REROUTE: "!",
     ActionKind.WAIT: " ",
 }
 """The column-0 marker GitHub colors in a `diff` block: green, red, orange (changed), none."""
@@ -192,7 +194,7 @@ DESTRUCTIVE_FLAG = ":warning:"
 
 
 def _head(plan: Plan, level: int, title: str, rows: int = TABLE_LIMIT) -> str:
-    facts = [f"backend {code(plan.backend)}"]
+    facts = [f"backend {code(plan.backend)}"] if plan.backend else []
     if plan.environment:
         facts.append(f"environment {code(plan.environment)}")
     if plan.commit:
@@ -259,18 +261,17 @@ class Dangers:
 
 
 def dangers(plan: Plan) -> Dangers:
-    """What a reviewer must not miss, read from the plan's kinds, `create_first` and the
-    before/after of its serving switches."""
+    """What a reviewer must not miss, read from the plan's action kinds and the before/after
+    of its serving switches."""
     lost: list[tuple[Action, str]] = []
     for action in plan.actions:
         text = _lost(action)
         if text:
             lost.append((action, text))
-    replaced = [a for a in plan.actions if a.kind is ActionKind.REPLACE]
     return Dangers(
         destroyed=tuple(a for a in plan.actions if a.kind is ActionKind.DELETE),
-        replaced_first=tuple(a for a in replaced if a.create_first),
-        replaced_gap=tuple(a for a in replaced if not a.create_first),
+        replaced_first=tuple(a for a in plan.actions if a.kind is ActionKind.CREATE_THEN_DELETE),
+        replaced_gap=tuple(a for a in plan.actions if a.kind is ActionKind.DELETE_THEN_CREATE),
         traffic_lost=tuple(lost),
         switches=tuple(a for a in plan.actions if a.reroutes),
     )
@@ -282,7 +283,7 @@ def _lost(action: Action) -> str:
     if not action.reroutes or not action.changes:
         return ""
     change = action.changes[0]
-    if action.kind is ActionKind.SET_TRAFFIC:
+    if split_route(action):
         before = dict(change.before) if isinstance(change.before, dict) else {}
         after = dict(change.after) if isinstance(change.after, dict) else {}
         gone = [f"{v} {before[v]}% -> 0%" for v in sorted(before) if before[v] and not after.get(v)]
@@ -354,7 +355,7 @@ def _table(plan: Plan, limit: int = TABLE_LIMIT) -> str:
         return f"\n<sub>{len(ordered):,} actions: see the sections below.</sub>\n"
     for action in ordered[:limit]:
         rows.append(
-            f"| {_flag(action)} | {action.kind.value} | {code(action.address)} "
+            f"| {_flag(action)} | {action.kind_text()} | {code(action.address)} "
             f"| {escape(_detail(plan, action))} |\n"
         )
     if len(ordered) > limit:
@@ -372,9 +373,9 @@ def _flag(action: Action) -> str:
 def _detail(plan: Plan, action: Action) -> str:
     if action.reroutes:
         return reroute_text(plan, action)
-    if action.kind is ActionKind.REPLACE:
-        return f"{action.reason} ({replace_cost(action)})"
-    return action.reason
+    if action.kind.replaces:
+        return f"{reason_text(action)} ({replace_cost(action)})"
+    return reason_text(action)
 
 
 def _footer(plan: Plan) -> str:
@@ -464,9 +465,9 @@ def _block_lines(actions: Iterable[Action]) -> list[str]:
         drift = "  (drift)" if action.drift else ""
         create = action.kind is ActionKind.CREATE
         where = f"  ({action.source})" if action.source and create else ""
-        reason = one_line(action.reason)
+        reason = reason_text(action)
         lines.append(f"{mark} {symbol(action)} {action.address}  # {reason}{where}{drift}")
-        if action.kind is ActionKind.REPLACE:
+        if action.kind.replaces:
             lines.append(f"{mark} {CHANGE_INDENT}# {replace_cost(action)}")
         for change in visible(action):
             forces = f"  {FORCES}" if change.forces_replacement else ""
@@ -508,11 +509,9 @@ def mermaid_label(text: str) -> str:
 def _node_class(action: Action) -> str:
     if action.reroutes:
         return "serve"
-    return {
-        ActionKind.CREATE: "create",
-        ActionKind.DELETE: "destroy",
-        ActionKind.REPLACE: "replace",
-    }.get(action.kind, "")
+    if action.kind.replaces:
+        return "replace"
+    return {ActionKind.CREATE: "create", ActionKind.DELETE: "destroy"}.get(action.kind, "")
 
 
 def mermaid_graph(plan: Plan) -> str:
@@ -527,9 +526,7 @@ def mermaid_graph(plan: Plan) -> str:
     for r, (region, actions) in enumerate(regions.items()):
         lines.append(f"  subgraph r{r}[{mermaid_label(region)}]")
         for action in actions:
-            kind = action.kind.value
-            if action.kind is ActionKind.REPLACE:
-                kind += " (create first)" if action.create_first else " (delete first)"
+            kind = action.kind_text(strategy=True)
             lines.append(f"    {ids[action.id]}[{mermaid_label(f'{kind} {action.address}')}]")
         lines.append("  end")
     edges = [

@@ -7,7 +7,7 @@ import sys
 from rich.console import Console
 from rich.text import Text
 
-from deployer.plan.model import Action, ActionKind, Plan
+from deployer.core.plan import Action, ActionKind, Plan
 from deployer.render.values import (
     CHANGE_INDENT,
     DRIFT_TITLE,
@@ -20,6 +20,7 @@ from deployer.render.values import (
     header_lines,
     one_line,
     plan_outcome,
+    reason_text,
     replace_cost,
     reroute_text,
     symbol,
@@ -29,10 +30,10 @@ from deployer.render.values import (
 STYLES: dict[ActionKind, str] = {
     ActionKind.CREATE: "green",
     ActionKind.UPDATE: "yellow",
-    ActionKind.REPLACE: "red",
+    ActionKind.DELETE_THEN_CREATE: "red",
+    ActionKind.CREATE_THEN_DELETE: "red",
     ActionKind.DELETE: "red",
-    ActionKind.SET_DEFAULT: "cyan",
-    ActionKind.SET_TRAFFIC: "cyan",
+    ActionKind.REROUTE: "cyan",
     ActionKind.WAIT: "blue",
 }
 """As Terraform: red for destroy and forced replacement, green create, yellow update."""
@@ -111,12 +112,12 @@ def _action_lines(action: Action) -> list[Line]:
     head: Line = [
         (symbol(action), style),
         (f" {action.address}", style),
-        (f"  # {one_line(action.reason)}{where}", COMMENT),
+        (f"  # {reason_text(action)}{where}", COMMENT),
     ]
     if action.drift:
         head.append(("  (drift)", "yellow"))
     lines = [head]
-    if action.kind is ActionKind.REPLACE:
+    if action.kind.replaces:
         lines.append([(f"{CHANGE_INDENT}# {replace_cost(action)}", style)])
     for change in visible(action):
         shown_at = (
@@ -125,7 +126,7 @@ def _action_lines(action: Action) -> list[Line]:
         for text in change_lines(action, change):
             line: Line = [(CHANGE_INDENT + text, "")]
             if change.forces_replacement:
-                line.append((f"  {FORCES}", STYLES[ActionKind.REPLACE]))
+                line.append((f"  {FORCES}", STYLES[ActionKind.DELETE]))
             if shown_at:
                 line.append((shown_at, COMMENT))
             lines.append(line)

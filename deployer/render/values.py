@@ -1,7 +1,7 @@
 """Presentation shared by the renderers: symbols, headers, value formatting, grouping by model.
 
-Everything here reads the Plan as data (kinds, `create_first`, field labels the provider's
-vocabulary put on each change); nothing depends on which backend produced it.
+Everything here reads the Plan as data (action kinds, routes, typed reasons, field labels the
+provider's vocabulary put on each change); nothing depends on which backend produced it.
 """
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from deployer.plan.model import Action, ActionKind, FieldChange, Plan, Summary
+from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Summary, split_text
 
 SYMBOLS: dict[ActionKind, str] = {
     ActionKind.CREATE: "+",
     ActionKind.UPDATE: "~",
-    ActionKind.REPLACE: "-/+",
+    ActionKind.DELETE_THEN_CREATE: "-/+",
+    ActionKind.CREATE_THEN_DELETE: "+/-",
     ActionKind.DELETE: "-",
-    ActionKind.SET_DEFAULT: "»",
-    ActionKind.SET_TRAFFIC: "»",
+    ActionKind.REROUTE: "»",
     ActionKind.WAIT: "…",
 }
+"""As Terraform: `-/+` deletes then creates, `+/-` creates the replacement first."""
 SYMBOL_WIDTH = max(len(s) for s in SYMBOLS.values())
 
 NO_CHANGES = "No changes. The live state matches the manifests."
@@ -60,6 +61,15 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def reason_text(action: Action) -> str:
+    return one_line(action.reason.text())
+
+
+def split_route(action: Action) -> bool:
+    """A reroute of a weighted split (a traffic change), not of a single target."""
+    return action.split
+
+
 def summary_line(summary: Summary) -> str:
     return (
         f"Plan: {summary.add} to add, {summary.change} to change, "
@@ -81,7 +91,8 @@ def plan_outcome(plan: Plan) -> str:
 def header_lines(plan: Plan) -> list[str]:
     """Stack, environment, project and backend; the local twin when the state came from it."""
     env = f" (environment {plan.environment})" if plan.environment else ""
-    lines = [f'Stack "{plan.stack}"{env} in project "{plan.project}", backend {plan.backend}']
+    backend = f", backend {plan.backend}" if plan.backend else ""
+    lines = [f'Stack "{plan.stack}"{env} in project "{plan.project}"{backend}']
     if plan.commit:
         lines.append(f"Manifests at commit {plan.commit}")
     if plan.emulator:
@@ -121,16 +132,9 @@ def drift_fields(action: Action) -> str:
     return ", ".join(c.name for c in action.changes if not c.hidden) or "live state"
 
 
-def split_text(split: Any) -> str:
-    """A traffic split as `v1 90, v2 10` (`none` when nothing is routed)."""
-    if not split:
-        return "none"
-    return ", ".join(f"{name} {pct}" for name, pct in sorted(dict(split).items()))
-
-
 def replace_cost(action: Action) -> str:
-    """What a replace costs, from how it is done (create-before-destroy or not)."""
-    return CREATE_FIRST_COST if action.create_first else DELETE_FIRST_COST
+    """What a replace costs, from how it is done (create-then-delete or not)."""
+    return CREATE_FIRST_COST if action.kind is ActionKind.CREATE_THEN_DELETE else DELETE_FIRST_COST
 
 
 def visible(action: Action) -> list[FieldChange]:
@@ -142,7 +146,7 @@ def change_lines(action: Action, change: FieldChange) -> list[str]:
     name = change.name
     if change.shown:
         return [f"{name}: {change.shown}"]
-    if action.kind is ActionKind.SET_TRAFFIC:
+    if split_route(action):
         return [f"{name}: {split_text(change.before)} -> {split_text(change.after)}"]
     if action.kind is ActionKind.CREATE and change.before is None:
         return [f"{name}: {fmt_value(change.after)}"]
@@ -165,8 +169,8 @@ def reroute_text(plan: Plan, action: Action) -> str:
     """A default move or traffic change, and what then happens to what served before."""
     change = action.changes[0] if action.changes else None
     if change is None:
-        return one_line(action.reason)
-    if action.kind is ActionKind.SET_TRAFFIC:
+        return reason_text(action)
+    if split_route(action):
         text = f"traffic: {split_text(change.before)} -> {split_text(change.after)}"
         before = dict(change.before or {})
         after = dict(change.after or {})
@@ -175,14 +179,12 @@ def reroute_text(plan: Plan, action: Action) -> str:
         text = f"default version: {change.before or '(none)'} -> {change.after}"
         old = [v.strip() for v in str(change.before or "").split(",") if v.strip()]
     fates = [f"{v}: {_fate(plan, action, v)}" for v in old if v != change.after]
-    if action.kind is ActionKind.SET_TRAFFIC:
+    if split_route(action):
         fates += [
             f"{v} moves to its replacement"
             for v in sorted(after)
             if any(
-                a.kind is ActionKind.REPLACE
-                and a.key.model_key == action.key.model_key
-                and a.key.version == v
+                a.kind.replaces and a.key.model_key == action.key.model_key and a.key.version == v
                 for a in plan.actions
             )
         ]
@@ -202,7 +204,8 @@ def _fate(plan: Plan, move: Action, version: str) -> str:
         return "stays, no traffic" if move.key.part else "stays, no longer the default"
     words = {
         ActionKind.DELETE: "deleted",
-        ActionKind.REPLACE: "replaced",
+        ActionKind.DELETE_THEN_CREATE: "replaced",
+        ActionKind.CREATE_THEN_DELETE: "replaced",
         ActionKind.UPDATE: "updated",
         ActionKind.CREATE: "created",
         ActionKind.WAIT: "waited for",
@@ -211,12 +214,7 @@ def _fate(plan: Plan, move: Action, version: str) -> str:
 
 
 def symbol(action: Action) -> str:
-    """The action's symbol, right-aligned so addresses line up (`  +`, `-/+`, `+/-`).
-
-    As Terraform: `-/+` deletes then creates, `+/-` creates the replacement first.
-    """
-    if action.kind is ActionKind.REPLACE and action.create_first:
-        return "+/-"
+    """The action's symbol, right-aligned so addresses line up (`  +`, `-/+`, `+/-`)."""
     return SYMBOLS[action.kind].rjust(SYMBOL_WIDTH)
 
 

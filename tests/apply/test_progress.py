@@ -11,10 +11,8 @@ from typing import Any
 from deployer.apply.executor import perform
 from deployer.apply.progress import PlainProgress
 from deployer.apply.run import Uploader
-from deployer.plan.model import Action, ActionKind, FieldChange, Plan
-from deployer.providers.mlengine.schemas import SCHEMAS as ML_SCHEMAS
-from deployer.providers.schema import ResourceKey
-from deployer.providers.vertex.schemas import SCHEMAS as VERTEX_SCHEMAS
+from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Route, note
+from deployer.core.resources import ResourceKey
 
 V2 = ResourceKey("us-central1", "m", "v2")
 
@@ -29,20 +27,22 @@ def test_a_default_move_and_a_traffic_move_show_before_and_after() -> None:
     progress.started(
         Action(
             "set-default:x",
-            ActionKind.SET_DEFAULT,
+            ActionKind.REROUTE,
             V2,
-            "moves",
+            note("moves"),
             changes=(FieldChange("defaultVersion", "v1", "v2"),),
+            route=Route("defaultVersion", "default version"),
         )
     )
     endpoint = ResourceKey("us-central1", "m", part="endpoint")
     progress.started(
         Action(
             "set-traffic:x",
-            ActionKind.SET_TRAFFIC,
+            ActionKind.REROUTE,
             endpoint,
-            "moves",
+            note("moves"),
             changes=(FieldChange("traffic", {"v1": 100}, {"v1": 90, "v2": 10}),),
+            route=Route("traffic", "traffic", split=True),
         )
     )
     assert _lines(progress) == [
@@ -52,8 +52,7 @@ def test_a_default_move_and_a_traffic_move_show_before_and_after() -> None:
 
 
 class _Recorder:
-    def __init__(self, schemas: Any) -> None:
-        self.schemas = schemas
+    def __init__(self) -> None:
         self.calls: list[str] = []
 
     def delete(self, key: ResourceKey) -> None:
@@ -64,12 +63,15 @@ class _Recorder:
 
 
 def test_a_replace_reports_its_phases_in_the_order_they_happen() -> None:
-    for schemas, expected in (
-        (ML_SCHEMAS, ["deleting the old one", "delete", "creating the new one", "create"]),
-        (VERTEX_SCHEMAS, ["creating the new one; the old one goes", "create"]),
+    for kind, expected in (
+        (
+            ActionKind.DELETE_THEN_CREATE,
+            ["deleting the old one", "delete", "creating the new one", "create"],
+        ),
+        (ActionKind.CREATE_THEN_DELETE, ["creating the new one; the old one goes", "create"]),
     ):
-        provider = _Recorder(schemas)
-        action = Action("replace:x", ActionKind.REPLACE, V2, "forced", desired={}, labels={})
+        provider = _Recorder()
+        action = Action("replace:x", kind, V2, note("forced"), desired={}, labels={})
 
         def tell(text: str, provider: _Recorder = provider) -> None:
             provider.calls.append(text)
@@ -77,7 +79,7 @@ def test_a_replace_reports_its_phases_in_the_order_they_happen() -> None:
         perform(provider, action, tell)  # type: ignore[arg-type]
         got = [c.split(" (")[0] for c in provider.calls]
         assert [g[: len(e)] for g, e in zip(got, expected, strict=True)] == expected
-        if schemas is ML_SCHEMAS:  # delete-then-create says what it costs
+        if kind is ActionKind.DELETE_THEN_CREATE:  # it says what it costs
             assert "unavailable until the new one is ready" in provider.calls[0]
 
 
@@ -94,7 +96,7 @@ def test_uploads_report_bytes_at_each_quarter(storage_client: Any, tmp_path: Pat
         artifacts_uri=f"gs://{bucket.name}/deployer",
     )
     action = Action(
-        "create:x", ActionKind.CREATE, V2, "new", desired={}, artifact_source=str(source)
+        "create:x", ActionKind.CREATE, V2, note("new"), desired={}, artifact_source=str(source)
     )
     progress = PlainProgress(io.StringIO())
     Uploader(storage_client, progress.note, plan, parallelism=2, detail=progress.detail)(action)

@@ -120,10 +120,10 @@ def test_apply_every_kind_of_change_then_prune_then_destroy(
             (f"{ep}/fm", "update"),
             (f"{ep}/fm/v1", "update"),
             (f"{ep}/fm/v2", "update"),
-            (f"{ep}/fm/v3", "replace"),
-            (f"{ep}/fm/v4", "replace"),
-            (f"{ep}/fm/v5", "replace"),
-            (f"{ep}/fm/v1", "set-default"),
+            (f"{ep}/fm/v3", "delete-then-create"),
+            (f"{ep}/fm/v4", "delete-then-create"),
+            (f"{ep}/fm/v5", "delete-then-create"),
+            (f"{ep}/fm/v1", "reroute"),
         } <= kinds, kinds
     result = repo.apply()
     assert result.returncode == 0, str(result)
@@ -196,7 +196,7 @@ def test_apply_every_kind_of_change_then_prune_then_destroy(
     assert result.returncode == 0, str(result)
     assert check_bystanders() == {}
     _, plan = repo.plan_json()
-    assert {a["kind"] for a in plan["actions"]} == {"create", "set-default"}
+    assert {a["kind"] for a in plan["actions"]} == {"create", "reroute"}
 
 
 def test_protect_blocks_deletion(repo: Repo, live: Live) -> None:

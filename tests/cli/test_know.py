@@ -127,7 +127,7 @@ def test_smoke_test_gates_the_default_version(repo: Repo, live: Any, pristine: A
     assert "us-central1/m/v3" in state
     _, plan = repo.plan_json()
     kinds = [(a["kind"], a["address"]) for a in plan["actions"]]
-    assert kinds == [("set-default", "us-central1/m/v3")]
+    assert kinds == [("reroute", "us-central1/m/v3")]
 
 
 def test_smoke_test_files_are_validated_at_their_line(repo: Repo) -> None:

@@ -60,8 +60,8 @@ def test_mls1_nodes_change_with_a_default_move_converges_in_one_apply(
     _, plan = repo.plan_json()
     kinds = [(a["kind"], a["address"]) for a in plan["actions"]]
     assert kinds == [
-        ("replace", "global/m/v2"),
-        ("set-default", "global/m/v2"),
+        ("delete-then-create", "global/m/v2"),
+        ("reroute", "global/m/v2"),
         ("delete", "global/m/v1"),
     ], kinds
     assert "scaling.nodes (patchable only if machineType is n1-*)" in (plan["actions"][0]["reason"])

@@ -74,12 +74,12 @@ def test_plan_sorts_live_resources_into_actions_ignored_errors_drift_and_warning
     result = repo.run("plan", "manifests", "--format", "json", "--detailed-exitcode")
     assert result.returncode == 2, str(result)
     plan = result.json()
-    assert plan["format_version"].startswith("1.")
+    assert plan["format_version"].startswith("2.")
     assert (plan["stack"], plan["project"]) == (repo.stack, repo.project)
     actions = _by_address(plan)
     assert {a: [x["kind"] for x in xs] for a, xs in actions.items()} == {
         "us-central1/drifty/v1": ["update"],
-        "global/keep/v2": ["replace"],
+        "global/keep/v2": ["delete-then-create"],
         "global/keep/v3": ["wait"],
     }, plan["actions"]
     (update,) = actions["us-central1/drifty/v1"]

@@ -46,7 +46,9 @@ NOT_FOR_HELP = (
     "deployer.artifacts",
     "deployer.emulator",
 )
-# Validating manifests reads YAML with pydantic models; it calls no API and prints no plan.
+# Validating manifests reads YAML with pydantic models and each backend's manifest rules (its
+# package's light modules: catalog, rules, resource model); it calls no API and prints no plan.
+PROVIDER_MODULES = ("provider", "client", "reader", "writer", "state", "importer", "predict")
 NOT_FOR_VALIDATE = (
     "tensorflow",
     "googleapiclient",
@@ -55,7 +57,10 @@ NOT_FOR_VALIDATE = (
     "httplib2",
     "rich",
     "deployer.workflow",
-    "deployer.providers",
+    "deployer.plan",
+    "deployer.providers.discovery",
+    "deployer.providers.retry",
+    *(f"deployer.providers.{b}.{m}" for b in ("mlengine", "vertex") for m in PROVIDER_MODULES),
     "deployer.render",
     "deployer.emulator",
 )

@@ -248,6 +248,6 @@ def test_smoke_test_gates_traffic_behind_a_canary(
     assert max(shares, default=0) <= 5
     assert vlive.serving("us-central1", "iris") == {"iris/v1": 0, "iris/v2": 100, "iris/v3": 0}
     _, plan = repo.plan_json()
-    assert ("set-traffic", "us-central1/iris:endpoint") in [
+    assert ("reroute", "us-central1/iris:endpoint") in [
         (a["kind"], a["address"]) for a in plan["actions"]
     ]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from deployer.config import ManifestError, load_stack
-from deployer.config.vertex import replica_counts, traffic_split, vertex_image
+from deployer.core.diagnostics import ManifestError
+from deployer.providers.vertex.manifest import replica_counts, traffic_split, vertex_image
+from deployer.stacks import load_stack
 
 SETTINGS = """\
 project: demo-project
@@ -154,6 +155,6 @@ def test_mlengine_defaults_are_unchanged(tmp_path: Path) -> None:
 
 
 def _display(path: Path) -> str:
-    from deployer.config.diagnostics import display_path
+    from deployer.core.diagnostics import display_path
 
     return display_path(path)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cli.helpers import Live, Repo, model, version
 
-from deployer import catalog
+from deployer.providers.mlengine import catalog
 from hostile.helpers import assert_one_line_error
 
 
@@ -45,7 +45,7 @@ def test_a_label_change_on_mls1_is_a_replacement_not_a_refused_patch(
     assert result.returncode == 1, str(result)  # it is the default: downtime needs consent
     assert any("--allow-downtime" in e for e in plan["errors"]), plan
     _, allowed = repo.plan_json("--allow-downtime")
-    replaced = [a for a in allowed["actions"] if a["kind"] == "replace"]
+    replaced = [a for a in allowed["actions"] if a["kind"] == "delete-then-create"]
     assert [a["address"] for a in replaced] == ["global/g/v1"], allowed
     assert "labels (patchable only if machineType is n1-*)" in replaced[0]["reason"]
     assert repo.apply("--allow-downtime").returncode == 0

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deployer.apply.run import OwnershipError, check_ownership
-from deployer.plan.model import Action, ActionKind, Plan
-from deployer.providers.schema import ObservedResource, ResourceKey
+from deployer.core.plan import Action, ActionKind, Plan, note
+from deployer.core.resources import ObservedResource, ResourceKey
 from deployer.render.jsonplan import _digest
 from hostile.helpers import assert_one_line_error
 
@@ -132,7 +132,7 @@ def test_ownership_is_checked_on_the_target_and_its_model(
     live: dict[ResourceKey, str | None], targets: list[ResourceKey], kind: ActionKind
 ) -> None:
     observed = [ObservedResource(k, {}, _labels(o)) for k, o in live.items()]
-    actions = tuple(Action(f"a{i}", kind, k, "r") for i, k in enumerate(targets))
+    actions = tuple(Action(f"a{i}", kind, k, note("r")) for i, k in enumerate(targets))
     plan = Plan(STACK, "p", actions)
 
     def foreign(key: ResourceKey) -> bool:

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deployer.config.diagnostics import Diagnostics
 from deployer.config.yamlsource import MAX_BYTES, MAX_DEPTH, load_yaml
+from deployer.core.diagnostics import Diagnostics
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = "project: demo-project\nartifacts: gs://demo-bucket/deployer\n"

@@ -18,19 +18,23 @@ from typing import Any
 
 import yaml
 
-from deployer import catalog
-from deployer.config.loader import load_stack
-from deployer.plan.diff import PlanOptions, diff, spec_hash
-from deployer.plan.model import Action, ActionKind, Plan
-from deployer.providers.mlengine import state
-from deployer.providers.mlengine.schemas import SCHEMAS
-from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey, State
+from deployer.core import ownership
+from deployer.core.ownership import spec_hash
+from deployer.core.plan import Action, ActionKind, Plan
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey, State
+from deployer.plan.planner import PlanOptions, plan
+from deployer.providers.mlengine import catalog, state
+from deployer.providers.mlengine.schemas import RESOURCES
+from deployer.stacks import load_stack
 
 STACK = "vision"
 PROJECT = "demo-project"
 REGION = "us-central1"
-OURS = {catalog.LABEL_MANAGED_BY: catalog.LABEL_MANAGED_BY_VALUE, catalog.LABEL_STACK: STACK}
-THEIRS = {catalog.LABEL_MANAGED_BY: catalog.LABEL_MANAGED_BY_VALUE, catalog.LABEL_STACK: "other"}
+OURS = {ownership.LABEL_MANAGED_BY: ownership.LABEL_MANAGED_BY_VALUE, ownership.LABEL_STACK: STACK}
+THEIRS = {
+    ownership.LABEL_MANAGED_BY: ownership.LABEL_MANAGED_BY_VALUE,
+    ownership.LABEL_STACK: "other",
+}
 
 
 def digest_of(uri: str) -> str:
@@ -69,7 +73,7 @@ def options(**kw: Any) -> PlanOptions:
 def plan_for(
     desired: Iterable[DesiredResource], observed: Iterable[ObservedResource], **kw: Any
 ) -> Plan:
-    return diff(desired, observed, SCHEMAS, options(**kw))
+    return plan(desired, observed, RESOURCES, options(**kw))
 
 
 @dataclass
@@ -85,8 +89,8 @@ class Live:
         for d in desired:
             labels = {
                 **d.labels,
-                catalog.LABEL_STACK: stack,
-                catalog.LABEL_SPEC: spec_hash(d),
+                ownership.LABEL_STACK: stack,
+                ownership.LABEL_SPEC: spec_hash(d),
             }
             if d.key.version is None:
                 body = state.model_body(d.key, d.fields, labels)
@@ -174,7 +178,7 @@ def summarize(plan: Plan) -> list[tuple[str, str, tuple[str, ...], tuple[str, ..
     """
     return [
         (
-            a.kind.value,
+            a.kind.verb,
             _short(a.address),
             tuple(_short(d) for d in a.depends_on)
             + tuple(f"after {_short(d)}" for d in a.ordered_after),
@@ -236,7 +240,7 @@ class Service:
             raise Refused(f"409 {key.address} already exists")
         assert action.desired is not None and action.labels is not None
         labels = dict(action.labels)
-        labels[catalog.LABEL_SPEC] = spec_hash(DesiredResource(key, action.desired, labels))
+        labels[ownership.LABEL_SPEC] = spec_hash(DesiredResource(key, action.desired, labels))
         fields = dict(action.desired)
         if key.version is None:  # as state.observe_model reports it
             fields["endpointKind"] = "global" if key.endpoint == catalog.GLOBAL else "regional"
@@ -265,7 +269,7 @@ class Service:
             self._create(action)
         elif kind is ActionKind.DELETE:
             self._delete(key)
-        elif kind is ActionKind.REPLACE:
+        elif kind is ActionKind.DELETE_THEN_CREATE:
             self._delete(key)
             self._create(action)
         elif kind is ActionKind.UPDATE:
@@ -281,10 +285,10 @@ class Service:
                 else:
                     res.fields[change.path] = change.after
             assert action.desired is not None and action.labels is not None
-            res.labels[catalog.LABEL_SPEC] = spec_hash(
+            res.labels[ownership.LABEL_SPEC] = spec_hash(
                 DesiredResource(key, action.desired, action.labels)
             )
-        elif kind is ActionKind.SET_DEFAULT:
+        elif kind is ActionKind.REROUTE:
             res = self._get(key)
             if res.state is not State.READY:
                 raise Refused(f"setDefault {key.address} while {res.state}")
@@ -350,8 +354,8 @@ def assert_matches(service: Service, desired: list[DesiredResource]) -> None:
     ours = {
         k
         for k, r in service.res.items()
-        if r.labels.get(catalog.LABEL_STACK) == STACK
-        and r.labels.get(catalog.LABEL_MANAGED_BY) == catalog.LABEL_MANAGED_BY_VALUE
+        if r.labels.get(ownership.LABEL_STACK) == STACK
+        and r.labels.get(ownership.LABEL_MANAGED_BY) == ownership.LABEL_MANAGED_BY_VALUE
     }
     assert ours == {d.key for d in desired}
     for d in desired:
@@ -359,6 +363,6 @@ def assert_matches(service: Service, desired: list[DesiredResource]) -> None:
         assert live.state is State.READY
         for path, value in d.fields.items():
             assert live.fields.get(path) == value, (d.key.address, path)
-        assert {k: v for k, v in live.labels.items() if k != catalog.LABEL_SPEC} == dict(d.labels)
+        assert {k: v for k, v in live.labels.items() if k != ownership.LABEL_SPEC} == dict(d.labels)
         if d.key.version is not None:
             assert live.is_default == d.is_default, f"default of {d.key.model_key.address}"

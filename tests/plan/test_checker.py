@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deployer.plan.diff import diff
-from deployer.plan.model import ActionKind
-from deployer.providers.mlengine.schemas import SCHEMAS, VERSION
-from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey
+from deployer.core.plan import ActionKind
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
+from deployer.plan.planner import plan
+from deployer.providers.mlengine.schemas import MODEL, RESOURCES, VERSION
 from plan.helpers import (
     OURS,
     THEIRS,
@@ -194,12 +194,12 @@ def test_checker_refuses_a_manual_nodes_patch_on_mls1() -> None:
             for f in VERSION.fields
         ),
     )
-    schemas = {**SCHEMAS, "version": unconditional}
-    plan = diff(case.desired, case.live.observed(), schemas, options())
-    update = next(a for a in plan.actions if a.kind is ActionKind.UPDATE)
+    model = dataclasses.replace(RESOURCES, kinds=(MODEL, unconditional))
+    planned = plan(case.desired, case.live.observed(), model, options())
+    update = next(a for a in planned.actions if a.kind is ActionKind.UPDATE)
     assert update.changes[0].mask == "manualScaling.nodes"
     with pytest.raises(Refused, match=r"can only be updated on n1-\* machine types"):
-        Service(case.live.observed()).run(plan)
+        Service(case.live.observed()).run(planned)
 
 
 def test_checker_accepts_a_manual_nodes_patch_on_n1() -> None:

@@ -2,7 +2,8 @@
 
 Addresses and action ids leave out the default region (us-central1). Each row lists the
 actions as (kind, address, depends_on, changed paths), then error and warning fragments
-(one per message, in order) and the ignored resources.
+(one per message, in order) and the ignored resources. `depends_on` is sorted and lists only
+what no other of its dependencies already implies.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from deployer.plan.diff import fingerprint
-from deployer.plan.model import ActionKind
+from deployer.core.ownership import fingerprint
+from deployer.core.plan import ActionKind
 from plan.helpers import (
     THEIRS,
     Live,
@@ -92,7 +93,7 @@ CASES = [
             ("create", "m", (), ()),
             ("create", "m/v1", ("create:m",), ()),
             ("create", "m/v2", ("create:m",), ()),
-            ("set-default", "m/v2", ("create:m/v2", "create:m"), ("defaultVersion",)),
+            ("reroute", "m/v2", ("create:m/v2",), ("defaultVersion",)),
         ],
     ),
     Case(
@@ -179,8 +180,8 @@ CASES = [
         live(g2(v1={"nodes": 1}, v2={"nodes": 1})),
         [
             ("replace", "global/m/v2", (), ("manualScaling.nodes",)),
-            ("set-default", "global/m/v2", ("replace:global/m/v2",), ("defaultVersion",)),
-            ("delete", "global/m/v1", ("set-default:global/m/v2",), ()),
+            ("reroute", "global/m/v2", ("replace:global/m/v2",), ("defaultVersion",)),
+            ("delete", "global/m/v1", ("reroute:global/m/v2",), ()),
         ],
     ),
     Case(
@@ -278,7 +279,7 @@ CASES = [
         live(M2),
         [
             ("replace", "m/v2", (), ("runtimeVersion",)),
-            ("set-default", "m/v2", ("replace:m/v2",), ("defaultVersion",)),
+            ("reroute", "m/v2", ("replace:m/v2",), ("defaultVersion",)),
         ],
     ),
     Case(
@@ -287,7 +288,7 @@ CASES = [
         live(M2),
         [
             ("update", "m/v2", (), ("description",)),
-            ("set-default", "m/v2", ("after update:m/v2",), ("defaultVersion",)),
+            ("reroute", "m/v2", ("after update:m/v2",), ("defaultVersion",)),
         ],
     ),
     Case(
@@ -295,8 +296,8 @@ CASES = [
         declare(m2(v1={"runtime_version": "2.8"}, default_version="v2")),
         live(M2),
         [
-            ("set-default", "m/v2", (), ("defaultVersion",)),
-            ("replace", "m/v1", ("set-default:m/v2",), ("runtimeVersion",)),
+            ("reroute", "m/v2", (), ("defaultVersion",)),
+            ("replace", "m/v1", ("reroute:m/v2",), ("runtimeVersion",)),
         ],
     ),
     # -- replacing the default that stays default ---------------------------------------------
@@ -312,9 +313,9 @@ CASES = [
         declare(m2(v1={"runtime_version": "2.8"})),
         live(M2),
         [
-            ("set-default", "m/v2", (), ("defaultVersion",)),
-            ("replace", "m/v1", ("set-default:m/v2#interim",), ("runtimeVersion",)),
-            ("set-default", "m/v1", ("replace:m/v1",), ("defaultVersion",)),
+            ("reroute", "m/v2", (), ("defaultVersion",)),
+            ("replace", "m/v1", ("reroute:m/v2#interim",), ("runtimeVersion",)),
+            ("reroute", "m/v1", ("replace:m/v1",), ("defaultVersion",)),
         ],
         kw={"allow_downtime": True},
     ),
@@ -324,9 +325,9 @@ CASES = [
         live(M2),
         [
             ("replace", "m/v2", (), ("runtimeVersion",)),
-            ("set-default", "m/v2", ("replace:m/v2",), ("defaultVersion",)),
-            ("replace", "m/v1", ("set-default:m/v2#interim",), ("runtimeVersion",)),
-            ("set-default", "m/v1", ("replace:m/v1",), ("defaultVersion",)),
+            ("reroute", "m/v2", ("replace:m/v2",), ("defaultVersion",)),
+            ("replace", "m/v1", ("reroute:m/v2#interim",), ("runtimeVersion",)),
+            ("reroute", "m/v1", ("replace:m/v1",), ("defaultVersion",)),
         ],
         kw={"allow_downtime": True},
     ),
@@ -358,7 +359,7 @@ CASES = [
             ("replace", "m", ("delete:m/v1",), ("onlinePredictionLogging",)),
             ("create", "m/v1", ("replace:m",), ()),
             ("create", "m/v2", ("replace:m",), ()),
-            ("set-default", "m/v1", ("create:m/v1", "replace:m"), ("defaultVersion",)),
+            ("reroute", "m/v1", ("create:m/v1",), ("defaultVersion",)),
         ],
         kw={"allow_downtime": True},
     ),
@@ -376,15 +377,15 @@ CASES = [
         live(M1),
         [
             ("create", "m/v2", (), ()),
-            ("set-default", "m/v2", ("create:m/v2",), ("defaultVersion",)),
-            ("delete", "m/v1", ("set-default:m/v2",), ()),
+            ("reroute", "m/v2", ("create:m/v2",), ("defaultVersion",)),
+            ("delete", "m/v1", ("reroute:m/v2",), ()),
         ],
     ),
     Case(
         "default moves to an existing version",
         declare(m2(default_version="v2")),
         live(M2),
-        [("set-default", "m/v2", (), ("defaultVersion",))],
+        [("reroute", "m/v2", (), ("defaultVersion",))],
     ),
     Case(
         "new default created while the old one stays",
@@ -392,7 +393,7 @@ CASES = [
         live(M1),
         [
             ("create", "m/v2", (), ()),
-            ("set-default", "m/v2", ("create:m/v2",), ("defaultVersion",)),
+            ("reroute", "m/v2", ("create:m/v2",), ("defaultVersion",)),
         ],
     ),
     Case(
@@ -427,8 +428,8 @@ CASES = [
         live(model("m", version("v1"), protect=True)),
         [
             ("create", "m/v2", (), ()),
-            ("set-default", "m/v2", ("create:m/v2",), ("defaultVersion",)),
-            ("delete", "m/v1", ("set-default:m/v2",), ()),
+            ("reroute", "m/v2", ("create:m/v2",), ("defaultVersion",)),
+            ("delete", "m/v1", ("reroute:m/v2",), ()),
         ],
     ),
     Case(
@@ -605,7 +606,9 @@ def test_live_change_under_an_unchanged_manifest_is_drift() -> None:
 
 def test_live_change_forcing_replacement_is_drift() -> None:
     plan = plan_for(declare(M2), live(M2).set("m/v2", runtimeVersion="2.8").observed())
-    assert [(a.kind, a.address) for a in plan.drift] == [(ActionKind.REPLACE, "us-central1/m/v2")]
+    assert [(a.kind, a.address) for a in plan.drift] == [
+        (ActionKind.DELETE_THEN_CREATE, "us-central1/m/v2")
+    ]
 
 
 def test_live_model_label_change_is_drift() -> None:
@@ -616,7 +619,7 @@ def test_live_model_label_change_is_drift() -> None:
 def test_manifest_change_is_not_drift() -> None:
     desired = declare(model("m", version("v1", description="new", runtime_version="2.8")))
     plan = plan_for(desired, live(M1).observed(), allow_downtime=True)
-    assert [a.kind for a in plan.actions] == [ActionKind.REPLACE]
+    assert [a.kind for a in plan.actions] == [ActionKind.DELETE_THEN_CREATE]
     assert plan.drift == ()
     plan = plan_for(declare(model("m", version("v1", description="new"))), live(M1).observed())
     assert [a.kind for a in plan.actions] == [ActionKind.UPDATE]
@@ -631,7 +634,7 @@ def test_live_resource_without_spec_label_is_not_drift() -> None:
 
 def test_failed_version_is_not_drift() -> None:
     plan = plan_for(declare(M2), live(M2).set("m/v2", state="FAILED").observed())
-    assert plan.actions[0].kind is ActionKind.REPLACE and plan.drift == ()
+    assert plan.actions[0].kind is ActionKind.DELETE_THEN_CREATE and plan.drift == ()
 
 
 # -- what actions carry -----------------------------------------------------------------------
@@ -650,7 +653,7 @@ def test_replace_says_which_field_forces_it() -> None:
     (action,) = plan_for(desired, live(M2).observed()).actions
     forcing = [c.path for c in action.changes if c.forces_replacement]
     assert forcing == ["runtimeVersion"]
-    assert action.reason == "replacement forced by: runtimeVersion"
+    assert action.reason.text() == "replacement forced by: runtimeVersion"
 
 
 def test_create_carries_what_the_provider_writes() -> None:
@@ -692,8 +695,8 @@ def test_target_old_default_keeps_the_move_and_the_new_default() -> None:
     plan = plan_for(desired, live(M1).observed(), targets=(("m", "v1"),))
     assert summarize(plan) == [
         ("create", "m/v2", (), ()),
-        ("set-default", "m/v2", ("create:m/v2",), ("defaultVersion",)),
-        ("delete", "m/v1", ("set-default:m/v2",), ()),
+        ("reroute", "m/v2", ("create:m/v2",), ("defaultVersion",)),
+        ("delete", "m/v1", ("reroute:m/v2",), ()),
     ]
 
 
@@ -701,7 +704,7 @@ def test_target_new_default_does_not_delete_the_old_one() -> None:
     plan = plan_for(declare(model("m", version("v2"))), live(M1).observed(), targets=(("m", "v2"),))
     assert [a.id for a in plan.actions] == [
         "create:us-central1/m/v2",
-        "set-default:us-central1/m/v2",
+        "reroute:us-central1/m/v2",
     ]
 
 

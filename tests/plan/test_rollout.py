@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
-from deployer.config.loader import load_stack
-from deployer.plan.diff import PlanOptions, diff
-from deployer.plan.model import ActionKind, Plan
-from deployer.providers.schema import DesiredResource, ObservedResource
+from deployer.core.plan import ActionKind, Plan
+from deployer.core.resources import DesiredResource, ObservedResource
+from deployer.plan.planner import PlanOptions, plan
 from deployer.providers.vertex import state
-from deployer.providers.vertex.schemas import SCHEMAS
+from deployer.providers.vertex.schemas import RESOURCES
+from deployer.stacks import load_stack
 from plan.vertex_sim import Refused, VertexSim
 
 STACK, PROJECT, REGION = "vision", "demo-project", "us-central1"
@@ -60,7 +60,7 @@ def declare(
 
 
 def plan_for(desired: list[DesiredResource], observed: list[ObservedResource]) -> Plan:
-    return diff(desired, observed, SCHEMAS, PlanOptions(stack=STACK, project=PROJECT))
+    return plan(desired, observed, RESOURCES, PlanOptions(stack=STACK, project=PROJECT))
 
 
 def applied(desired: list[DesiredResource]) -> VertexSim:
@@ -77,7 +77,7 @@ def ids(plan: Plan) -> list[str]:
 
 
 def kinds(plan: Plan) -> list[tuple[str, str]]:
-    return [(a.kind.value, a.address.split("#")[0]) for a in plan.actions]
+    return [(a.kind.verb, a.address.split("#")[0]) for a in plan.actions]
 
 
 def run_everywhere(sim: VertexSim, desired: list[DesiredResource]) -> Plan:
@@ -104,14 +104,12 @@ def test_first_apply_uploads_creates_endpoint_deploys_and_routes_all_traffic() -
         ("create", "us-central1/m/v1"),
         ("create", "us-central1/m"),
         ("create", "us-central1/m/v1:deployed"),
-        ("set-traffic", "us-central1/m:endpoint"),
+        ("reroute", "us-central1/m:endpoint"),
     ]
     traffic = plan.actions[-1]
     assert traffic.desired == {"traffic": {"v1": 100}}
-    assert set(traffic.depends_on) == {
-        "create:us-central1/m/v1:deployed",
-        "create:us-central1/m:endpoint",
-    }
+    # The deployment waits for the endpoint's create, so the traffic does too.
+    assert traffic.depends_on == ("create:us-central1/m/v1:deployed",)
     run_everywhere(VertexSim(), declare(A))
 
 
@@ -134,7 +132,7 @@ def test_machine_change_deploys_a_new_copy_shifts_traffic_then_undeploys_the_old
     plan = run_everywhere(sim, declare(model("m", version("v1", machine_type="n1-standard-4"))))
     assert kinds(plan) == [
         ("replace", "us-central1/m/v1:deployed"),
-        ("set-traffic", "us-central1/m:endpoint"),
+        ("reroute", "us-central1/m:endpoint"),
         ("delete", "us-central1/m/v1:deployed"),
     ]
     replace, traffic, undeploy = plan.actions
@@ -150,7 +148,7 @@ def test_artifact_change_uploads_a_new_version_and_retires_the_old_after_cutover
     assert kinds(plan) == [
         ("replace", "us-central1/m/v1"),
         ("replace", "us-central1/m/v1:deployed"),
-        ("set-traffic", "us-central1/m:endpoint"),
+        ("reroute", "us-central1/m:endpoint"),
         ("delete", "us-central1/m/v1:deployed"),
         ("delete", "us-central1/m/v1"),
     ]
@@ -165,10 +163,10 @@ def test_rollout_to_a_new_default_then_prune_of_the_old() -> None:
     b = declare(model("m", version("v2"), default_version="v2"))
     plan = run_everywhere(sim, b)
     order = ids(plan)
-    assert order.index("set-traffic:us-central1/m:endpoint") < next(
+    assert order.index("reroute:us-central1/m:endpoint") < next(
         i for i, a in enumerate(order) if a.startswith("delete:us-central1/m/v1:deployed")
     )
-    assert "set-default:us-central1/m/v2" in order
+    assert "reroute:us-central1/m/v2" in order
 
 
 def test_dropping_a_model_routes_nothing_undeploys_deletes_endpoint_then_model() -> None:
@@ -176,7 +174,7 @@ def test_dropping_a_model_routes_nothing_undeploys_deletes_endpoint_then_model()
     plan = run_everywhere(sim, declare(model("other", version("v1"))))
     mine = [k for k in kinds(plan) if "/m" in k[1] and "other" not in k[1]]
     assert mine == [
-        ("set-traffic", "us-central1/m:endpoint"),
+        ("reroute", "us-central1/m:endpoint"),
         ("delete", "us-central1/m/v1:deployed"),
         ("delete", "us-central1/m:endpoint"),
         ("delete", "us-central1/m"),
@@ -283,14 +281,16 @@ def test_canary_then_full_switch() -> None:
     sim = applied(declare(model("m", *two, default_version="v1")))
     canary = declare(model("m", *two, default_version="v1", traffic={"v1": 90, "v2": 10}))
     plan = run_everywhere(sim, canary)
-    assert kinds(plan) == [("set-traffic", "us-central1/m:endpoint")]
-    assert plan.actions[0].reason == "traffic: v1 100, v2 0 -> v1 90, v2 10".replace(", v2 0", "")
+    assert kinds(plan) == [("reroute", "us-central1/m:endpoint")]
+    assert plan.actions[0].reason.text() == "traffic: v1 100, v2 0 -> v1 90, v2 10".replace(
+        ", v2 0", ""
+    )
     sim.run(plan)
     full = declare(model("m", *two, default_version="v2"))
     plan = run_everywhere(sim, full)
     assert kinds(plan) == [
-        ("set-traffic", "us-central1/m:endpoint"),
-        ("set-default", "us-central1/m/v2"),  # the registry default follows the traffic
+        ("reroute", "us-central1/m:endpoint"),
+        ("reroute", "us-central1/m/v2"),  # the registry default follows the traffic
     ]
 
 

@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer import catalog
-from deployer.plan.diff import spec_hash
-from deployer.plan.model import Action, ActionKind, Plan
-from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey
+from deployer.core import ownership
+from deployer.core.ownership import spec_hash
+from deployer.core.plan import Action, ActionKind, Plan
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
 from deployer.providers.vertex import state
 
 
@@ -110,7 +110,7 @@ class VertexSim:
                     dict(v.fields),
                     labels,
                     is_default="default" in v.aliases,
-                    raw={"versionId": str(v.vid)},
+                    ident=str(v.vid),
                 )
             )
         return out
@@ -121,7 +121,7 @@ class VertexSim:
         same = [x for x in g.deployed.values() if x.vid == current_vid]
         newest = max(same, key=lambda x: x.dm).dm if same else None
         instance = "" if d.vid == current_vid and d.dm == newest else str(d.dm)
-        return ResourceKey(region, name, alias, "deployed", instance)
+        return ResourceKey(region, name, alias, "deployed", instance, kind="deployment")
 
     def _observe_endpoint(self, region: str, name: str, g: _Group) -> list[ObservedResource]:
         assert g.endpoint is not None
@@ -144,7 +144,8 @@ class VertexSim:
                     keys[d.dm],
                     dict(d.fields),
                     dict(g.endpoint_labels),
-                    raw={"id": str(d.dm), "modelVersionId": str(d.vid)},
+                    ident=str(d.dm),
+                    ref=str(d.vid),
                 )
             )
         return out
@@ -187,14 +188,16 @@ class VertexSim:
     def perform(self, action: Action) -> None:
         key, kind = action.key, action.kind
         self.log.append(action.id)
-        method = {
-            ActionKind.CREATE: self.create,
-            ActionKind.REPLACE: self.create,
-            ActionKind.UPDATE: self.update,
-            ActionKind.DELETE: self.delete,
-            ActionKind.SET_DEFAULT: self.set_default,
-            ActionKind.SET_TRAFFIC: self.set_traffic,
-        }[kind]
+        if kind is ActionKind.REROUTE:
+            assert a_route(action) in ("traffic", "defaultVersion"), action
+            method = self.set_traffic if a_route(action) == "traffic" else self.set_default
+        else:
+            method = {
+                ActionKind.CREATE: self.create,
+                ActionKind.CREATE_THEN_DELETE: self.create,
+                ActionKind.UPDATE: self.update,
+                ActionKind.DELETE: self.delete,
+            }[kind]
         method(action)
         _ = key
 
@@ -371,6 +374,10 @@ class VertexSim:
         return copy.deepcopy(self.groups)
 
 
+def a_route(action: Action) -> str:
+    return action.route.path if action.route is not None else ""
+
+
 def _version_fields(fields: dict[str, Any]) -> dict[str, Any]:
     keys = ("artifactUri", "artifactDigest", "containerSpec", "versionDescription")
     return {k: fields.get(k) for k in keys}
@@ -390,7 +397,10 @@ def _deployment_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def ours() -> dict[str, str]:
-    return {catalog.LABEL_MANAGED_BY: catalog.LABEL_MANAGED_BY_VALUE, catalog.LABEL_STACK: "vision"}
+    return {
+        ownership.LABEL_MANAGED_BY: ownership.LABEL_MANAGED_BY_VALUE,
+        ownership.LABEL_STACK: "vision",
+    }
 
 
 def keys(resources: Iterable[ObservedResource]) -> list[str]:

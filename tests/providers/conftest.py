@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from deployer.config import Stack, load_stack
+from deployer.core.stack import Stack
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.provider import MLEngineProvider
 from deployer.providers.pacing import UNLIMITED
 from deployer.providers.retry import RetryPolicy
+from deployer.stacks import load_stack
 
 # Retries as in production, but with short waits (the twin's 429s say Retry-After: 1).
 FAST_RETRY = RetryPolicy(attempts=10, initial_delay=0.01, max_delay=0.05, deadline=30.0)

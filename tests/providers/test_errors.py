@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
+from deployer.core.resources import ResourceKey
 from deployer.providers.mlengine.client import MLClient, emulator_host, endpoint_url
 from deployer.providers.mlengine.errors import ProviderError
 from deployer.providers.mlengine.provider import MLEngineProvider
 from deployer.providers.retry import NO_RETRY
-from deployer.providers.schema import ResourceKey
 
 REPO = Path(__file__).resolve().parents[2]
 

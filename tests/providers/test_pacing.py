@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from deployer import catalog
+from deployer.providers.mlengine import catalog
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.provider import MLEngineProvider
 from deployer.providers.pacing import WindowLimiter

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from deployer.core.resources import State
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.errors import ProviderError
 from deployer.providers.mlengine.reader import read_state
 from deployer.providers.retry import NO_RETRY
-from deployer.providers.schema import State
 
 OURS = {"managed-by": "deployer", "deployer-stack": "vision"}
 THEIRS = {"managed-by": "deployer", "deployer-stack": "other"}

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deployer.config import Stack
-from deployer.plan.diff import PlanOptions, diff, spec_hash
-from deployer.plan.model import ActionKind, Plan
-from deployer.providers.base import Provider
+from deployer.core.ownership import spec_hash
+from deployer.core.plan import ActionKind, Plan
+from deployer.core.provider import CallsVersions, Canaries, Predicts, Provider
+from deployer.core.resources import ResourceKey
+from deployer.core.stack import Stack
+from deployer.plan.planner import PlanOptions, plan
 from deployer.providers.mlengine.provider import MLEngineProvider
-from deployer.providers.schema import ResourceKey
 from providers.apply_plan import apply_plan
 
 MODELS = """\
@@ -64,12 +65,14 @@ models:
 def plan_for(provider: MLEngineProvider, stack: Stack, digests: dict[str, str]) -> Plan:
     desired = provider.desired(stack, digests)
     observed = provider.read(stack.regions(), stack=stack.name)
-    return diff(desired, observed, provider.schemas, PlanOptions(stack.name, stack.project))
+    return plan(desired, observed, provider.model, PlanOptions(stack.name, stack.project))
 
 
 def test_provider_implements_the_protocol(provider: MLEngineProvider) -> None:
     assert isinstance(provider, Provider)
-    assert set(provider.schemas) == {"model", "version"}
+    assert [k.name for k in provider.model.kinds] == ["model", "version"]
+    assert isinstance(provider, CallsVersions) and isinstance(provider, Predicts)
+    assert not isinstance(provider, Canaries)
 
 
 def test_apply_then_plan_is_empty(
@@ -152,8 +155,8 @@ def test_new_artifact_replaces_and_removed_versions_are_pruned(
         (kind, f"{region}/fashion/{version}")
         for region in ("us-central1", "europe-west4")
         for kind, version in (
-            (ActionKind.REPLACE, "v1"),
-            (ActionKind.SET_DEFAULT, "v1"),
+            (ActionKind.DELETE_THEN_CREATE, "v1"),
+            (ActionKind.REROUTE, "v1"),
             (ActionKind.DELETE, "v2"),
         )
     }

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from deployer.core.resources import ResourceKey, State
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.errors import OperationFailed, OperationTimeout, ProviderError
 from deployer.providers.mlengine.provider import MLEngineProvider
 from deployer.providers.mlengine.writer import MLEngineWriter, patch_body
 from deployer.providers.retry import RetryPolicy
-from deployer.providers.schema import ResourceKey, State
 
 LABELS = {"managed-by": "deployer", "deployer-stack": "vision", "team": "vision"}
 MODEL = ResourceKey("us-central1", "fraud")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.plan.model import Plan
+from deployer.core.plan import Plan
 from render.plans import full_plan
 
 
@@ -15,4 +15,4 @@ def plan() -> Plan:
 
 @pytest.fixture
 def empty_plan() -> Plan:
-    return Plan(stack="prod", project="acme-ml", fingerprint="0" * 64)
+    return Plan(stack="prod", project="acme-ml", fingerprint="0" * 64, backend="mlengine")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from deployer.plan.model import Action, ActionKind, FieldChange, Ignored, Plan
-from deployer.providers.schema import ResourceKey
+from deployer.core.plan import Action, ActionKind, FieldChange, Ignored, Plan, Route, note
+from deployer.core.resources import ResourceKey
 
 MODEL = ResourceKey("us-central1", "fashion_mnist")
 
@@ -20,12 +20,13 @@ def full_plan() -> Plan:
     return Plan(
         stack="prod",
         project="acme-ml",
+        backend="mlengine",
         actions=(
             Action(
                 "update:us-central1/fashion_mnist",
                 ActionKind.UPDATE,
                 MODEL,
-                "changed: description",
+                note("changed: description"),
                 changes=(
                     FieldChange(
                         "description", "Fashion MNIST", "Fashion MNIST v2", mask="description"
@@ -39,7 +40,7 @@ def full_plan() -> Plan:
                 "create:us-central1/fashion_mnist/v3",
                 ActionKind.CREATE,
                 version("v3"),
-                "declared in manifests, not found live",
+                note("declared in manifests, not found live"),
                 changes=(
                     FieldChange("deploymentUri", None, "gs://acme/fashion_mnist/abc123"),
                     FieldChange("autoScaling.minNodes", None, 0),
@@ -56,9 +57,9 @@ def full_plan() -> Plan:
             ),
             Action(
                 "replace:us-central1/fashion_mnist/v2",
-                ActionKind.REPLACE,
+                ActionKind.DELETE_THEN_CREATE,
                 version("v2"),
-                "replacement forced by: runtimeVersion",
+                note("replacement forced by: runtimeVersion"),
                 changes=(
                     FieldChange("runtimeVersion", "2.8", "2.11", forces_replacement=True),
                     FieldChange("autoScaling.maxNodes", None, 4, mask="autoScaling.maxNodes"),
@@ -69,24 +70,25 @@ def full_plan() -> Plan:
             ),
             Action(
                 "set-default:us-central1/fashion_mnist/v3",
-                ActionKind.SET_DEFAULT,
+                ActionKind.REROUTE,
                 version("v3"),
-                "default version: v1 -> v3",
+                note("default version: v1 -> v3"),
                 changes=(FieldChange("defaultVersion", "v1", "v3"),),
                 depends_on=("create:us-central1/fashion_mnist/v3",),
+                route=Route("defaultVersion", "default version"),
             ),
             Action(
                 "delete:us-central1/fashion_mnist/v1",
                 ActionKind.DELETE,
                 version("v1"),
-                "managed live version is no longer declared",
+                note("managed live version is no longer declared"),
                 depends_on=("set-default:us-central1/fashion_mnist/v3",),
             ),
             Action(
                 "wait:global/iris/v7",
                 ActionKind.WAIT,
                 version("v7", model="iris", endpoint="global"),
-                "live version is UPDATING; apply waits until it settles",
+                note("live version is UPDATING; apply waits until it settles"),
             ),
         ),
         ignored=(Ignored("europe-west1/legacy", "not managed by deployer"),),

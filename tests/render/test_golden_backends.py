@@ -3,8 +3,8 @@
 Each plan comes from manifests on disk (so positions and artifact paths are real), the pure diff
 against a live state the test sets up (an applied earlier manifest, then edits), and the same
 annotation `deployer plan` applies (workflow: Vocabulary, ManifestIndex). Between them the two
-plans hold every action kind: create, update, replace (delete-then-create on mlengine,
-create-before-destroy on vertex), delete, set-default, set-traffic and wait.
+plans hold every action kind: create, update, delete-then-create (mlengine), create-then-delete
+(vertex), delete, reroute (a default version; a traffic split) and wait.
 
 Regenerate after an intended change: `UPDATE_GOLDEN=1 pytest tests/render/test_golden_backends.py`.
 """
@@ -20,17 +20,18 @@ from markdown_it import MarkdownIt
 from plan import helpers
 from plan.vertex_sim import VertexSim
 
-from deployer.config.loader import load_stack
-from deployer.plan.diff import PlanOptions, diff
-from deployer.plan.model import ActionKind, Plan
+from deployer.core.plan import ActionKind, Plan
+from deployer.plan.planner import PlanOptions, plan
 from deployer.plan.present import annotate
 from deployer.providers.mlengine import schemas as ml_schemas
 from deployer.providers.mlengine import state as ml_state
+from deployer.providers.vertex import catalog as vx_catalog
 from deployer.providers.vertex import schemas as vx_schemas
 from deployer.providers.vertex import state as vx_state
 from deployer.render.jsonplan import dumps_plan, loads_plan
 from deployer.render.markdown import render_markdown
 from deployer.render.text import text_plain
+from deployer.stacks import load_stack
 from deployer.workflow import ManifestIndex
 from render.plans import golden
 
@@ -103,15 +104,15 @@ def _manifests(root: Path, models: str, backend: str) -> Path:
     return manifests
 
 
-def _finish(plan: Plan, stack, vocabulary, observed) -> Plan:
-    plan = dataclasses.replace(
-        plan,
+def _finish(planned: Plan, stack, vocabulary, observed, key_name=str) -> Plan:
+    planned = dataclasses.replace(
+        planned,
         backend=stack.backend,
         environment=stack.environment or "",
         emulator="http://127.0.0.1:8780",
         commit="0123abcd4567",
     )
-    return annotate(plan, vocabulary, ManifestIndex(stack), observed)
+    return annotate(planned, vocabulary, ManifestIndex(stack, key_name), observed)
 
 
 def mlengine_plan(root: Path) -> Plan:
@@ -139,8 +140,8 @@ def mlengine_plan(root: Path) -> Plan:
     sources.update({"gs://acme/v1": helpers.digest_of("gs://acme/v1")})
     sources.update({"gs://acme/v2": helpers.digest_of("gs://acme/v2")})
     desired = ml_state.desired_resources(stack, sources)
-    plan = diff(desired, observed, ml_schemas.SCHEMAS, PlanOptions("vision", "demo-project"))
-    return _finish(plan, stack, ml_schemas.VOCABULARY, observed)
+    planned = plan(desired, observed, ml_schemas.RESOURCES, PlanOptions("vision", "demo-project"))
+    return _finish(planned, stack, ml_schemas.VOCABULARY, observed)
 
 
 def vertex_plan(root: Path) -> Plan:
@@ -166,13 +167,13 @@ def vertex_plan(root: Path) -> Plan:
 
     options = PlanOptions("vision", "demo-project")
     sim = VertexSim()
-    sim.run(diff(declare(*before_models), [], vx_schemas.SCHEMAS, options))
+    sim.run(plan(declare(*before_models), [], vx_schemas.RESOURCES, options))
     observed = sim.observed()
     sources = {m.artifact_source(v): DIGEST for m in stack.models for v in m.spec.versions}
     sources["gs://acme/v1"] = "d-v1"  # as declare() digested it: unchanged
     desired = vx_state.desired_resources(stack, sources)
-    plan = diff(desired, observed, vx_schemas.SCHEMAS, options)
-    return _finish(plan, stack, vx_schemas.VOCABULARY, observed)
+    planned = plan(desired, observed, vx_schemas.RESOURCES, options)
+    return _finish(planned, stack, vx_schemas.VOCABULARY, observed, vx_catalog.alias)
 
 
 BUILDERS = {"mlengine": mlengine_plan, "vertex": vertex_plan}
@@ -191,14 +192,17 @@ def _stable(text: str, root: Path) -> str:
 
 
 def test_plans_hold_every_action_kind(backend_plan: tuple[str, Plan, Path]) -> None:
-    name, plan, _ = backend_plan
-    assert plan.errors == ()
-    kinds = {a.kind for a in plan.actions}
-    expected = set(ActionKind) - ({ActionKind.SET_TRAFFIC} if name == "mlengine" else set())
-    if name == "vertex":
-        expected -= {ActionKind.WAIT}  # the in-memory Vertex settles every operation at once
-    assert kinds >= expected
-    assert any(a.create_first for a in plan.actions) is (name == "vertex")
+    name, planned, _ = backend_plan
+    assert planned.errors == ()
+    kinds = {a.kind for a in planned.actions}
+    if name == "mlengine":
+        expected = set(ActionKind) - {ActionKind.CREATE_THEN_DELETE}
+        assert not any(a.route and a.route.split for a in planned.actions)
+    else:
+        # the in-memory Vertex settles every operation at once: nothing to wait for
+        expected = set(ActionKind) - {ActionKind.WAIT, ActionKind.DELETE_THEN_CREATE}
+        assert any(a.route and a.route.split for a in planned.actions)
+    assert kinds == expected
 
 
 @pytest.mark.parametrize(

@@ -8,26 +8,35 @@ from typing import Any
 
 import pytest
 
-from deployer.errors import DeployerError
-from deployer.plan.model import FORMAT_VERSION, Action, FieldChange, Plan
+from deployer.core.errors import DeployerError
+from deployer.core.plan import FORMAT_VERSION, Action, ActionKind, FieldChange, Plan, Route
 from deployer.render.jsonplan import dumps_plan, loads_plan, plan_from_json, plan_to_json
-from render.plans import full_plan
+from deployer.render.text import text_plain
+from deployer.workflow import resolved
+from render.plans import GOLDEN_DIR, full_plan
 
 
 def test_document_shape(plan: Plan) -> None:
     doc = json.loads(dumps_plan(plan))
-    assert doc["format_version"] == FORMAT_VERSION == "1.0"
+    assert doc["format_version"] == FORMAT_VERSION == "2.0"
     assert (doc["stack"], doc["project"], doc["fingerprint"]) == ("prod", "acme-ml", "f" * 64)
     assert doc["summary"] == {"add": 1, "change": 1, "replace": 1, "destroy": 1, "reroute": 1}
     assert [a["id"] for a in doc["actions"]] == [a.id for a in plan.actions]
     assert [a["kind"] for a in doc["actions"]] == [
         "update",
         "create",
-        "replace",
-        "set-default",
+        "delete-then-create",
+        "reroute",
         "delete",
         "wait",
     ]
+    assert doc["actions"][3]["route"] == {
+        "path": "defaultVersion",
+        "name": "default version",
+        "split": False,
+        "serves": True,
+    }
+    assert [a["resource"] for a in doc["actions"]] == ["model", *["version"] * 5]
     assert doc["drift"] == ["update:us-central1/fashion_mnist"]
     assert doc["ignored"] == [
         {"address": "europe-west1/legacy", "reason": "not managed by deployer"}
@@ -47,6 +56,7 @@ def test_document_shape(plan: Plan) -> None:
         "v2",
     )
     assert replace["reason"] == "replacement forced by: runtimeVersion"
+    assert replace["why"] == {"code": "note", "note": "replacement forced by: runtimeVersion"}
     assert replace["drift"] is False
     assert replace["changes"] == [
         {
@@ -119,10 +129,13 @@ def test_every_plan_field_is_carried() -> None:
         depends_on=("update:us-central1/fashion_mnist",),
         ordered_after=("update:us-central1/fashion_mnist",),
         drift=True,
-        create_first=True,
+        kind=ActionKind.REROUTE,
+        route=Route("traffic", "traffic", split=True, serves=False),
         source="models/m.yaml:3",
         before={"machineType": "a"},
-        key=dataclasses.replace(base.actions[1].key, part="deployed", instance="123"),
+        key=dataclasses.replace(
+            base.actions[1].key, part="deployed", instance="123", kind="deployment"
+        ),
     )
     plan = dataclasses.replace(
         base,
@@ -161,13 +174,13 @@ def test_output_is_deterministic() -> None:
 
 def test_newer_minor_version_is_read_and_unknown_keys_ignored(plan: Plan) -> None:
     doc = plan_to_json(plan)
-    doc["format_version"] = "1.7"
+    doc["format_version"] = "2.7"
     doc["something_new"] = {"x": 1}
     doc["actions"][0]["also_new"] = True
     assert plan_from_json(doc) == plan
 
 
-@pytest.mark.parametrize("version", ["2.0", "0.9", "10"])
+@pytest.mark.parametrize("version", ["3.0", "0.9", "10"])
 def test_unknown_major_version_is_refused(plan: Plan, version: str) -> None:
     doc = plan_to_json(plan)
     doc["format_version"] = version
@@ -182,7 +195,8 @@ def test_unknown_major_version_is_refused(plan: Plan, version: str) -> None:
         (lambda d: d.pop("actions"), "missing 'actions'"),
         (lambda d: d["actions"][0].pop("endpoint"), "missing 'endpoint'"),
         (lambda d: d["actions"][0].update(kind="explode"), "malformed"),
-        (lambda d: d["actions"][0].update(reason=3), "malformed"),
+        (lambda d: d["actions"][0].update(why=3), "malformed"),
+        (lambda d: d["actions"][0].update(why={"code": "no such reason"}), "malformed"),
         (lambda d: d["actions"][0].update(address="global/other"), "malformed"),
     ],
 )
@@ -200,3 +214,27 @@ def test_not_json_or_not_an_object() -> None:
         loads_plan("Plan: 1 to add")
     with pytest.raises(DeployerError, match="JSON object"):
         loads_plan("[1, 2]")
+
+
+@pytest.mark.parametrize("backend", ["mlengine", "vertex"])
+def test_a_format_1_0_plan_still_loads_in_todays_terms(backend: str) -> None:
+    """A plan saved by the previous format (one `replace` kind with a flag, `set-default` and
+    `set-traffic`, reasons as text, no resource kinds) reads as today's plan and renders as
+    today's text golden does."""
+    old = (GOLDEN_DIR / f"legacy_{backend}_plan_1.0.json").read_text()
+    plan = resolved(loads_plan(old))
+    assert plan.backend == backend
+    assert ActionKind.REROUTE in {a.kind for a in plan.actions}
+    replaced = {a.kind for a in plan.actions if a.kind.replaces}
+    expected = (
+        ActionKind.CREATE_THEN_DELETE if backend == "vertex" else ActionKind.DELETE_THEN_CREATE
+    )
+    assert replaced == {expected}
+    for action in plan.actions:
+        if action.kind is ActionKind.REROUTE:
+            assert action.route is not None and action.desired is not None
+            assert action.route.path in action.desired
+        if action.key.part == "deployed":
+            assert action.key.kind == "deployment"
+    today = (GOLDEN_DIR / f"{backend}_plan.txt").read_text()
+    assert text_plain(plan).replace("<repo>", "") == today.replace("<repo>", "")

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from deployer.plan.model import Action, ActionKind, FieldChange, Ignored, Plan
-from deployer.providers.schema import ResourceKey
+from deployer.core.plan import Action, ActionKind, FieldChange, Ignored, Plan, note
+from deployer.core.resources import ResourceKey
 from deployer.render.markdown import MARKDOWN_LIMIT, render_markdown
 from render.plans import golden, version
 
@@ -35,7 +35,7 @@ def test_user_text_cannot_inject_markup() -> None:
                 "update:us-central1/fashion_mnist/v1",
                 ActionKind.UPDATE,
                 version("v1"),
-                "changed: description",
+                note("changed: description"),
                 changes=(FieldChange("description", "a ``` b", hostile),),
             ),
         ),
@@ -69,7 +69,7 @@ def many_models_plan(models: int = 300, per_model: int = 10) -> Plan:
                 )
             )
             actions.append(
-                Action(f"{kind.value}:{key.address}", kind, key, "reason", changes=changes)
+                Action(f"{kind.value}:{key.address}", kind, key, note("reason"), changes=changes)
             )
     return Plan("big", "acme-ml", actions=tuple(actions))
 
@@ -123,9 +123,9 @@ def test_enormous_fixed_parts_are_summarized_not_cut() -> None:
     replaces = tuple(
         Action(
             f"replace:{version(f'v{i}').address}",
-            ActionKind.REPLACE,
+            ActionKind.DELETE_THEN_CREATE,
             version(f"v{i}"),
-            f"replacement forced by: {long}",
+            note(f"replacement forced by: {long}"),
             changes=(FieldChange("runtimeVersion", "2.8", long, forces_replacement=True),),
             drift=True,
         )

@@ -16,8 +16,8 @@ import pytest
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
-from deployer.plan.model import Action, ActionKind, FieldChange, Plan
-from deployer.providers.schema import ResourceKey
+from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Route, note
+from deployer.core.resources import ResourceKey
 from deployer.render.jsonplan import dumps_plan
 from deployer.render.markdown import (
     GRAPH_NODE_LIMIT,
@@ -40,22 +40,23 @@ def rollout(region: str, model: str, first: str = "v1", then: str = "v2") -> lis
         f"create:{new.address}",
         ActionKind.CREATE,
         new,
-        "declared in manifests, not found live",
+        note("declared in manifests, not found live"),
         changes=(FieldChange("artifact", None, f"gs://acme/{model}/{then}"),),
     )
     switch = Action(
         f"set-traffic:{endpoint.address}",
-        ActionKind.SET_TRAFFIC,
+        ActionKind.REROUTE,
         endpoint,
-        f"traffic: {first} 100 -> {then} 100",
+        note(f"traffic: {first} 100 -> {then} 100"),
         changes=(FieldChange("traffic", {first: 100}, {then: 100}),),
         depends_on=(create.id,),
+        route=Route("traffic", "traffic", split=True),
     )
     delete = Action(
         f"delete:{old.address}",
         ActionKind.DELETE,
         old,
-        "managed live version is no longer declared",
+        note("managed live version is no longer declared"),
         depends_on=(switch.id,),
         ordered_after=(create.id,),
     )
@@ -69,7 +70,13 @@ def env_plan(env: str, regions: int, models: int, project: str = "acme-ml") -> P
         for m in range(models)
         for a in rollout(f"region-{r:02d}", f"model_{m:03d}")
     ]
-    return Plan("vision", f"{project}-{env}", actions=tuple(actions), environment=env)
+    return Plan(
+        "vision",
+        f"{project}-{env}",
+        actions=tuple(actions),
+        environment=env,
+        backend="mlengine",
+    )
 
 
 def _gfm() -> MarkdownIt:
@@ -97,13 +104,15 @@ def test_banner_names_what_is_destroyed_replaced_and_loses_traffic() -> None:
     plan = env_plan("prod", regions=1, models=1)
     replace_first = Action(
         "replace:region-00/model_000/v2:deployed",
-        ActionKind.REPLACE,
+        ActionKind.CREATE_THEN_DELETE,
         ResourceKey("region-00", "model_000", "v2", part="deployed"),
-        "replacement forced by: machine",
-        create_first=True,
+        note("replacement forced by: machine"),
     )
     replace_gap = dataclasses.replace(
-        replace_first, id="replace:x", key=ResourceKey("global", "m", "v1"), create_first=False
+        replace_first,
+        id="replace:x",
+        key=ResourceKey("global", "m", "v1"),
+        kind=ActionKind.DELETE_THEN_CREATE,
     )
     plan = dataclasses.replace(plan, actions=(*plan.actions, replace_first, replace_gap))
     out = render_markdown(plan)
@@ -121,10 +130,11 @@ def test_a_switch_that_takes_nothing_away_is_important_not_caution() -> None:
     endpoint = ResourceKey("us-central1", "m", part="endpoint")
     canary = Action(
         "set-traffic:us-central1/m:endpoint",
-        ActionKind.SET_TRAFFIC,
+        ActionKind.REROUTE,
         endpoint,
-        "traffic: v1 90, v2 10 -> v1 50, v2 50",
+        note("traffic: v1 90, v2 10 -> v1 50, v2 50"),
         changes=(FieldChange("traffic", {"v1": 90, "v2": 10}, {"v1": 50, "v2": 50}),),
+        route=Route("traffic", "traffic", split=True),
     )
     plan = Plan("s", "p", actions=(canary,))
     found = dangers(plan)
@@ -135,10 +145,11 @@ def test_a_switch_that_takes_nothing_away_is_important_not_caution() -> None:
     assert "```mermaid" not in out  # one step: no graph
     default = Action(
         "set-default:global/m/v2",
-        ActionKind.SET_DEFAULT,
+        ActionKind.REROUTE,
         ResourceKey("global", "m", "v2"),
-        "default version: v1 -> v2",
+        note("default version: v1 -> v2"),
         changes=(FieldChange("defaultVersion", "v1", "v2"),),
+        route=Route("defaultVersion", "default version"),
     )
     lost = dangers(Plan("s", "p", actions=(default,))).traffic_lost
     assert lost == ((default, "default moves away from v1"),)
@@ -202,12 +213,12 @@ def test_mermaid_graph_is_well_formed_with_the_dependency_edges() -> None:
 
 def test_mermaid_labels_are_escaped_and_ids_sanitized() -> None:
     hostile = 'm"] --> x[<b>`x`</b>]; click x "javascript:alert(1)"\n%%{init:{}}%%'
-    a = Action("create:h", ActionKind.CREATE, ResourceKey("us-c1", hostile, "v1#2"), "r")
+    a = Action("create:h", ActionKind.CREATE, ResourceKey("us-c1", hostile, "v1#2"), note("r"))
     b = Action(
         "delete:h",
         ActionKind.DELETE,
         ResourceKey('eu"]', "m"),
-        "r",
+        note("r"),
         depends_on=("create:h", "gone"),
     )
     graph = mermaid_graph(Plan("s", "p", actions=(a, b)))
@@ -242,7 +253,7 @@ def test_graph_goes_first_when_space_is_short() -> None:
 
 def test_unchanged_environments_are_collapsed() -> None:
     prod = env_plan("prod", regions=2, models=1)
-    dev = Plan("vision", "acme-ml-dev", environment="dev")
+    dev = Plan("vision", "acme-ml-dev", environment="dev", backend="mlengine")
     out = render_markdown_many([dev, prod])
     assert out.startswith("## deployer plan: stack `vision`, 2 environments\n")
     assert "| :warning: | `prod` | `acme-ml-prod` | `mlengine` | Plan: 2 to add" in out
@@ -289,7 +300,9 @@ def test_show_plans_renders_saved_plans_as_one_comment(
     (tmp_path / "vx").mkdir()
     staging = dataclasses.replace(vertex_plan(tmp_path / "vx"), environment="staging")
     prod = mlengine_plan(tmp_path / "ml")
-    dev = Plan("vision", "demo-project", environment="dev", commit="0123abcd4567")
+    dev = Plan(
+        "vision", "demo-project", environment="dev", commit="0123abcd4567", backend="mlengine"
+    )
     files = []
     for plan in (dev, staging, prod):
         path = tmp_path / f"plan-{plan.environment}.json"

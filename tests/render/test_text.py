@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
-from deployer.plan.model import Action, ActionKind, FieldChange, Ignored, Plan
+from deployer.core.plan import Action, ActionKind, FieldChange, Ignored, Plan, note
 from deployer.render.text import render_text, text_plain
 from render.plans import MODEL, golden, version
 
@@ -50,7 +50,7 @@ def test_values_are_compact_and_unambiguous() -> None:
                 "update:us-central1/fashion_mnist/v1",
                 ActionKind.UPDATE,
                 version("v1"),
-                "changed: several",
+                note("changed: several"),
                 changes=(
                     FieldChange("description", "two\nlines", None),
                     FieldChange("requestLoggingConfig", None, {"samplingPercentage": 0.5}),
@@ -75,9 +75,9 @@ def test_only_forcing_fields_are_marked() -> None:
             actions=(
                 Action(
                     "replace:us-central1/fashion_mnist/v1",
-                    ActionKind.REPLACE,
+                    ActionKind.DELETE_THEN_CREATE,
                     version("v1"),
-                    "replacement forced by: machineType, framework",
+                    note("replacement forced by: machineType, framework"),
                     changes=(
                         FieldChange("machineType", "mls1-c1-m2", "n1-standard-4", True),
                         FieldChange("description", "a", "b"),
@@ -158,7 +158,7 @@ def test_markup_in_user_values_is_printed_literally(monkeypatch: pytest.MonkeyPa
                 "update:us-central1/fashion_mnist",
                 ActionKind.UPDATE,
                 MODEL,
-                "changed: description",
+                note("changed: description"),
                 changes=(FieldChange("description", "[bold]x[/bold]", ":smile: [red]y"),),
             ),
         ),

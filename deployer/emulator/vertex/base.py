@@ -144,7 +144,7 @@ class VertexBase:
     def _render_operation(self, row: Row) -> Json:
         data = copy.deepcopy(row.data)
         if row.pending and row.internal["type"] == "deploy":
-            from deployer import catalog_vertex as cv
+            from deployer.providers.vertex import catalog as cv
 
             start, due = row.internal["start"], row.due or time.time()
             share = (time.time() - start) / max(due - start, 1e-6)

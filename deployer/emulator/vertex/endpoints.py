@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from deployer import catalog_vertex as cv
 from deployer.emulator.apierrors import (
     ApiError,
     PredictError,
@@ -39,6 +38,7 @@ from deployer.emulator.vertex.base import (
 )
 from deployer.emulator.vertex.registry import Registry
 from deployer.emulator.vertex.serving import serve
+from deployer.providers.vertex import catalog as cv
 
 ENDPOINT_ID_LETTERS = r"^[a-z][a-z0-9-]{0,62}$"
 

@@ -13,7 +13,6 @@ import time
 import uuid
 from pathlib import Path
 
-from deployer import catalog_vertex as cv
 from deployer.emulator.apierrors import exists, invalid, not_found, precondition
 from deployer.emulator.artifacts import ArtifactError, copy_artifact
 from deployer.emulator.listing import paginate
@@ -33,6 +32,7 @@ from deployer.emulator.vertex.base import (
     new_etag,
     numeric_id,
 )
+from deployer.providers.vertex import catalog as cv
 
 DEFAULT = cv.DEFAULT_ALIAS
 

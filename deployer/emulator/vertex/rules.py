@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer import catalog_vertex as cv
 from deployer.emulator.apierrors import invalid, not_found, precondition
 from deployer.emulator.rules import check_labels, parse_mask
+from deployer.providers.vertex import catalog as cv
 
 Json = dict[str, Any]
 

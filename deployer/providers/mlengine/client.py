@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer import catalog
+from deployer.core.resources import ResourceKey
 from deployer.providers.discovery import (
     EMULATOR_ENV,
     HTTP_TIMEOUT,
@@ -20,7 +20,7 @@ from deployer.providers.discovery import (
     emulator_host,
 )
 from deployer.providers.errors import ProviderError
-from deployer.providers.schema import ResourceKey
+from deployer.providers.mlengine import catalog
 
 GLOBAL_URL = "https://ml.googleapis.com/"
 REGIONAL_URL = "https://{region}-ml.googleapis.com/"
@@ -77,7 +77,7 @@ class MLClient(DiscoveryClient):
     def _build(self, url: str) -> Any:
         # Credentials first (their own one-line errors), then one short probe per host: an
         # unreachable endpoint is one line in seconds, not minutes of timeouts and retries.
-        from deployer.credentials import EnvironmentProblem, check_reachable
+        from deployer.providers.credentials import EnvironmentProblem, check_reachable
 
         credentials = self.credentials
         try:

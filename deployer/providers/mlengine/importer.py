@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from deployer import catalog
-from deployer.adopt import Imported, ImportError_
-from deployer.providers.schema import ObservedResource
+from deployer.core import ownership
+from deployer.core.errors import AdoptionError
+from deployer.core.provider import Imported
+from deployer.core.resources import ObservedResource
+from deployer.providers.mlengine import catalog
 
 API_FRAMEWORKS = {v: k for k, v in catalog.FRAMEWORKS.items()}
 
 
 def user_labels(labels: dict[str, str] | Any) -> dict[str, str]:
-    return {k: v for k, v in dict(labels).items() if k not in catalog.RESERVED_LABELS}
+    return {k: v for k, v in dict(labels).items() if k not in ownership.RESERVED_LABELS}
 
 
 def manifest_entry(
@@ -30,13 +32,13 @@ def manifest_entry(
     for v in children:
         if v.key.version is None or (only is not None and v.key.version != only):
             continue
-        owner = v.labels.get(catalog.LABEL_STACK)
-        if v.labels.get(catalog.LABEL_MANAGED_BY) == catalog.LABEL_MANAGED_BY_VALUE and owner:
+        owner = v.labels.get(ownership.LABEL_STACK)
+        if v.labels.get(ownership.LABEL_MANAGED_BY) == ownership.LABEL_MANAGED_BY_VALUE and owner:
             notes.append(f"{v.key.address}: left out, it belongs to stack {owner!r}")
             continue
         versions.append(v)
     if only is not None and not versions:
-        raise ImportError_(f"version {only!r} of {model.key.address} not found")
+        raise AdoptionError(f"version {only!r} of {model.key.address} not found")
     f = model.fields
     entry: dict[str, Any] = {"name": model.key.model}
     if f.get("description"):
@@ -48,7 +50,7 @@ def manifest_entry(
     entry["online_prediction_logging"] = bool(f.get("onlinePredictionLogging"))
     if f.get("onlinePredictionConsoleLogging"):
         entry["console_logging"] = True
-    if model.labels.get(catalog.LABEL_PROTECT) == "true":
+    if model.labels.get(ownership.LABEL_PROTECT) == "true":
         entry["protect"] = True
     defaults = [v.key.version for v in versions if v.is_default]
     if len(versions) > 1 and defaults:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployer.core.resources import ResourceKey
 from deployer.providers.mlengine.client import MLClient
-from deployer.providers.schema import ResourceKey
 
 
 def predict(client: MLClient, key: ResourceKey, body: dict[str, Any]) -> dict[str, Any]:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from deployer import catalog
-from deployer.config.stack import Stack
+from deployer.core.errors import UsageError
+from deployer.core.model import ResourceModel
+from deployer.core.provider import Answer, Imported
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
+from deployer.core.stack import Stack
 from deployer.providers.errors import ProviderError
-from deployer.providers.mlengine import schemas, state
+from deployer.providers.mlengine import catalog, schemas, state
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.mlengine.reader import read_state
 from deployer.providers.mlengine.writer import OPERATION_TIMEOUT, MLEngineWriter
 from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
-from deployer.providers.schema import (
-    DesiredResource,
-    ObservedResource,
-    ResourceKey,
-    ResourceSchema,
-)
 
 APPLY_PARALLELISM = catalog.MAX_CONCURRENT_VERSION_OPS
 """At most 10 version operations run at once per project: more threads would only queue."""
@@ -50,8 +47,8 @@ class MLEngineProvider:
         self.writer = MLEngineWriter(self.client, operation_timeout=operation_timeout)
 
     @property
-    def schemas(self) -> Mapping[str, ResourceSchema]:
-        return schemas.SCHEMAS
+    def model(self) -> ResourceModel:
+        return schemas.RESOURCES
 
     def desired(self, stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
         return state.desired_resources(stack, digests)
@@ -84,23 +81,31 @@ class MLEngineProvider:
         else:
             self.writer.delete_version(key)
 
-    def set_default(self, key: ResourceKey) -> ObservedResource:
-        return self.writer.set_default(key)
-
-    def canary(
-        self,
-        key: ResourceKey,
-        name: str,
-        instances: list[Any],
-        check: Callable[[list[Any]], None],
-    ) -> None:
-        raise NotImplementedError("ml v1 calls a version directly: see smoke()")
-
-    def set_traffic(self, key: ResourceKey, split: Mapping[str, int]) -> None:
-        raise NotImplementedError("ml v1 has no traffic split: the default version serves")
+    def reroute(self, key: ResourceKey, path: str, value: Any) -> None:
+        if path != schemas.DEFAULT_VERSION.path:
+            raise ValueError(f"ml v1 has no routing {path!r}")
+        self.writer.set_default(key)
 
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         return self.writer.wait_settled(key)
+
+    def predict(
+        self, location: str, model: str, version: str | None, body: Mapping[str, Any]
+    ) -> Answer:
+        """`models:predict` (its default version) or `versions:predict`."""
+        import json
+
+        from deployer.providers.mlengine.predict import predict
+
+        size = len(json.dumps(body).encode("utf-8"))
+        if size > catalog.MAX_PREDICT_BYTES:
+            raise UsageError(
+                f"--instances: the request is {size:,} bytes, over the "
+                f"{catalog.MAX_PREDICT_BYTES:,}-byte limit of online prediction; send fewer "
+                "instances per call"
+            )
+        answer = predict(self.client, ResourceKey(location, model, version or None), dict(body))
+        return Answer(list(answer.get("predictions", [])))
 
     def smoke(self, key: ResourceKey, instances: list[Any]) -> list[Any]:
         """Call the version directly (`versions/V:predict`), before it is the default."""
@@ -110,6 +115,17 @@ class MLEngineProvider:
             raise ValueError(f"{key.address}: a smoke test calls a version")
         answer = predict(self.client, key, {"instances": instances})
         return list(answer.get("predictions", []))
+
+    def manifest_entry(
+        self,
+        model: ObservedResource,
+        children: Sequence[ObservedResource],
+        default_region: str,
+        only: str | None,
+    ) -> Imported:
+        from deployer.providers.mlengine.importer import manifest_entry
+
+        return manifest_entry(model, children, default_region, only)
 
     def adopt(
         self,

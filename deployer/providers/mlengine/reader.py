@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from deployer import catalog
+from deployer.core import ownership
+from deployer.core.resources import ObservedResource, ResourceKey
 from deployer.providers.discovery import all_pages
 from deployer.providers.errors import ProviderError
 from deployer.providers.mlengine import state
 from deployer.providers.mlengine.client import MLClient, check_endpoint
-from deployer.providers.schema import ObservedResource, ResourceKey
 
 PAGE_SIZE = 100
 
@@ -56,8 +56,8 @@ def list_versions(
 def _owned_by(body: dict, stack: str) -> bool:
     labels = body.get("labels") or {}
     return (
-        labels.get(catalog.LABEL_MANAGED_BY) == catalog.LABEL_MANAGED_BY_VALUE
-        and labels.get(catalog.LABEL_STACK) == stack
+        labels.get(ownership.LABEL_MANAGED_BY) == ownership.LABEL_MANAGED_BY_VALUE
+        and labels.get(ownership.LABEL_STACK) == stack
     )
 
 

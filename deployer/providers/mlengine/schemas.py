@@ -32,8 +32,16 @@ replacement (the diff then applies the usual downtime rule to a default version)
 
 from __future__ import annotations
 
-from deployer import catalog
-from deployer.providers.schema import Behavior, Condition, FieldSpec, ResourceSchema, Vocabulary
+from deployer.core.model import (
+    Behavior,
+    Condition,
+    FieldSpec,
+    ResourceKind,
+    ResourceModel,
+    Routing,
+    Vocabulary,
+)
+from deployer.providers.mlengine import catalog
 
 P, R, OUT = Behavior.PATCH, Behavior.REPLACE, Behavior.OUTPUT
 
@@ -44,7 +52,7 @@ REGIONAL = Condition("endpointKind", ("regional",))
 """Models on a regional endpoint (n1-*): the only ones whose labels can be patched. The
 synthetic, output-only `endpointKind` ("global" | "regional") is set on observed models."""
 
-MODEL = ResourceSchema(
+MODEL = ResourceKind(
     "model",
     (
         FieldSpec("description", P, "description"),
@@ -57,7 +65,7 @@ MODEL = ResourceSchema(
     ),
 )
 
-VERSION = ResourceSchema(
+VERSION = ResourceKind(
     "version",
     (
         FieldSpec("description", P, "description"),
@@ -82,10 +90,22 @@ VERSION = ResourceSchema(
         FieldSpec("createTime", OUT),
         FieldSpec("etag", OUT),
     ),
+    parent="model",
     concurrent=catalog.MAX_CONCURRENT_VERSION_OPS,
 )
 
-SCHEMAS = {"model": MODEL, "version": VERSION}
+DEFAULT_VERSION = Routing(
+    "defaultVersion",
+    "default version",
+    router="model",
+    target="version",
+    flagged=True,
+    required=True,
+    automatic=True,
+)
+"""The model's default version serves `models:predict`. The service makes a model's first
+version its default, keeps one while any version exists, and refuses to delete it while others
+exist (MLENGINE-API.md, Rules)."""
 
 VOCABULARY = Vocabulary(
     {
@@ -120,6 +140,13 @@ VOCABULARY = Vocabulary(
             "createTime": None,
             "etag": None,
         },
-    }
+    },
+    unprotect="delete it by hand if it must go",
 )
 """Field paths in the manifest's vocabulary (DESIGN.md section 3), for rendered plans."""
+
+RESOURCES = ResourceModel(
+    kinds=(MODEL, VERSION),
+    routings=(DEFAULT_VERSION,),
+    vocabulary=VOCABULARY,
+)

@@ -9,28 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deployer import catalog
-from deployer.artifacts import destination
-from deployer.config.schema import AutoScaling, ManualScaling, VersionSpec
-from deployer.config.stack import DeclaredModel, Stack
-from deployer.providers.schema import DesiredResource, ObservedResource, ResourceKey, State
+from deployer.core import ownership
+from deployer.core.layout import artifact_uri
+from deployer.core.manifest import AutoScaling, ManualScaling, VersionSpec
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey, State
+from deployer.core.stack import Stack
+from deployer.providers.mlengine import catalog
 
-LABEL_ARTIFACT = "deployer-artifact"
+LABEL_ARTIFACT = ownership.LABEL_ARTIFACT
 
 
 def managed_labels(stack: str, extra: Mapping[str, str]) -> dict[str, str]:
     return {
         **extra,
-        catalog.LABEL_MANAGED_BY: catalog.LABEL_MANAGED_BY_VALUE,
-        catalog.LABEL_STACK: stack,
+        ownership.LABEL_MANAGED_BY: ownership.LABEL_MANAGED_BY_VALUE,
+        ownership.LABEL_STACK: stack,
     }
-
-
-def artifact_uri(stack: Stack, model: DeclaredModel, version: VersionSpec, digest: str) -> str:
-    """Where the version's artifact lives: content-addressed under `artifacts` for local dirs."""
-    if version.artifact is not None and version.artifact.startswith("gs://"):
-        return version.artifact.rstrip("/")
-    return destination(stack.settings.artifacts, model.spec.name, digest)
 
 
 def desired_resources(stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
@@ -43,7 +37,7 @@ def desired_resources(stack: Stack, digests: Mapping[str, str]) -> list[DesiredR
         spec = model.spec
         model_labels = managed_labels(stack.name, {**stack.settings.labels, **spec.labels})
         if spec.protect:
-            model_labels[catalog.LABEL_PROTECT] = "true"
+            model_labels[ownership.LABEL_PROTECT] = "true"
         default = spec.default_version or (spec.versions[0].name if spec.versions else None)
         for endpoint in model.regions:
             resources.append(
@@ -154,7 +148,7 @@ def observe_model(endpoint: str, body: Mapping[str, Any]) -> ObservedResource:
         },
         dict(body.get("labels") or {}),
         etag=body.get("etag", ""),
-        raw=dict(body),
+        private=dict(body),
     )
 
 
@@ -215,7 +209,7 @@ def observe_version(endpoint: str, model: str, body: Mapping[str, Any]) -> Obser
         is_default=bool(body.get("isDefault", False)),
         error_message=body.get("errorMessage", ""),
         etag=body.get("etag", ""),
-        raw=dict(body),
+        private=dict(body),
     )
 
 

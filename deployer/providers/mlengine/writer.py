@@ -16,14 +16,14 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deployer import catalog
+from deployer.core import ownership
+from deployer.core.resources import ObservedResource, ResourceKey, State
 from deployer.providers import operations
 from deployer.providers.errors import OperationFailed, OperationTimeout, ProviderError
-from deployer.providers.mlengine import state
+from deployer.providers.mlengine import catalog, state
 from deployer.providers.mlengine.client import MLClient
 from deployer.providers.polling import PollSchedule
 from deployer.providers.retry import Backoff
-from deployer.providers.schema import ObservedResource, ResourceKey, State
 
 Json = dict[str, Any]
 
@@ -35,7 +35,7 @@ POLL_MAX = 5.0
 
 def written_labels(labels: Mapping[str, str], spec: str) -> dict[str, str]:
     """The labels a create or patch writes: the declared ones plus `deployer-spec`."""
-    return {**labels, catalog.LABEL_SPEC: spec}
+    return {**labels, ownership.LABEL_SPEC: spec}
 
 
 def patch_body(paths: Iterable[str], fields: Mapping[str, Any]) -> Json:
@@ -60,9 +60,9 @@ def _unique(paths: Iterable[str | None], *always: str) -> list[str]:
 
 def _is_ours(labels: Mapping[str, str], wanted: Mapping[str, str], spec: str) -> bool:
     return (
-        labels.get(catalog.LABEL_MANAGED_BY) == catalog.LABEL_MANAGED_BY_VALUE
-        and labels.get(catalog.LABEL_STACK) == wanted.get(catalog.LABEL_STACK)
-        and labels.get(catalog.LABEL_SPEC) == spec
+        labels.get(ownership.LABEL_MANAGED_BY) == ownership.LABEL_MANAGED_BY_VALUE
+        and labels.get(ownership.LABEL_STACK) == wanted.get(ownership.LABEL_STACK)
+        and labels.get(ownership.LABEL_SPEC) == spec
     )
 
 

@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from deployer import catalog_vertex
 from deployer.providers import operations
 from deployer.providers import retry as retry_mod
 from deployer.providers.discovery import UNSET, DiscoveryClient
 from deployer.providers.errors import ProviderError
 from deployer.providers.pacing import WindowLimiter
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
+from deployer.providers.vertex import catalog as catalog_vertex
 
 Json = dict[str, Any]
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from deployer import catalog, catalog_vertex
-from deployer.adopt import Imported, ImportError_
-from deployer.providers.schema import ObservedResource
+from deployer.core import manifest, ownership
+from deployer.core.errors import AdoptionError
+from deployer.core.provider import Imported
+from deployer.core.resources import ObservedResource
+from deployer.providers.vertex import catalog as catalog_vertex
 
-INTERNAL = catalog.RESERVED_LABELS | {
+INTERNAL = ownership.RESERVED_LABELS | {
     catalog_vertex.LABEL_MODEL,
     catalog_vertex.LABEL_VERSION,
-    "deployer-artifact",
+    ownership.LABEL_ARTIFACT,
 }
 METRIC_NAMES = {v: k for k, v in catalog_vertex.METRICS.items()}
 
@@ -30,7 +32,7 @@ def version_name(body: dict[str, Any]) -> str:
     for alias in body.get("versionAliases") or ():
         if (
             alias != catalog_vertex.DEFAULT_ALIAS
-            and catalog.NAME_RE.match(alias)
+            and manifest.NAME_RE.match(alias)
             and catalog_vertex.alias(alias) == alias
         ):
             return alias
@@ -79,32 +81,32 @@ def manifest_entry(
     endpoints = [r for r in children if r.key.part == "endpoint"]
     deployments = [r for r in children if r.key.part == "deployed"]
     if len(endpoints) > 1:
-        raise ImportError_(
+        raise AdoptionError(
             f"{model.key.address} is deployed on {len(endpoints)} endpoints; deployer manages "
             "one endpoint per model: undeploy it from all but one first"
         )
-    names = {str(v.raw.get("versionId")): version_name(dict(v.raw)) for v in versions}
+    names = {str(v.private.get("versionId")): version_name(dict(v.private)) for v in versions}
     if len(set(names.values())) != len(names):
-        raise ImportError_(f"{model.key.address}: two versions map to the same name")
+        raise AdoptionError(f"{model.key.address}: two versions map to the same name")
     by_vid: dict[str, ObservedResource] = {}
     for dm in deployments:
-        vid = str(dm.raw.get("modelVersionId", ""))
+        vid = str(dm.private.get("modelVersionId", ""))
         if vid in by_vid:
-            raise ImportError_(
+            raise AdoptionError(
                 f"{model.key.address}: version {names.get(vid, vid)} is deployed twice on its "
                 "endpoint; undeploy one first"
             )
         by_vid[vid] = dm
     if only is not None:
-        versions = [v for v in versions if names[str(v.raw.get("versionId"))] == only]
+        versions = [v for v in versions if names[str(v.private.get("versionId"))] == only]
         if not versions:
-            raise ImportError_(f"version {only!r} of {model.key.address} not found")
+            raise AdoptionError(f"version {only!r} of {model.key.address} not found")
     endpoint = endpoints[0] if endpoints else None
     split: dict[str, int] = {}
     if endpoint is not None:
-        for dm_id, pct in (endpoint.raw.get("trafficSplit") or {}).items():
-            served = next((d for d in deployments if str(d.raw.get("id")) == dm_id), None)
-            vid = str(served.raw.get("modelVersionId")) if served else ""
+        for dm_id, pct in (endpoint.private.get("trafficSplit") or {}).items():
+            served = next((d for d in deployments if str(d.private.get("id")) == dm_id), None)
+            vid = str(served.private.get("modelVersionId")) if served else ""
             if vid in names and int(pct):
                 split[names[vid]] = int(pct)
 
@@ -124,7 +126,7 @@ def manifest_entry(
             entry["console_logging"] = True
     holders = [v for v in versions if v.is_default]
     default = (
-        names[str(holders[0].raw.get("versionId"))]
+        names[str(holders[0].private.get("versionId"))]
         if holders
         else (max(split, key=lambda n: split[n]) if split else None)
     )
@@ -134,8 +136,8 @@ def manifest_entry(
         entry["traffic"] = split
     out_versions = []
     origin: dict[str, str] = {}
-    for v in sorted(versions, key=lambda v: int(v.raw.get("versionId") or 0)):
-        vid = str(v.raw.get("versionId"))
+    for v in sorted(versions, key=lambda v: int(v.private.get("versionId") or 0)):
+        vid = str(v.private.get("versionId"))
         name = names[vid]
         origin[catalog_vertex.alias(name)] = vid
         item: dict[str, Any] = {"name": name}

@@ -13,18 +13,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deployer import catalog, catalog_vertex
-from deployer.providers.schema import ObservedResource, ResourceKey
+from deployer.core import ownership
+from deployer.core.resources import ObservedResource, ResourceKey
+from deployer.providers.vertex import catalog as catalog_vertex
 
 Json = dict[str, Any]
 
-LABEL_ARTIFACT = "deployer-artifact"
+LABEL_ARTIFACT = ownership.LABEL_ARTIFACT
 MODEL_LABELS = frozenset(
     {
-        catalog.LABEL_MANAGED_BY,
-        catalog.LABEL_STACK,
+        ownership.LABEL_MANAGED_BY,
+        ownership.LABEL_STACK,
         catalog_vertex.LABEL_MODEL,
-        catalog.LABEL_PROTECT,
+        ownership.LABEL_PROTECT,
     }
 )
 """The only model-level labels the model resource shows: a read merges the default version's
@@ -32,6 +33,8 @@ labels over the model's, so any other key would really describe that version."""
 CONTAINER_KEYS = ("imageUri", "predictRoute", "healthRoute", "env", "ports", "command", "args")
 ENDPOINT = "endpoint"
 DEPLOYED = "deployed"
+DEPLOYMENT = "deployment"
+"""The kind of a deployed model, addressed as `REGION/MODEL/VERSION:deployed`."""
 
 
 def last_segment(name: str) -> str:
@@ -138,7 +141,7 @@ def observe_model(region: str, body: Mapping[str, Any]) -> ObservedResource:
             "description": body.get("description", ""),
         },
         labels={k: v for k, v in labels.items() if k in MODEL_LABELS},
-        raw=dict(body),
+        private=dict(body),
     )
 
 
@@ -200,7 +203,8 @@ def observe_version(
         },
         labels={k: v for k, v in labels.items() if k != LABEL_ARTIFACT},
         is_default=catalog_vertex.DEFAULT_ALIAS in (body.get("versionAliases") or ()),
-        raw=dict(body),
+        ident=str(body.get("versionId", "")),
+        private=dict(body),
     )
 
 
@@ -217,7 +221,9 @@ def rank_endpoints(
     """One model's endpoints, the current one first: this stack's, then the oldest."""
 
     def order(body: Mapping[str, Any]) -> tuple[bool, str, tuple[int, str]]:
-        theirs = stack is not None and (body.get("labels") or {}).get(catalog.LABEL_STACK) != stack
+        theirs = (
+            stack is not None and (body.get("labels") or {}).get(ownership.LABEL_STACK) != stack
+        )
         return (
             theirs,
             str(body.get("createTime", "")),
@@ -278,7 +284,8 @@ def observe_endpoint(
         },
         labels=dict(body.get("labels") or {}),
         etag=str(body.get("etag", "")),
-        raw=dict(body),
+        ident=last_segment(str(body.get("name", ""))),
+        private=dict(body),
     )
 
 
@@ -290,10 +297,14 @@ def observe_deployment(
     endpoint_labels: Mapping[str, str],
 ) -> ObservedResource:
     return ObservedResource(
-        key=ResourceKey(region, model, who.version, part=DEPLOYED, instance=who.instance),
+        key=ResourceKey(
+            region, model, who.version, part=DEPLOYED, instance=who.instance, kind=DEPLOYMENT
+        ),
         fields=deployment_fields(dm),
         labels=dict(endpoint_labels) if who.managed else {},
-        raw=dict(dm),
+        ident=str(dm.get("id", "")),
+        ref=str(dm.get("modelVersionId", "")),
+        private=dict(dm),
     )
 
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from deployer.config.stack import Stack
+from deployer.core.errors import UsageError
+from deployer.core.model import ResourceModel
+from deployer.core.provider import Answer, Imported
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
+from deployer.core.stack import Stack
 from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
-from deployer.providers.schema import (
-    DesiredResource,
-    ObservedResource,
-    ResourceKey,
-    ResourceSchema,
-)
 from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexClient
 from deployer.providers.vertex.reader import read_state
 from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWriter
@@ -68,10 +66,10 @@ class VertexProvider:
         )
 
     @property
-    def schemas(self) -> Mapping[str, ResourceSchema]:
+    def model(self) -> ResourceModel:
         from deployer.providers.vertex import schemas
 
-        return schemas.SCHEMAS
+        return schemas.RESOURCES
 
     def desired(self, stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
         from deployer.providers.vertex import state
@@ -107,11 +105,16 @@ class VertexProvider:
     def delete(self, key: ResourceKey) -> None:
         self._dispatch("delete", key)(key)
 
-    def set_default(self, key: ResourceKey) -> ObservedResource:
-        return self.writer.set_default(key)
+    def reroute(self, key: ResourceKey, path: str, value: Any) -> None:
+        """The endpoint's split, or the registry's `default` alias."""
+        from deployer.providers.vertex import schemas
 
-    def set_traffic(self, key: ResourceKey, split: Mapping[str, int]) -> None:
-        self.writer.set_traffic(key, split)
+        if path == schemas.TRAFFIC.path:
+            self.writer.set_traffic(key, dict(value or {}))
+        elif path == schemas.DEFAULT_ALIAS.path:
+            self.writer.set_default(key)
+        else:
+            raise ValueError(f"vertex has no routing {path!r}")
 
     def canary(
         self,
@@ -123,14 +126,20 @@ class VertexProvider:
         """Smoke-test `name` behind a small traffic share; the split is restored on failure."""
         self.writer.canary(key, name, instances, check)
 
-    def smoke(self, key: ResourceKey, instances: list[Any]) -> list[Any]:
-        raise NotImplementedError(
-            "a Vertex endpoint cannot call one deployment: smoke tests run as a canary"
-        )
-
     def wait_settled(self, key: ResourceKey) -> ObservedResource | None:
         """Nothing on Vertex is transitional once its operation is done: the resource now."""
         return self.writer.observed(key)
+
+    def manifest_entry(
+        self,
+        model: ObservedResource,
+        children: Sequence[ObservedResource],
+        default_region: str,
+        only: str | None,
+    ) -> Imported:
+        from deployer.providers.vertex.importer import manifest_entry
+
+        return manifest_entry(model, children, default_region, only)
 
     def adopt(
         self,
@@ -143,14 +152,14 @@ class VertexProvider:
         """Make one live model this stack's (`deployer import`): label each registry version
         (and give it its alias, `default` too for the default), then the endpoint (ownership,
         `deployer-model`, display name and description as declared), the model last."""
-        from deployer import catalog_vertex
+        from deployer.providers.vertex import catalog as catalog_vertex
         from deployer.providers.vertex.writer import label_values
 
         w, c = self.writer, self.client
         notes: list[str] = []
         region = model.key.endpoint
         by_vid = {
-            str(r.raw.get("versionId")): r for r in children if r.key.version and not r.key.part
+            str(r.private.get("versionId")): r for r in children if r.key.version and not r.key.part
         }
         for d in desired:
             if d.key.part or d.key.version is None:
@@ -170,11 +179,11 @@ class VertexProvider:
                 f"label version {d.key.address}",
                 patch,
             )  # fmt: skip
-            held = set(live.raw.get("versionAliases") or ())
+            held = set(live.private.get("versionAliases") or ())
             wanted = [str(d.key.version)] + ([catalog_vertex.DEFAULT_ALIAS] if d.is_default else [])
             missing = [a for a in wanted if a not in held]
             if missing:
-                w._merge_aliases(d.key, vid, missing)
+                w.merge_aliases(d.key, vid, missing)
                 notes.append(
                     f"{d.key.address}: registry version {vid} got alias {', '.join(missing)}"
                 )
@@ -183,12 +192,12 @@ class VertexProvider:
         )
         wanted_ep = next((d for d in desired if d.key.part == "endpoint"), None)
         if endpoint is not None and wanted_ep is not None:
-            ep_name = str(endpoint.raw["name"])
+            ep_name = str(endpoint.private["name"])
             body = {
                 "displayName": wanted_ep.fields.get("displayName"),
                 "description": wanted_ep.fields.get("description") or "",
                 "labels": w.endpoint_labels(wanted_ep.key, wanted_ep.labels, specs[wanted_ep.key]),
-                "etag": str(endpoint.raw.get("etag", "")),
+                "etag": str(endpoint.private.get("etag", "")),
             }
             c.execute(
                 region,
@@ -202,7 +211,7 @@ class VertexProvider:
             **head.fields,
             "labels": label_values({**head.labels, "deployer-spec": specs[head.key]}),
         }
-        w._patch_model(
+        w.patch_model(
             head.key,
             f"label model {head.key.address}",
             ["displayName", "description", "labels"],
@@ -212,7 +221,18 @@ class VertexProvider:
         return notes
 
     def predict(
-        self, region: str, model: str, instances: list[Any], parameters: Any = None
-    ) -> dict[str, Any]:
-        """`endpoints.predict` on the model's endpoint (the answer names the deployed model)."""
-        return self.writer.predict(region, model, instances, parameters)
+        self, location: str, model: str, version: str | None, body: Mapping[str, Any]
+    ) -> Answer:
+        """`endpoints.predict` on the model's endpoint: its split picks the deployment."""
+        if version:
+            raise UsageError(
+                f"{model}/{version}: on vertex an endpoint routes requests by its traffic split "
+                "and cannot be asked for one version; predict MODEL instead"
+            )
+        result = self.writer.predict(location, model, list(body.get("instances") or []))
+        answered = result.get("deployedModelDisplayName") or result.get("modelDisplayName") or "?"
+        return Answer(
+            list(result.get("predictions", [])),
+            served_by=f"{answered} (deployed model {result.get('deployedModelId', '?')}, "
+            f"registry version {result.get('modelVersionId', '?')})",
+        )

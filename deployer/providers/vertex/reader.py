@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from deployer import catalog, catalog_vertex
+from deployer.core import ownership
+from deployer.core.resources import ObservedResource
 from deployer.providers.discovery import all_pages
 from deployer.providers.errors import ProviderError
-from deployer.providers.schema import ObservedResource
+from deployer.providers.vertex import catalog as catalog_vertex
 from deployer.providers.vertex import observe
 from deployer.providers.vertex.client import VertexClient, check_region
 
@@ -32,10 +33,10 @@ def label_filter(*clauses: tuple[str, str | None]) -> str:
 
 def ours(stack: str | None) -> list[tuple[str, str | None]]:
     clauses: list[tuple[str, str | None]] = [
-        (catalog.LABEL_MANAGED_BY, catalog.LABEL_MANAGED_BY_VALUE)
+        (ownership.LABEL_MANAGED_BY, ownership.LABEL_MANAGED_BY_VALUE)
     ]
     if stack is not None:
-        clauses.append((catalog.LABEL_STACK, stack))
+        clauses.append((ownership.LABEL_STACK, stack))
     return clauses
 
 

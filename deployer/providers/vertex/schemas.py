@@ -9,21 +9,36 @@ endpoint (`serial`), because the service refuses a second mutating operation on 
 
 from __future__ import annotations
 
-from deployer.providers.schema import Behavior, FieldSpec, ResourceSchema, Strategy, Vocabulary
+from deployer.core.model import (
+    Behavior,
+    FieldSpec,
+    Reference,
+    ResourceKind,
+    ResourceModel,
+    Routing,
+    Strategy,
+    Vocabulary,
+)
 
 P, R, OUT = Behavior.PATCH, Behavior.REPLACE, Behavior.OUTPUT
-CBD = Strategy.CREATE_BEFORE_DESTROY
+CTD = Strategy.CREATE_THEN_DELETE
 
-MODEL = ResourceSchema(
+MODEL = ResourceKind(
     "model",
     (
         FieldSpec("displayName", P, "displayName"),
         FieldSpec("description", P, "description"),
         FieldSpec("labels", P, "labels"),
     ),
+    cascade=True,
+    founded_by="version",
+    deleted_after=("endpoint",),
 )
+"""The registry model: `models.upload` of its first version creates it ([DD] UploadModelRequest),
+deleting it deletes its versions, and it cannot be deleted while an endpoint deploys one of them
+([DD] models.delete): it goes after its endpoint."""
 
-VERSION = ResourceSchema(
+VERSION = ResourceKind(
     "version",
     (
         FieldSpec("versionDescription", P, "versionDescription"),
@@ -32,10 +47,11 @@ VERSION = ResourceSchema(
         FieldSpec("artifactDigest", R),
         FieldSpec("containerSpec", R),
     ),
-    replace=CBD,
+    replace=CTD,
+    parent="model",
 )
 
-ENDPOINT = ResourceSchema(
+ENDPOINT = ResourceKind(
     "endpoint",
     (
         FieldSpec("displayName", P, "displayName"),
@@ -45,10 +61,11 @@ ENDPOINT = ResourceSchema(
         FieldSpec("traffic", OUT),
         FieldSpec("etag", OUT),
     ),
+    part="endpoint",
     serial=True,
 )
 
-DEPLOYMENT = ResourceSchema(
+DEPLOYMENT = ResourceKind(
     "deployment",
     (
         FieldSpec("minReplicaCount", P, "dedicatedResources.minReplicaCount"),
@@ -60,11 +77,38 @@ DEPLOYMENT = ResourceSchema(
         FieldSpec("enableAccessLogging", R),
         FieldSpec("displayName", OUT),
     ),
-    replace=CBD,
+    replace=CTD,
+    part="deployed",
+    parent="endpoint",
+    references=(Reference("version", "registryVersion", "(new upload)"),),
     serial=True,
 )
+"""A deployed model: it lives on the endpoint and serves one registry version, so a new upload
+of its version is deployed anew ([DD] DeployedModel.model, modelVersionId)."""
 
-SCHEMAS = {"model": MODEL, "version": VERSION, "endpoint": ENDPOINT, "deployment": DEPLOYMENT}
+TRAFFIC = Routing(
+    "traffic",
+    "traffic",
+    router="endpoint",
+    target="deployment",
+    split=True,
+    by_instance=True,
+    gated=True,
+)
+"""The endpoint's split names deployed-model ids ([DD] Endpoint.trafficSplit): a new deployment
+is routed to anew; it moves after replicas are scaled up."""
+DEFAULT_ALIAS = Routing(
+    "defaultVersion",
+    "registry default alias",
+    router="model",
+    target="version",
+    flagged=True,
+    required=True,
+    automatic=True,
+    serves=False,
+)
+"""The registry's `default` alias: set on a model's first version, exactly one version holds
+it ([DD] Model.get), and it routes no request (the endpoint's split does)."""
 
 VOCABULARY = Vocabulary(
     {
@@ -94,10 +138,21 @@ VOCABULARY = Vocabulary(
             "enableAccessLogging": "online_prediction_logging",
             "displayName": None,
         },
-    }
+    },
+    nouns={"version": "registry version"},
+    verbs={"version": {"create": "upload"}, "deployment": {"delete": "undeploy"}},
+    unserved={"deployment": "its version is declared with deployed: false"},
 )
 """Field paths in the manifest's vocabulary (DESIGN.md section 10), for rendered plans.
 
 `containerSpec` follows from framework, runtime_version, framework_version and accelerator (a
 prebuilt image) or `container:`; `machineSpec` from machine_type and accelerator.
 """
+
+RESOURCES = ResourceModel(
+    kinds=(ENDPOINT, VERSION, MODEL, DEPLOYMENT),
+    routings=(TRAFFIC, DEFAULT_ALIAS),
+    vocabulary=VOCABULARY,
+)
+"""Kinds in the order their creates are listed: the endpoint, the uploads (the first creates
+the model), the model's own fields, then the deployments."""

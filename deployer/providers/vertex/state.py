@@ -11,35 +11,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deployer import catalog, catalog_vertex
-from deployer.config import vertex
-from deployer.config.schema import AutoScaling, ModelSpec, VersionSpec
-from deployer.config.stack import DeclaredModel, Stack
-from deployer.providers.mlengine.state import LABEL_ARTIFACT, artifact_uri
-from deployer.providers.schema import DesiredResource, ResourceKey
+from deployer.core import ownership
+from deployer.core.layout import artifact_uri
+from deployer.core.manifest import AutoScaling, ModelSpec, VersionSpec
+from deployer.core.resources import DesiredResource, ResourceKey
+from deployer.core.stack import DeclaredModel, Stack
+from deployer.providers.vertex import catalog as catalog_vertex
+from deployer.providers.vertex import manifest as vertex
 
-ENDPOINT, DEPLOYED = "endpoint", "deployed"
+ENDPOINT, DEPLOYED, DEPLOYMENT = "endpoint", "deployed", "deployment"
 OWNERSHIP_KEYS = frozenset(
     {
-        catalog.LABEL_MANAGED_BY,
-        catalog.LABEL_STACK,
+        ownership.LABEL_MANAGED_BY,
+        ownership.LABEL_STACK,
         catalog_vertex.LABEL_MODEL,
-        catalog.LABEL_PROTECT,
+        ownership.LABEL_PROTECT,
     }
 )
 """Model-level labels: a registry read merges them into every version's, so deployer keeps them
 to ownership and puts user labels on versions and the endpoint."""
-COMPUTED_VERSION_LABELS = frozenset({LABEL_ARTIFACT})
+COMPUTED_VERSION_LABELS = frozenset({ownership.LABEL_ARTIFACT})
 
 
-def ownership(stack: str, model: ModelSpec) -> dict[str, str]:
+def ownership_labels(stack: str, model: ModelSpec) -> dict[str, str]:
     labels = {
-        catalog.LABEL_MANAGED_BY: catalog.LABEL_MANAGED_BY_VALUE,
-        catalog.LABEL_STACK: stack,
+        ownership.LABEL_MANAGED_BY: ownership.LABEL_MANAGED_BY_VALUE,
+        ownership.LABEL_STACK: stack,
         catalog_vertex.LABEL_MODEL: model.name,
     }
     if model.protect:
-        labels[catalog.LABEL_PROTECT] = "true"
+        labels[ownership.LABEL_PROTECT] = "true"
     return labels
 
 
@@ -66,7 +67,7 @@ def _model_resources(
     stack: Stack, model: DeclaredModel, region: str, digests: Mapping[str, str]
 ) -> list[DesiredResource]:
     spec = model.spec
-    owned = ownership(stack.name, spec)
+    owned = ownership_labels(stack.name, spec)
     user = {**stack.settings.labels, **spec.labels}
     default = default_alias(spec)
     out = [
@@ -114,7 +115,7 @@ def _model_resources(
         if version.deployed:
             out.append(
                 DesiredResource(
-                    ResourceKey(region, spec.name, name, part=DEPLOYED),
+                    ResourceKey(region, spec.name, name, part=DEPLOYED, kind=DEPLOYMENT),
                     deployment_fields(spec, version),
                     {**user, **owned},
                 )

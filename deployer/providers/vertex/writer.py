@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deployer import catalog, catalog_vertex
+from deployer.core import ownership
+from deployer.core.resources import ObservedResource, ResourceKey
 from deployer.providers.errors import ProviderError
 from deployer.providers.retry import Backoff
-from deployer.providers.schema import ObservedResource, ResourceKey
+from deployer.providers.vertex import catalog as catalog_vertex
 from deployer.providers.vertex import observe, reader
 from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexClient
 
@@ -101,7 +102,7 @@ class ModelView:
             (
                 r
                 for r in self.resources
-                if r.key.current == key.current and str(r.raw.get(field)) == key.instance
+                if r.key.current == key.current and str(r.private.get(field)) == key.instance
             ),
             None,
         )
@@ -110,7 +111,7 @@ class ModelView:
     def endpoint(self) -> Json | None:
         """The model's current endpoint (this stack's, oldest first)."""
         found = self.find(ResourceKey(self.region, self.model, part=observe.ENDPOINT))
-        return None if found is None else dict(found.raw)
+        return None if found is None else dict(found.private)
 
     def labelled(self, alias: str) -> list[Json]:
         return [
@@ -152,7 +153,7 @@ class VertexWriter:
         endpoints = [
             e
             for e in reader.list_endpoints(self.client, region, model)
-            if stack is None or (e.get("labels") or {}).get(catalog.LABEL_STACK) == stack
+            if stack is None or (e.get("labels") or {}).get(ownership.LABEL_STACK) == stack
         ]
         resources = observe.assemble_model(region, model, versions, endpoints, stack)
         return ModelView(region, model, versions, endpoints, resources)
@@ -190,7 +191,7 @@ class VertexWriter:
 
     # ---- registry model ------------------------------------------------------------------------
 
-    def _patch_model(self, key: ResourceKey, what: str, masks: list[str], values: Json) -> None:
+    def patch_model(self, key: ResourceKey, what: str, masks: list[str], values: Json) -> None:
         c = self.client
         name = c.model_name(key.endpoint, key.model)
         body = nested(masks, values.get)
@@ -209,8 +210,8 @@ class VertexWriter:
         what = f"create model {key.address}"
         if self.get_model(key) is None:
             raise ProviderError(f"{what}: no registry model yet (its versions upload it first)")
-        values = {**fields, "labels": label_values({**labels, catalog.LABEL_SPEC: spec})}
-        self._patch_model(key, what, ["displayName", "description", "labels"], values)
+        values = {**fields, "labels": label_values({**labels, ownership.LABEL_SPEC: spec})}
+        self.patch_model(key, what, ["displayName", "description", "labels"], values)
         return self._must(key, what)
 
     def update_model(
@@ -224,8 +225,8 @@ class VertexWriter:
         what = f"update model {key.address}"
         masks = _masks(mask)
         if masks:
-            values = {**fields, "labels": label_values({**labels, catalog.LABEL_SPEC: spec})}
-            self._patch_model(key, what, masks, values)
+            values = {**fields, "labels": label_values({**labels, ownership.LABEL_SPEC: spec})}
+            self.patch_model(key, what, masks, values)
         return self._must(key, what)
 
     def delete_model(self, key: ResourceKey) -> None:
@@ -250,7 +251,7 @@ class VertexWriter:
             catalog_vertex.LABEL_MODEL: key.model,
             catalog_vertex.LABEL_VERSION: str(key.version),
             **labels,
-            catalog.LABEL_SPEC: spec,
+            ownership.LABEL_SPEC: spec,
         }
         if fields.get("artifactDigest"):
             out[observe.LABEL_ARTIFACT] = str(fields["artifactDigest"])
@@ -261,7 +262,7 @@ class VertexWriter:
         model = self.get_model(key)
         if model is None:
             return False
-        wanted = {k: labels.get(k) for k in (catalog.LABEL_MANAGED_BY, catalog.LABEL_STACK)}
+        wanted = {k: labels.get(k) for k in (ownership.LABEL_MANAGED_BY, ownership.LABEL_STACK)}
         if any(model.labels.get(k) != v for k, v in wanted.items()):
             raise ProviderError(
                 f"{what}: registry model {key.model!r} exists in {key.endpoint} but is not this "
@@ -280,7 +281,10 @@ class VertexWriter:
         view = self.view(key.endpoint, key.model)
         latest = observe.newest_labelled(view.versions, alias)
         previous = (latest or {}).get("labels") or {}
-        if latest is not None and previous.get(catalog.LABEL_SPEC) == written[catalog.LABEL_SPEC]:
+        if (
+            latest is not None
+            and previous.get(ownership.LABEL_SPEC) == written[ownership.LABEL_SPEC]
+        ):
             return self._version_resource(view, _vid(latest))  # uploaded by an earlier run
         model: Json = {
             "displayName": key.model,
@@ -315,14 +319,14 @@ class VertexWriter:
         return self._version_resource(self.view(key.endpoint, key.model), vid)
 
     def _version_resource(self, view: ModelView, vid: str) -> ObservedResource:
-        return next(r for r in view.resources if r.key.kind == "version" and _vid(r.raw) == vid)
+        return next(r for r in view.resources if r.key.kind == "version" and _vid(r.private) == vid)
 
     def _target(self, view: ModelView, key: ResourceKey) -> Json | None:
         """The registry version `key` names: its instance's versionId, or the current one."""
         if key.instance:
             return view.version(key.instance)
         found = view.find(key.current)
-        return None if found is None else dict(found.raw)
+        return None if found is None else dict(found.private)
 
     def update_version(
         self,
@@ -351,7 +355,7 @@ class VertexWriter:
         )  # fmt: skip
         return self._version_resource(self.view(key.endpoint, key.model), _vid(target))
 
-    def _merge_aliases(self, key: ResourceKey, vid: str, aliases: list[str]) -> Json:
+    def merge_aliases(self, key: ResourceKey, vid: str, aliases: list[str]) -> Json:
         c = self.client
         name = c.model_name(key.endpoint, key.model, vid)
         return c.execute(
@@ -375,10 +379,10 @@ class VertexWriter:
         newest = observe.newest_labelled(others, alias)
         held = target.get("versionAliases") or []
         if newest is not None and alias in held:
-            self._merge_aliases(key, vid, [f"-{alias}"])
-            self._merge_aliases(key, _vid(newest), [alias])
+            self.merge_aliases(key, vid, [f"-{alias}"])
+            self.merge_aliases(key, _vid(newest), [alias])
         if newest is not None and DEFAULT in held:
-            self._merge_aliases(key, _vid(newest), [DEFAULT])
+            self.merge_aliases(key, _vid(newest), [DEFAULT])
         self._delete_version_id(key, vid)
 
     def _delete_version_id(self, key: ResourceKey, vid: str) -> None:
@@ -420,7 +424,7 @@ class VertexWriter:
         if target is None:
             raise ProviderError(f"{what}: not found: no registry version is labelled {key.version}")
         if DEFAULT not in (target.get("versionAliases") or ()):
-            self._merge_aliases(key, _vid(target), [DEFAULT])
+            self.merge_aliases(key, _vid(target), [DEFAULT])
         return self._version_resource(self.view(key.endpoint, key.model), _vid(target))
 
     # ---- endpoints -----------------------------------------------------------------------------
@@ -429,7 +433,7 @@ class VertexWriter:
         self, key: ResourceKey, labels: Mapping[str, str], spec: str
     ) -> dict[str, str]:
         return label_values(
-            {catalog_vertex.LABEL_MODEL: key.model, **labels, catalog.LABEL_SPEC: spec}
+            {catalog_vertex.LABEL_MODEL: key.model, **labels, ownership.LABEL_SPEC: spec}
         )
 
     def create_endpoint(
@@ -511,7 +515,7 @@ class VertexWriter:
         found = view.find(key)
         if found is None:
             return
-        name = str(found.raw["name"])
+        name = str(found.private["name"])
         try:
             self._op(
                 key,
@@ -590,11 +594,11 @@ class VertexWriter:
             return instance
         version = observe.newest_labelled(view.versions, alias)
         dms = [
-            r.raw
+            r.private
             for r in view.resources
             if r.key.kind == "deployment"
             and version is not None
-            and str(r.raw.get("modelVersionId")) == _vid(version)
+            and str(r.private.get("modelVersionId")) == _vid(version)
         ]
         endpoint = view.endpoint or {}
         on_endpoint = {str(d.get("id")) for d in endpoint.get("deployedModels") or []}
@@ -642,7 +646,7 @@ class VertexWriter:
         for live in view.resources:
             if (
                 live.key.kind == "deployment"
-                and str(live.raw.get("modelVersionId")) == vid
+                and str(live.private.get("modelVersionId")) == vid
                 and all(live.fields.get(k) == v for k, v in wanted.items())
             ):
                 return live  # deployed by an earlier run
@@ -680,7 +684,7 @@ class VertexWriter:
             (
                 r
                 for r in view.resources
-                if r.key.kind == "deployment" and str(r.raw.get("id")) == dm_id
+                if r.key.kind == "deployment" and str(r.private.get("id")) == dm_id
             ),
             None,
         )
@@ -693,7 +697,7 @@ class VertexWriter:
         found = view.find(key)
         if found is None:
             return None
-        dm_id = str(found.raw.get("id"))
+        dm_id = str(found.private.get("id"))
         for endpoint in view.endpoints:
             if any(str(d.get("id")) == dm_id for d in endpoint.get("deployedModels") or ()):
                 return str(endpoint["name"]), dm_id

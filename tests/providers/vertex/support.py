@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer.providers.schema import ResourceKey
+from deployer.core.resources import ResourceKey
 
 REGION = "us-central1"
 MODEL = "fraud"
@@ -20,7 +20,7 @@ def version_key(alias: str, instance: str = "") -> ResourceKey:
 
 
 def deployment_key(alias: str, instance: str = "") -> ResourceKey:
-    return ResourceKey(REGION, MODEL, alias, part="deployed", instance=instance)
+    return ResourceKey(REGION, MODEL, alias, part="deployed", instance=instance, kind="deployment")
 
 
 def version_labels(alias: str) -> dict[str, str]:

@@ -76,7 +76,7 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
     assert model.fields == {"displayName": "fraud", "description": ""}
     assert model.labels == OURS
     v1 = found["us-central1/fraud/v1"]
-    assert v1.is_default and v1.raw["versionId"] == "1"
+    assert v1.is_default and v1.private["versionId"] == "1"
     assert v1.fields == {
         "artifactUri": None,
         "artifactDigest": None,
@@ -84,8 +84,8 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
         "versionDescription": "",
     }
     assert v1.labels["deployer-version"] == "v1" and v1.labels["deployer-spec"] == "s-v1"
-    assert found["us-central1/fraud/v1#3"].raw["versionId"] == "3"
-    assert found["us-central1/fraud/zz"].raw["versionId"] == "4"
+    assert found["us-central1/fraud/v1#3"].private["versionId"] == "3"
+    assert found["us-central1/fraud/zz"].private["versionId"] == "4"
     endpoint = found["us-central1/fraud:endpoint"]
     assert endpoint.fields == {
         "displayName": "fraud",
@@ -95,7 +95,7 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
     }
     assert endpoint.labels == OURS and endpoint.etag
     deployed = found["us-central1/fraud/v1:deployed"]
-    assert deployed.raw["id"] == dm1 and deployed.labels == OURS
+    assert deployed.private["id"] == dm1 and deployed.labels == OURS
     assert deployed.fields == {
         "machineSpec": {"machineType": "n1-standard-4"},
         "minReplicaCount": 2,
@@ -105,8 +105,8 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
         "enableAccessLogging": True,
         "disableContainerLogging": False,
     }
-    assert found[f"us-central1/fraud/v1:deployed#{dm3}"].raw["modelVersionId"] == "3"
-    assert found["us-central1/fraud/v2:deployed"].raw["id"] == dm2
+    assert found[f"us-central1/fraud/v1:deployed#{dm3}"].private["modelVersionId"] == "3"
+    assert found["us-central1/fraud/v2:deployed"].private["id"] == dm2
     # another stack sees only the endpoint (its model is not theirs)
     theirs = read_state(c.project, [LOC], "billing", 2, client=c)
     assert {r.key.address: r.labels for r in theirs} == {

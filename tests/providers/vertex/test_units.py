@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
+from deployer.core.resources import ResourceKey
 from deployer.providers.errors import ProviderError
 from deployer.providers.pacing import WindowLimiter
-from deployer.providers.schema import ResourceKey
 from deployer.providers.vertex import observe
 from deployer.providers.vertex.client import VertexClient, region_url, wait_seconds
 from deployer.providers.vertex.writer import label_values, nested

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from deployer.providers.schema import ObservedResource
+from deployer.core.resources import ObservedResource
 from deployer.providers.vertex.provider import VertexProvider
 from providers.vertex.support import (
     ENDPOINT_FIELDS,
@@ -44,10 +44,10 @@ def test_first_upload_creates_the_model_with_alias_default_and_labels(
 ) -> None:
     created = upload(vprovider, "v1")
     assert created.key == version_key("v1")
-    assert created.is_default and created.raw["versionId"] == "1"
-    assert set(created.raw["versionAliases"]) == {"v1", "default"}
+    assert created.is_default and created.private["versionId"] == "1"
+    assert set(created.private["versionAliases"]) == {"v1", "default"}
     assert created.labels["deployer-spec"] == "spec-a"
-    assert created.raw["labels"]["deployer-artifact"] == "sha256-1"
+    assert created.private["labels"]["deployer-artifact"] == "sha256-1"
     assert (
         created.fields["artifactDigest"] == "sha256-1" and "deployer-artifact" not in created.labels
     )
@@ -56,7 +56,7 @@ def test_first_upload_creates_the_model_with_alias_default_and_labels(
         "predictRoute": "/predict",
     }
     again = upload(vprovider, "v1")
-    assert again.raw["versionId"] == "1"  # an interrupted run's upload is not repeated
+    assert again.private["versionId"] == "1"  # an interrupted run's upload is not repeated
     model = vprovider.wait_settled(MODEL_KEY)
     assert model is not None and model.fields["description"] == "fraud model"
 
@@ -80,10 +80,10 @@ def test_replacement_upload_leaves_the_alias_on_the_old_instance(
     old = upload(vprovider, "v1", "spec-a")
     new = upload(vprovider, "v1", "spec-b", versionDescription="second")
     assert new.key == version_key("v1", instance="2") and not new.is_default
-    assert new.raw.get("versionAliases", []) == []
-    assert upload(vprovider, "v1", "spec-b").raw["versionId"] == "2"
+    assert new.private.get("versionAliases", []) == []
+    assert upload(vprovider, "v1", "spec-b").private["versionId"] == "2"
     live = by_key(vprovider)
-    assert live["us-central1/fraud/v1"].raw["versionId"] == old.raw["versionId"]
+    assert live["us-central1/fraud/v1"].private["versionId"] == old.private["versionId"]
     assert live["us-central1/fraud/v1#2"].fields["versionDescription"] == "second"
 
 
@@ -95,12 +95,12 @@ def test_update_version_description_and_labels(vprovider: VertexProvider) -> Non
         updated = vprovider.update(version_key("v1"), ["versionDescription"], fields, labels, "s9")
         assert updated.fields["versionDescription"] == "better"
         assert updated.labels["tier"] == "gold" and updated.labels["deployer-spec"] == "s9"
-        assert updated.raw["versionId"] == "1"
+        assert updated.private["versionId"] == "1"
 
 
 def test_endpoint_create_update_delete_are_idempotent(vprovider: VertexProvider) -> None:
     first = endpoint(vprovider)
-    assert endpoint(vprovider).raw["name"] == first.raw["name"]
+    assert endpoint(vprovider).private["name"] == first.private["name"]
     assert first.labels["deployer-model"] == MODEL and first.fields["traffic"] == {}
     logging = {"enabled": True, "samplingRate": 0.5}
     updated = vprovider.update(
@@ -126,9 +126,13 @@ def test_deploy_mutate_undeploy_and_stages(vprovider: VertexProvider) -> None:
     deployed = deploy(vprovider, "v1")
     assert deployed.key == deployment_key("v1")
     assert deployed.fields == deployment_fields()
-    assert deployed.raw["displayName"] == "fraud/v1" and deployed.raw["modelVersionId"] == "1"
+    assert (
+        deployed.private["displayName"] == "fraud/v1" and deployed.private["modelVersionId"] == "1"
+    )
     assert stages[-1] == "us-central1/fraud/v1:deployed SUCCESSFULLY_DEPLOYED"
-    assert deploy(vprovider, "v1").raw["id"] == deployed.raw["id"]  # a re-run deploys nothing
+    assert (
+        deploy(vprovider, "v1").private["id"] == deployed.private["id"]
+    )  # a re-run deploys nothing
     mutated = vprovider.update(
         deployment_key("v1"),
         ["dedicatedResources.minReplicaCount", "dedicatedResources.maxReplicaCount"],
@@ -137,7 +141,7 @@ def test_deploy_mutate_undeploy_and_stages(vprovider: VertexProvider) -> None:
         "spec-d2",
     )
     assert (mutated.fields["minReplicaCount"], mutated.fields["maxReplicaCount"]) == (2, 4)
-    assert mutated.raw["id"] == deployed.raw["id"]
+    assert mutated.private["id"] == deployed.private["id"]
     vprovider.delete(deployment_key("v1"))
     vprovider.delete(deployment_key("v1"))
     assert vprovider.wait_settled(deployment_key("v1")) is None
@@ -148,12 +152,12 @@ def test_set_traffic_by_alias(vprovider: VertexProvider) -> None:
     upload(vprovider, "v2")
     endpoint(vprovider)
     one, two = deploy(vprovider, "v1"), deploy(vprovider, "v2")
-    vprovider.set_traffic(ENDPOINT_KEY, {"v1": 90, "v2": 10})
+    vprovider.reroute(ENDPOINT_KEY, "traffic", {"v1": 90, "v2": 10})
     live = vprovider.wait_settled(ENDPOINT_KEY)
     assert live is not None and live.fields["traffic"] == {"v1": 90, "v2": 10}
-    assert live.raw["trafficSplit"] == {one.raw["id"]: 90, two.raw["id"]: 10}
-    vprovider.set_traffic(ENDPOINT_KEY, {"v2": 100})
-    vprovider.set_traffic(ENDPOINT_KEY, {"v2": 100})
+    assert live.private["trafficSplit"] == {one.private["id"]: 90, two.private["id"]: 10}
+    vprovider.reroute(ENDPOINT_KEY, "traffic", {"v2": 100})
+    vprovider.reroute(ENDPOINT_KEY, "traffic", {"v2": 100})
     live = vprovider.wait_settled(ENDPOINT_KEY)
     assert live is not None and live.fields["traffic"] == {"v2": 100}
 
@@ -163,12 +167,12 @@ def test_retire_the_instance_holding_the_alias_and_default(vprovider: VertexProv
     upload(vprovider, "v1", "spec-b")
     before = by_key(vprovider)
     assert before["us-central1/fraud/v1"].is_default
-    vprovider.set_default(version_key("v1"))  # already the default: nothing to do
+    vprovider.reroute(version_key("v1"), "defaultVersion", "v1")  # already the default
     vprovider.delete(version_key("v1"))  # the current instance (versionId 1)
     after = by_key(vprovider)
     current = after["us-central1/fraud/v1"]
-    assert current.raw["versionId"] == "2" and current.is_default
-    assert set(current.raw["versionAliases"]) == {"v1", "default"}
+    assert current.private["versionId"] == "2" and current.is_default
+    assert set(current.private["versionAliases"]) == {"v1", "default"}
     assert "us-central1/fraud/v1#2" not in after and "us-central1/fraud/v1#1" not in after
     vprovider.delete(version_key("v1", instance="1"))  # already gone: fine
 
@@ -200,7 +204,8 @@ def test_delete_version_waits_out_the_undeploy_settle_time(
 def test_set_default_and_delete_model(vprovider: VertexProvider) -> None:
     upload(vprovider, "v1")
     upload(vprovider, "v2")
-    assert vprovider.set_default(version_key("v2")).is_default
+    vprovider.reroute(version_key("v2"), "defaultVersion", "v2")
+    assert by_key(vprovider)["us-central1/fraud/v2"].is_default
     assert not by_key(vprovider)["us-central1/fraud/v1"].is_default
     vprovider.delete(version_key("v1"))
     vprovider.delete(MODEL_KEY)
@@ -220,9 +225,10 @@ def test_predict_goes_through_the_models_endpoint(vprovider: VertexProvider, art
     upload(vprovider, "v1", containerSpec={"imageUri": tf}, artifactUri=artifact)
     endpoint(vprovider)
     deployed = deploy(vprovider, "v1")
+    body = {"instances": [[1.0, 2.0, 3.0, 4.0]]}
     with pytest.raises(Exception, match="FAILED_PRECONDITION"):  # no traffic yet
-        vprovider.predict(REGION, MODEL, [[1.0, 2.0, 3.0, 4.0]])
-    vprovider.set_traffic(ENDPOINT_KEY, {"v1": 100})
-    answer = vprovider.predict(REGION, MODEL, [[1.0, 2.0, 3.0, 4.0]])
-    assert answer["deployedModelId"] == deployed.raw["id"] and answer["modelVersionId"] == "1"
-    assert len(answer["predictions"]) == 1
+        vprovider.predict(REGION, MODEL, None, body)
+    vprovider.reroute(ENDPOINT_KEY, "traffic", {"v1": 100})
+    answer = vprovider.predict(REGION, MODEL, None, body)
+    assert f"deployed model {deployed.ident}, registry version 1" in answer.served_by
+    assert len(answer.predictions) == 1

@@ -1,21 +1,26 @@
-"""The manifest format (DESIGN.md section 3) as pydantic models.
+"""The manifest format (DESIGN.md section 3) as pydantic models: what a user declares.
 
 These models check structure and types. Rules that need more than one field, more than one file,
-or the file system live in `rules.py`, where each problem can point at its exact position.
+or the file system live in `deployer.config.rules` (every backend) and in each backend's
+manifest rules, where each problem can point at its exact position.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from deployer import catalog, catalog_vertex
-
 Framework = Literal["tensorflow", "scikit-learn", "xgboost"]
-Backend = Literal["mlengine", "vertex"]
 Labels = dict[str, str]
-DEFAULT_BACKEND: Backend = "mlengine"
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+"""Model and version names."""
+LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+MAX_LABELS = 64
+"""Google Cloud's label rules, the same on every service deployer writes to."""
 
 
 class _Strict(BaseModel):
@@ -51,16 +56,10 @@ class ManualScaling(_Strict):
 Scaling = Annotated[AutoScaling | ManualScaling, Field(discriminator="mode")]
 
 
-ACCELERATOR_TYPES: tuple[str, ...] = tuple(
-    dict.fromkeys((*catalog.ACCELERATOR_TYPES, *catalog_vertex.ACCELERATOR_TYPES))
-)
-"""Every accelerator of either backend; rules.py checks the one the stack's backend offers."""
-
-
 class Accelerator(_Strict):
     type: str = Field(
-        json_schema_extra={"enum": list(ACCELERATOR_TYPES)},
-        description="GPU type; which ones a machine takes depends on the backend.",
+        description="GPU type (e.g. NVIDIA_TESLA_T4); which ones a machine takes depends on "
+        "the backend.",
     )
     count: int = Field(default=1, ge=1)
 
@@ -184,7 +183,7 @@ class ModelFile(_Strict):
 
 
 class Environment(_Strict):
-    backend: Backend | None = Field(
+    backend: str | None = Field(
         default=None, description="Overrides the settings' backend in this environment."
     )
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
@@ -196,10 +195,9 @@ class Settings(_Strict):
     stack: str | None = Field(default=None, description="Ownership scope; default: dir name.")
     project: str
     artifacts: str = Field(description="gs://BUCKET[/PREFIX] receiving local artifacts.")
-    backend: Backend = Field(
-        default=DEFAULT_BACKEND,
-        description="mlengine (AI Platform ml v1) or vertex (Vertex AI); environments may "
-        "override it.",
+    backend: str | None = Field(
+        default=None,
+        description="The backend the stack deploys to; environments may override it.",
     )
     region: str = "us-central1"
     labels: Labels = Field(default_factory=dict)

@@ -18,3 +18,8 @@ class OptionError(UsageError):
     """A bad command-line option value: exit 2, as the argument parser's own usage errors."""
 
     exit_code = 2
+
+
+class AdoptionError(DeployerError):
+    """`deployer import` cannot adopt what it was asked to (not found, another stack's, a shape
+    the manifests cannot declare)."""

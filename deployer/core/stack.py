@@ -6,9 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from deployer.config.diagnostics import Diagnostic
-from deployer.config.schema import DEFAULT_BACKEND, Backend, ModelSpec, Settings, VersionSpec
-from deployer.config.yamlsource import SourceMap
+from deployer.core.diagnostics import Diagnostic, SourceMap
+from deployer.core.manifest import ModelSpec, Settings, VersionSpec
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,9 @@ class Stack:
     settings: Settings
     environment: str | None
     models: tuple[DeclaredModel, ...]
-    backend: Backend = DEFAULT_BACKEND
-    """The settings' backend, or the selected environment's when it sets one."""
+    backend: str = ""
+    """The settings' backend, or the selected environment's when it sets one, or the default
+    backend (resolved by the loader)."""
     warnings: tuple[Diagnostic, ...] = ()
     """Positioned warnings: printed by the commands, they do not fail validation."""
     scope: tuple[str, ...] | None = None

@@ -5,14 +5,40 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
+
+PathKey = tuple[str | int, ...]
+"""Where a value sits in a YAML document: keys and list indexes from the root."""
 
 
 @dataclass(frozen=True, order=True)
 class Position:
     line: int = 1
     col: int = 1
+
+
+@dataclass
+class SourceMap:
+    """Positions of values and keys in one YAML document, by path from the root."""
+
+    file: str
+    values: dict[PathKey, Position] = field(default_factory=dict)
+    keys: dict[PathKey, Position] = field(default_factory=dict)
+
+    def value(self, path: PathKey) -> Position:
+        """Position of the value at `path`, or of its nearest ancestor that exists."""
+        for end in range(len(path), -1, -1):
+            pos = self.values.get(tuple(path[:end]))
+            if pos is not None:
+                return pos
+        return Position()
+
+    def key(self, path: PathKey) -> Position:
+        """Position of the key that introduces `path` (falls back to its value)."""
+        pos = self.keys.get(tuple(path))
+        return pos if pos is not None else self.value(path)
 
 
 @dataclass(frozen=True, order=True)
@@ -26,6 +52,30 @@ class Diagnostic:
     def __str__(self) -> str:
         kind = "warning: " if self.warning else ""
         return f"{self.file}:{self.line}:{self.col}: {kind}{self.message}"
+
+
+class Checker(Protocol):
+    """Reports problems of one manifest file at the positions of the paths they concern: what
+    a backend's manifest rules are given (`deployer.core.backend.ManifestRules`)."""
+
+    source: SourceMap
+
+    def at(self, path: PathKey, message: str) -> None:
+        """An error at the value of `path`."""
+        ...
+
+    def at_key(self, path: PathKey, message: str) -> None:
+        """An error at the key that introduces `path`."""
+        ...
+
+    def warn(self, path: PathKey, message: str) -> None:
+        """A warning: printed, it does not fail the run."""
+        ...
+
+    def declared(self, path: PathKey) -> bool:
+        """Whether the file has this key, even if the schema refused its value (already
+        reported), so rules do not add "missing" errors for it."""
+        ...
 
 
 def display_path(path: Path) -> str:

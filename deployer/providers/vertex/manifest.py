@@ -1,22 +1,19 @@
 """Manifests on the `vertex` backend: the rules Vertex AI adds, and the resolved values its
 provider needs (image, machine, replica counts, alias, traffic split).
 
-Facts come from `deployer.catalog_vertex`; DESIGN.md section 10 and VERTEX-API.md section 8
-describe the mapping. Every rule reports one positioned line that says how to fix it.
+Facts come from `deployer.providers.vertex.catalog`; DESIGN.md section 10 and VERTEX-API.md
+section 8 describe the mapping. Every rule reports one positioned line that says how to fix it.
 """
 
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
 
-from deployer import catalog, catalog_vertex
-from deployer.config.schema import AutoScaling, ManualScaling, ModelSpec, VersionSpec
-from deployer.config.stack import DeclaredModel
-from deployer.config.yamlsource import PathKey
-
-if TYPE_CHECKING:
-    from deployer.config.rules import _Checker
+from deployer.core import manifest
+from deployer.core.diagnostics import Checker, PathKey
+from deployer.core.manifest import AutoScaling, ManualScaling, ModelSpec, VersionSpec
+from deployer.core.stack import DeclaredModel
+from deployer.providers.vertex import catalog as catalog_vertex
 
 PREBUILT_FRAMEWORKS = ("scikit-learn", "xgboost")
 """Frameworks whose prebuilt image is chosen by `framework_version` (TensorFlow: runtime)."""
@@ -103,7 +100,7 @@ def unknown_region(region: str) -> str:
     return f"unknown Vertex AI region '{region}' (known: {', '.join(catalog_vertex.REGIONS)})"
 
 
-def check_model(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
+def check_model(c: Checker, base: PathKey, model: DeclaredModel) -> None:
     """Model-level vertex rules (names, traffic, the default, the endpoint's logging)."""
     spec = model.spec
     if _valid_name(spec.name) and not (
@@ -121,10 +118,10 @@ def check_model(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
 
 
 def _valid_name(name: str) -> bool:
-    return bool(catalog.NAME_RE.match(name))
+    return bool(manifest.NAME_RE.match(name))
 
 
-def _check_aliases(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
+def _check_aliases(c: Checker, base: PathKey, model: DeclaredModel) -> None:
     first: dict[str, tuple[str, int]] = {}
     for i, version in enumerate(model.spec.versions):
         if not _valid_name(version.name):
@@ -163,7 +160,7 @@ def _check_aliases(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
             first.setdefault(mapped, (name, vindex))
 
 
-def _check_traffic(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
+def _check_traffic(c: Checker, base: PathKey, model: DeclaredModel) -> None:
     spec = model.spec
     deployed = {v.name: v.deployed for v in spec.versions}
     if spec.traffic is None:
@@ -208,7 +205,7 @@ def _check_traffic(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
         c.at(tpath, f"traffic percents sum to {total}, not 100")
 
 
-def _check_endpoint_logging(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
+def _check_endpoint_logging(c: Checker, base: PathKey, model: DeclaredModel) -> None:
     versions = model.spec.versions
     if not versions:
         return
@@ -227,7 +224,7 @@ def _check_endpoint_logging(c: _Checker, base: PathKey, model: DeclaredModel) ->
         )
 
 
-def check_version(c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:
+def check_version(c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec) -> None:
     """Version-level vertex rules: machine, accelerator, scaling, serving image, artifact.
 
     A `container` the schema refused (already reported) still counts as declared, so its typo
@@ -259,7 +256,7 @@ def check_version(c: _Checker, path: PathKey, model: DeclaredModel, version: Ver
         c.warn((*path, "python_version"), "python_version has no meaning on vertex and is ignored")
 
 
-def _check_machine(c: _Checker, path: PathKey, version: VersionSpec) -> None:
+def _check_machine(c: Checker, path: PathKey, version: VersionSpec) -> None:
     machine = machine_type(version)
     mpath = (*path, "machine_type")
     if machine not in catalog_vertex.MACHINE_TYPES:
@@ -289,7 +286,7 @@ def _check_machine(c: _Checker, path: PathKey, version: VersionSpec) -> None:
         c.at((*path, "accelerator") if accelerator else mpath, why)
 
 
-def _check_image(c: _Checker, path: PathKey, version: VersionSpec) -> None:
+def _check_image(c: Checker, path: PathKey, version: VersionSpec) -> None:
     if version.container is not None:
         if not version.container.image_uri.strip():
             c.at((*path, "container", "image_uri"), "'image_uri' must name a container image")
@@ -337,15 +334,19 @@ def _check_image(c: _Checker, path: PathKey, version: VersionSpec) -> None:
         )
 
 
-def refuse_vertex_only(c: _Checker, base: PathKey, model: DeclaredModel) -> None:
-    """On mlengine, the fields only vertex understands are errors that name `backend: vertex`."""
-    hint = "is only available with backend: vertex (set in deployer.yaml)"
-    if model.spec.traffic is not None:
-        c.at_key((*base, "traffic"), f"'traffic' {hint}")
-    for i, version in enumerate(model.spec.versions):
-        vpath = (*base, "versions", model.version_index(i))
-        if not version.deployed:
-            c.at((*vpath, "deployed"), f"'deployed: false' {hint}")
-        for key in ("framework_version", "container"):
-            if getattr(version, key) is not None:
-                c.at_key((*vpath, key), f"'{key}' {hint}")
+class Rules:
+    """The vertex backend's manifest rules (`deployer.core.backend.ManifestRules`)."""
+
+    def region_problem(self, region: str) -> str | None:
+        return None if region in catalog_vertex.REGIONS else unknown_region(region)
+
+    def check_model(self, c: Checker, base: PathKey, model: DeclaredModel) -> None:
+        check_model(c, base, model)
+
+    def check_version(
+        self, c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
+    ) -> None:
+        check_version(c, path, model, version)
+
+
+RULES = Rules()

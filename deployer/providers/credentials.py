@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from deployer.errors import DeployerError
+from deployer.core.errors import DeployerError
 
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 AIPLATFORM_EMULATOR_ENV = "AIPLATFORM_EMULATOR_HOST"

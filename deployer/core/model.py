@@ -1,0 +1,244 @@
+"""The resource model: everything the planner knows of a backend, declared by its provider as data.
+
+As in Terraform's provider schemas (attributes marked Computed / ForceNew, resources with
+`create_before_destroy`), a provider says, per kind of resource:
+
+- how each field changes (`FieldSpec`): patched in place under an update-mask path, forcing a
+  replacement, or output-only; a field may be patchable only on some live resources
+  (`patch_only_if`, e.g. only on one machine family), elsewhere a change is a replacement or is
+  left alone (fixed at creation);
+- how the kind relates to others: its `parent` (created first, deleted last unless deleting the
+  parent takes its children with it), the kind whose first create brings it into existence
+  (`founded_by`), `references` to another kind's resource of the same version (created first,
+  kept until nothing refers to it, and replaced with it), kinds it is deleted after;
+- how it is replaced (`Strategy`), and the write lanes and quotas of the service
+  (`serial`, `concurrent`);
+
+and, for the whole model, the `Routing`s: which field decides what serves (a default version, a
+traffic split), with the service's rules about them (one target or a split, whether it must
+always route somewhere while targets exist). The planner derives actions and their order from
+this alone; it names no backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Behavior(StrEnum):
+    PATCH = "patch"
+    REPLACE = "replace"
+    OUTPUT = "output"
+
+
+class Strategy(StrEnum):
+    """How a kind is replaced, as Terraform's DeleteThenCreate / CreateThenDelete."""
+
+    DELETE_THEN_CREATE = "delete-then-create"
+    CREATE_THEN_DELETE = "create-then-delete"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A test on a resource's flattened fields: the value at `path` is text starting with one of
+    `prefixes` (e.g. `Condition("machineType", ("n1-",))`)."""
+
+    path: str
+    prefixes: tuple[str, ...]
+
+    def holds(self, fields: Mapping[str, Any]) -> bool:
+        value = fields.get(self.path)
+        return isinstance(value, str) and value.startswith(self.prefixes)
+
+    def describe(self) -> str:
+        return f"{self.path} is {' or '.join(p + '*' for p in self.prefixes)}"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    path: str
+    behavior: Behavior
+    mask: str | None = None
+    patch_only_if: Condition | None = None
+    """For a PATCH field: the service patches it only on a live resource that meets this
+    condition; on any other (a missing value included) a change forces a replacement."""
+    otherwise: Behavior = Behavior.REPLACE
+    """What a change is where `patch_only_if` does not hold: REPLACE, or OUTPUT (fixed at
+    creation and not worth a replacement: the plan warns and leaves it)."""
+
+    def behavior_for(self, live: Mapping[str, Any]) -> Behavior:
+        """The behavior of a change of this field on the live resource with fields `live`."""
+        only = self.patch_only_if
+        if self.behavior is Behavior.PATCH and only is not None and not only.holds(live):
+            return self.otherwise
+        return self.behavior
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A resource of the owning kind uses the resource of kind `kind` with the same version.
+
+    It is created after that resource is ready, replaced when that resource is replaced
+    create-then-delete (the reference must point at the new instance: the change shows as
+    `path`, before -> `renewed`), and the referred resource is deleted only after every
+    resource referring to it is gone.
+    """
+
+    kind: str
+    path: str
+    renewed: str = "(new)"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """One kind of resource: its fields and how it relates to the other kinds."""
+
+    name: str
+    fields: tuple[FieldSpec, ...]
+    replace: Strategy = Strategy.DELETE_THEN_CREATE
+    part: str = ""
+    """How its address ends (`:deployed`), for a kind that is part of a model or version
+    rather than the model or version itself."""
+    parent: str | None = None
+    """The kind it lives in (created first; deleted only after its children, see `cascade`).
+    None: a root of its model's group, like the model itself."""
+    cascade: bool = False
+    """Deleting a resource of this kind deletes its children with it (no delete of theirs)."""
+    founded_by: str | None = None
+    """A child kind whose first create brings this resource into existence: this kind's own
+    create then only sets its fields, after its children's creates."""
+    references: tuple[Reference, ...] = ()
+    deleted_after: tuple[str, ...] = ()
+    """When a model goes, resources of this kind are deleted after those of these kinds."""
+    serial: bool = False
+    """Writes to resources of this kind run one at a time per model (e.g. per Vertex endpoint)."""
+    concurrent: int = 0
+    """Creates, replaces and deletes of this kind in flight at once per project, as the
+    service's quota allows (`ml` v1: 10 version operations); 0: no limit of its own."""
+
+    def spec(self, path: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.path == path), None)
+
+    @property
+    def compared(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.behavior is not Behavior.OUTPUT)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """A field that decides which resources serve, and the service's rules about it.
+
+    The value routes to versions by name, with a weight each (`{"v1": 90, "v2": 10}`; a
+    single-target routing is `{"v2": 100}`). It is read from the router's field `path`, or,
+    when `flagged`, from the `is_default` flags of the targets.
+    """
+
+    path: str
+    """The field (and the change path of a reroute): `defaultVersion`, `traffic`."""
+    name: str
+    """How it reads to people: "default version", "traffic"."""
+    router: str
+    """The kind that holds it."""
+    target: str
+    """The kind it routes to."""
+    flagged: bool = False
+    split: bool = False
+    """Weights over several targets (else exactly one target)."""
+    required: bool = False
+    """While any target exists one of them is routed to, and the service refuses to delete
+    the routed one while others exist (ml v1's default version)."""
+    automatic: bool = False
+    """The service routes to the first target created: a new model needs no reroute."""
+    serves: bool = True
+    """It decides which resource answers requests (a registry alias does not)."""
+    by_instance: bool = False
+    """It names instances, so a replaced target must be routed to again; otherwise it names
+    identities, which a create-then-delete replacement hands over to the new instance."""
+    gated: bool = False
+    """A reroute waits for in-place updates of its targets to succeed (scaled up before they
+    take traffic); otherwise it is only ordered after them."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """How a provider's field paths and kinds read in the manifest, for plans shown to people.
+
+    `keys`: per kind, field path -> the manifest key it comes from (`runtimeVersion` ->
+    `runtime_version`), or None for an internal or computed field that is never shown (a hashed
+    URI, a display name derived from the model name). Paths not listed are shown as they are.
+    `artifact`: the field whose change reads as `artifact: SOURCE (digest …)`.
+    `nouns`: how a kind is named in sentences when it differs from the kind ("registry
+    version"); `verbs`: per kind, how its create and delete read ("upload", "undeploy").
+    `unserved`: per kind, why a declared resource's part is not wanted ("its version is
+    declared with deployed: false").
+    """
+
+    keys: Mapping[str, Mapping[str, str | None]]
+    artifact: str = "artifactDigest"
+    nouns: Mapping[str, str] | None = None
+    verbs: Mapping[str, Mapping[str, str]] | None = None
+    unserved: Mapping[str, str] | None = None
+    unprotect: str = "delete it by hand if it must go"
+    """What to do with a protected resource whose labels cannot change."""
+
+    def key(self, kind: str, path: str) -> str | None:
+        return self.keys.get(kind, {}).get(path, path)
+
+    def noun(self, kind: str) -> str:
+        return (self.nouns or {}).get(kind, kind)
+
+    def verb(self, kind: str, action: str) -> str:
+        return (self.verbs or {}).get(kind, {}).get(action, action)
+
+
+@dataclass(frozen=True)
+class ResourceModel:
+    """A backend's kinds (in the order their creates and updates are listed), its routings in
+    the order they are rerouted, and its vocabulary."""
+
+    kinds: tuple[ResourceKind, ...]
+    routings: tuple[Routing, ...] = ()
+    vocabulary: Vocabulary = Vocabulary({})
+
+    def __post_init__(self) -> None:
+        names = [k.name for k in self.kinds]
+        for kind in self.kinds:
+            related = [kind.parent, kind.founded_by, *(r.kind for r in kind.references)]
+            related += list(kind.deleted_after)
+            unknown = [n for n in related if n is not None and n not in names]
+            if unknown:
+                raise ValueError(f"kind {kind.name!r} names unknown kinds {unknown}")
+        for routing in self.routings:
+            if routing.router not in names or routing.target not in names:
+                raise ValueError(f"routing {routing.path!r} names an unknown kind")
+
+    def kind(self, name: str) -> ResourceKind:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(f"no resource kind {name!r}")
+        return found
+
+    def get(self, name: str) -> ResourceKind | None:
+        return next((k for k in self.kinds if k.name == name), None)
+
+    def with_part(self, part: str) -> ResourceKind | None:
+        return next((k for k in self.kinds if k.part == part), None) if part else None
+
+    def rank(self, name: str) -> int:
+        return next((i for i, k in enumerate(self.kinds) if k.name == name), len(self.kinds))
+
+    @property
+    def roots(self) -> tuple[ResourceKind, ...]:
+        return tuple(k for k in self.kinds if k.parent is None)
+
+    def children(self, name: str) -> tuple[ResourceKind, ...]:
+        return tuple(k for k in self.kinds if k.parent == name)
+
+    def referrers(self, name: str) -> tuple[tuple[ResourceKind, Reference], ...]:
+        return tuple((k, r) for k in self.kinds for r in k.references if r.kind == name)
+
+    def routing(self, path: str) -> Routing | None:
+        return next((r for r in self.routings if r.path == path), None)

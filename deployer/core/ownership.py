@@ -1,0 +1,83 @@
+"""Who owns a live resource, and what it was last applied from: deployer's own labels.
+
+No state file: every resource deployer creates carries `managed-by: deployer` and its stack's
+name (DESIGN.md section 4); `deployer-spec` holds a short hash of the declared fields at the last
+apply, which tells a manifest change from a live one (drift); `deployer-protect` keeps `protect`
+on the live resource. These rules are the same on every backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+
+from deployer.core.resources import DesiredResource, ObservedResource
+
+LABEL_MANAGED_BY = "managed-by"
+LABEL_MANAGED_BY_VALUE = "deployer"
+LABEL_STACK = "deployer-stack"
+LABEL_SPEC = "deployer-spec"
+LABEL_PROTECT = "deployer-protect"
+LABEL_ARTIFACT = "deployer-artifact"
+"""The content digest of a version's artifact, so changed bytes behind an unchanged URI show."""
+RESERVED_LABELS = frozenset({LABEL_MANAGED_BY, LABEL_STACK, LABEL_SPEC, LABEL_PROTECT})
+COMPUTED_LABELS = frozenset({LABEL_SPEC})
+"""Labels derived from the others: never compared as a change."""
+
+
+def owner(labels: Mapping[str, str]) -> str | None:
+    """The stack a live resource belongs to ("" for deployer's without a stack), or None
+    when deployer does not manage it."""
+    if labels.get(LABEL_MANAGED_BY) != LABEL_MANAGED_BY_VALUE:
+        return None
+    return labels.get(LABEL_STACK, "")
+
+
+def owned_by(labels: Mapping[str, str], stack: str) -> bool:
+    return owner(labels) == stack
+
+
+def own_label(key: str) -> bool:
+    """deployer's own labels (`managed-by`, `deployer-*`): never user changes."""
+    return key == LABEL_MANAGED_BY or key.startswith("deployer-")
+
+
+def protected(labels: Mapping[str, str]) -> bool:
+    return labels.get(LABEL_PROTECT) == "true"
+
+
+def compared_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in sorted(labels.items()) if k not in COMPUTED_LABELS}
+
+
+def spec_hash(resource: DesiredResource) -> str:
+    """Short digest of the declared fields and labels, written as the `deployer-spec` label."""
+    doc = {"fields": dict(resource.fields), "labels": compared_labels(resource.labels)}
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def last_applied(observed: ObservedResource, desired: DesiredResource) -> bool:
+    """The live resource was last applied from exactly this declaration."""
+    return observed.labels.get(LABEL_SPEC) == spec_hash(desired)
+
+
+def fingerprint(observed: Iterable[ObservedResource]) -> str:
+    """Digest of the observed state a plan was computed from, to refuse stale saved plans.
+
+    Sorted by address (a string): sorting ResourceKeys themselves compares a model's None
+    version with its versions' names and raises TypeError.
+    """
+    doc = sorted(
+        [
+            r.key.address,
+            dict(r.fields),
+            dict(r.labels),
+            str(r.state),
+            r.is_default,
+        ]
+        for r in observed
+    )
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()

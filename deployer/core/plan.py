@@ -1,0 +1,308 @@
+"""The Plan: what apply would do, as plain data that renderers print and the executor runs.
+
+Actions are Terraform's (`internal/plans/action.go`): create, update, delete-then-create,
+create-then-delete, delete; plus one reroute (what serves changes) and wait (a live resource is
+busy). Each carries a typed `Reason` and its field changes, so renderers build sentences from
+data and the executor dispatches on the action's kind alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from deployer.core.resources import ResourceKey
+
+FORMAT_VERSION = "2.0"
+
+
+class ActionKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE_THEN_CREATE = "delete-then-create"
+    """Replaced in place of the old one: unavailable in between."""
+    CREATE_THEN_DELETE = "create-then-delete"
+    """The new one is created here; the old instance goes in a separate, later delete."""
+    DELETE = "delete"
+    REROUTE = "reroute"
+    """What serves changes (a default version, a traffic split): `route` says which routing,
+    `desired[route.path]` holds the new value."""
+    WAIT = "wait"
+    """A live resource is CREATING/UPDATING/DELETING: apply waits for it, then re-plans."""
+
+    @property
+    def replaces(self) -> bool:
+        return self in (ActionKind.DELETE_THEN_CREATE, ActionKind.CREATE_THEN_DELETE)
+
+    @property
+    def verb(self) -> str:
+        """The short word of ids and counts: `replace` for both replacements."""
+        return "replace" if self.replaces else self.value
+
+
+class Why(StrEnum):
+    """Why an action is in the plan."""
+
+    DECLARED = "declared"
+    """Declared in the manifests, not found live."""
+    RECREATED = "recreated"
+    """Declared, and its live resource is being deleted: created again afterwards."""
+    FOUNDED = "founded"
+    """Brought into existence by its first child's create; then its own fields are set."""
+    CHANGED = "changed"
+    FORCED = "forced"
+    """Fields that cannot change in place (`paths`)."""
+    FAILED = "failed"
+    """The live resource is FAILED: replaced."""
+    UNDECLARED = "undeclared"
+    """This stack's live resource is no longer declared (`count`: children that go with it)."""
+    MODEL_GONE = "model-gone"
+    """Its model is being deleted (`last`: the routed target goes last; `after`: the kind
+    whose deletes come first)."""
+    REFERENCE_GONE = "reference-gone"
+    """What it refers to (`subject`, a kind) is no longer declared."""
+    UNSERVED = "unserved"
+    """What it refers to is declared, but this part of it is not (`note` says how)."""
+    SUPERSEDED = "superseded"
+    """The old instance of a create-then-delete replacement."""
+    LEFTOVER = "leftover"
+    """An old instance left by an earlier, interrupted replacement."""
+    BUSY = "busy"
+    """The live resource is CREATING/UPDATING/DELETING (`state`)."""
+    REROUTED = "rerouted"
+    INTERIM = "interim"
+    """Routed elsewhere while `subject` is replaced delete-then-create (--allow-downtime)."""
+    RESTORED = "restored"
+    """Routed back to `subject` after its replacement."""
+    NOTE = "note"
+    """A reason kept as text (a plan saved by format 1.0)."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    why: Why
+    paths: tuple[str, ...] = ()
+    """Changed fields (CHANGED) or the fields forcing a replacement (FORCED), as shown."""
+    subject: str = ""
+    noun: str = ""
+    """The resource's kind as it reads in sentences."""
+    count: int = 0
+    state: str = ""
+    note: str = ""
+    last: bool = False
+    before: Any = None
+    after: Any = None
+
+    def text(self) -> str:
+        """The reason as one sentence (what renderers print and the JSON keeps as `reason`)."""
+        w, noun = self.why, self.noun or "resource"
+        if w is Why.DECLARED:
+            return "declared in manifests, not found live"
+        if w is Why.RECREATED:
+            return f"live {noun} is being deleted; it is created again afterwards"
+        if w is Why.FOUNDED:
+            return f"its first {self.subject} creates it; then its fields"
+        if w is Why.CHANGED:
+            return "changed: " + ", ".join(self.paths)
+        if w is Why.FORCED or w is Why.FAILED:
+            text = "replacement forced by: " + ", ".join(self.paths)
+            return f"{text} ({self.note})" if self.note else text
+        if w is Why.UNDECLARED:
+            text = f"managed live {noun} is no longer declared"
+            if self.count:
+                text += f" (its {self.count} {self.subject}(s) go with it)"
+            return text
+        if w is Why.MODEL_GONE:
+            if self.subject:
+                return f"its model is no longer declared (after every {self.subject})"
+            last = f" ({noun} goes last)" if self.last else ""
+            return f"its model is being deleted{last}"
+        if w is Why.REFERENCE_GONE:
+            return f"its {self.subject} is no longer declared"
+        if w is Why.UNSERVED:
+            return self.note
+        if w is Why.SUPERSEDED:
+            return "superseded by its replacement"
+        if w is Why.LEFTOVER:
+            return "superseded copy left by an earlier replacement"
+        if w is Why.BUSY:
+            return f"live {noun} is {self.state}; apply waits until it settles"
+        if w is Why.REROUTED:
+            return f"{self.subject}: {_route_text(self.before)} -> {_route_text(self.after)}"
+        if w is Why.INTERIM:
+            return f"interim {self.noun} while {self.subject} is replaced (--allow-downtime)"
+        if w is Why.RESTORED:
+            return f"{self.noun} back to {self.subject} after its replacement"
+        return self.note
+
+
+def note(text: str) -> Reason:
+    """A reason that is only its text (a plan saved by format 1.0, a test's hand-built plan)."""
+    return Reason(Why.NOTE, note=text)
+
+
+def _route_text(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return split_text(value, "(none)")
+    return str(value) if value else "(none)"
+
+
+def split_text(split: Any, empty: str = "none") -> str:
+    """A traffic split as `v1 90, v2 10` (`empty` when nothing is routed)."""
+    if not split:
+        return empty
+    return ", ".join(f"{name} {pct}" for name, pct in sorted(dict(split).items()))
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which routing a reroute changes (from the provider's `Routing`)."""
+
+    path: str
+    name: str
+    split: bool = False
+    serves: bool = True
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+    forces_replacement: bool = False
+    mask: str | None = None
+    label: str = ""
+    """The field in the manifest's vocabulary (`runtime_version`, `scaling.nodes`); "" = `path`."""
+    hidden: bool = False
+    """Internal or computed (a hashed URI, an etag): kept for apply, not shown to users."""
+    shown: str = ""
+    """How the change reads in the manifest's terms when the values do not say it (an artifact:
+    `../export/iris/2 (digest 8cf5d1…)`); "" = the values."""
+    source: str = ""
+    """`FILE:LINE` of the manifest key that declares the new value, when known."""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.path
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    kind: ActionKind
+    key: ResourceKey
+    reason: Reason
+    changes: tuple[FieldChange, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    """Actions that must succeed first: if one fails, this one is skipped."""
+    ordered_after: tuple[str, ...] = ()
+    """Actions that must finish first, whether they succeed or not (ordering only)."""
+    desired: Mapping[str, Any] | None = None
+    """Desired fields (create, replace, update) as the provider will write them; for a
+    reroute, `{route.path: value}`."""
+    labels: Mapping[str, str] | None = None
+    artifact_source: str | None = None
+    drift: bool = False
+    route: Route | None = None
+    source: str = ""
+    """`FILE:LINE` of the manifest entry behind this resource, when known."""
+    before: Mapping[str, Any] | None = None
+    """The live fields of what a delete removes (kept so a reviewer and the JSON see them)."""
+
+    @property
+    def address(self) -> str:
+        return self.key.address
+
+    @property
+    def destructive(self) -> bool:
+        return self.kind is ActionKind.DELETE or self.kind.replaces
+
+    @property
+    def reroutes(self) -> bool:
+        """What serves predictions (or which version a name means) changes."""
+        return self.kind is ActionKind.REROUTE
+
+    @property
+    def create_first(self) -> bool:
+        return self.kind is ActionKind.CREATE_THEN_DELETE
+
+    @property
+    def split(self) -> bool:
+        """A reroute of a weighted split (a traffic change), not of a single target."""
+        return self.route is not None and self.route.split
+
+    def kind_text(self, strategy: bool = False) -> str:
+        """The kind in a word: `set-traffic` and `set-default` for reroutes (of a split, of one
+        target), `replace` for either replacement (`replace (create first)` with `strategy`)."""
+        if self.kind is ActionKind.REROUTE:
+            return "set-traffic" if self.split else "set-default"
+        if self.kind.replaces:
+            if not strategy:
+                return "replace"
+            return "replace (create first)" if self.create_first else "replace (delete first)"
+        return self.kind.value
+
+
+@dataclass(frozen=True)
+class Ignored:
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    add: int
+    change: int
+    replace: int
+    destroy: int
+    reroute: int = 0
+    """Reroutes (default-version moves, traffic changes), counted apart from `change`."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.change or self.replace or self.destroy or self.reroute)
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    project: str
+    actions: tuple[Action, ...] = ()
+    ignored: tuple[Ignored, ...] = ()
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    fingerprint: str = ""
+    artifacts: Mapping[str, str] = field(default_factory=dict)
+    """Artifact digests the plan relied on: source (dir or gs:// URI) -> digest."""
+    artifacts_uri: str = ""
+    """The stack's `artifacts` setting: where uploads and the lock live."""
+    backend: str = ""
+    environment: str = ""
+    """The `--env` environment the manifests were loaded for ("" = none selected)."""
+    emulator: str = ""
+    """The local twin's URL when the live state was read from it instead of Google Cloud."""
+    commit: str = ""
+    """The manifests' Git commit, when known."""
+
+    @property
+    def summary(self) -> Summary:
+        def count(*kinds: ActionKind) -> int:
+            return sum(1 for a in self.actions if a.kind in kinds)
+
+        return Summary(
+            add=count(ActionKind.CREATE),
+            change=count(ActionKind.UPDATE),
+            replace=count(ActionKind.DELETE_THEN_CREATE, ActionKind.CREATE_THEN_DELETE),
+            destroy=count(ActionKind.DELETE),
+            reroute=count(ActionKind.REROUTE),
+        )
+
+    @property
+    def drift(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.drift)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)
