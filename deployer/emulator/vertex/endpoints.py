@@ -281,7 +281,10 @@ class Endpoints(Registry):
                 raise not_found(f"The following DeployedModel ID(s) [{dm_id}] do not exist.")
             split = rules.traffic(body.get("trafficSplit"), ids, new_key=False, undeploy=True)
             share = (split or row.data["trafficSplit"]).get(dm_id, 0)
-            if share:
+            # UndeployModelRequest.traffic_split [DD]: "If last DeployedModel is being
+            # undeployed from the Endpoint, the [Endpoint.traffic_split] will always end up
+            # empty"; the SDK's undeploy_all / delete(force=True) send no split for it.
+            if share and ids != {dm_id}:
                 raise precondition(
                     f"DeployedModel {dm_id} has {share}% of the traffic of {row.name}; move the "
                     "traffic away first (endpoints.patch trafficSplit), or give a trafficSplit "

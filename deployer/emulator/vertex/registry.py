@@ -157,7 +157,6 @@ class Registry(VertexBase):
                     raise invalid(
                         "Field: parent_model Error: the parent model is in another location."
                     )
-                self._check_aliases_free(mrow, None, [a for a in aliases if a != DEFAULT])
                 name = mrow.name
             else:
                 short = rules.model_id(model_id) if model_id else numeric_id(19)
@@ -186,16 +185,22 @@ class Registry(VertexBase):
         self.wake()
         return op
 
-    def _check_aliases_free(self, mrow: Row, owner: Row | None, aliases: list[str]) -> None:
+    def _take_aliases(self, mrow: Row, owner: Row | None, aliases: list[str]) -> None:
+        """Move `aliases` away from every other version of the model.
+
+        [DOCS model-alias] "If you apply an existing alias that is used in another model
+        version, the alias is removed from that version." The service moves it; it never
+        refuses."""
+        wanted = set(aliases)
         for version in self._versions(mrow):
             if owner is not None and version.name == owner.name:
                 continue
-            for alias in aliases:
-                if alias in version.data["aliases"]:
-                    raise invalid(
-                        f"Field: version_aliases Error: alias {alias} is already used by version "
-                        f"{version.data['versionId']} of {mrow.name}."
-                    )
+            kept = [a for a in version.data["aliases"] if a not in wanted]
+            if kept != version.data["aliases"]:
+                version.data["aliases"] = kept
+                version.data["etag"] = new_etag()
+                version.data["versionUpdateTime"] = now_iso()
+                self.store.put(version)
 
     def _ingest(self, op_name: str) -> None:
         """Copy an upload's artifact out of Cloud Storage (once), as the service ingests it."""
@@ -273,12 +278,7 @@ class Registry(VertexBase):
             self._abandon(op)
             return
         others = [a for a in info["aliases"] if a != DEFAULT]
-        try:
-            self._check_aliases_free(mrow, None, others)
-        except Exception as exc:
-            self._fail(op, "INVALID_ARGUMENT", str(exc))
-            self._abandon(op)
-            return
+        self._take_aliases(mrow, None, others)
         version_id = str(mrow.internal["next"])
         mrow.internal["next"] += 1
         if DEFAULT in info["aliases"]:
@@ -347,7 +347,7 @@ class Registry(VertexBase):
         adds, removes = adds - removes, removes - adds
         with self.store.transaction():
             mrow, vrow = self._resolve(project, location, segment)
-            self._check_aliases_free(mrow, vrow, sorted(adds - {DEFAULT}))
+            self._take_aliases(mrow, vrow, sorted(adds - {DEFAULT}))
             current = [a for a in vrow.data["aliases"] if a not in removes]
             current += sorted(a for a in adds - {DEFAULT} if a not in current)
             vrow.data["aliases"] = current

@@ -20,6 +20,23 @@ S = "GoogleCloudAiplatformV1"
 Handler = Callable[..., Any]
 
 
+UI_OPERATION = re.compile(
+    r"^/ui/(projects/[^/]+/locations/[^/]+(?:/(?:models|endpoints)/[^/]+)?/operations/[^/]+"
+    r"(?::wait)?)$"
+)
+
+
+def ui_operation_path(path: str) -> str | None:
+    """`v1/...` for an operation under `/ui/...`, else None.
+
+    Google's SDK over REST polls operations at the first matching rule of its operations
+    client's http options, `/ui/{name=projects/*/locations/*/.../operations/*}`
+    (python-aiplatform, aiplatform_v1/services/*/transports/rest.py, `operations_client`); the
+    service serves the same operations there as under `/v1/`."""
+    match = UI_OPERATION.match(path)
+    return f"v1/{match.group(1)}" if match else None
+
+
 def is_vertex(path: str) -> bool:
     """True for paths of the Vertex half (`v1/projects/P/locations/...`, no leading slash)."""
     return PREFIX.match(path) is not None
