@@ -142,6 +142,9 @@ def check_models(
 ) -> None:
     first_seen: dict[tuple[str, str], tuple[str, Position]] = {}
     settings_labels = len(settings.labels) if settings else 0
+    models = list(models)
+    if backend == "vertex":
+        vertex.check_logging_tables(models, diags)
     for model in models:
         c = _Checker(model.source, diags)
         base: PathKey = ("models", model.index)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.helpers import api_error
-from emulator.vertex_support import LOC, TF_IMAGE, models, parent, upload
+from emulator.vertex_support import CUSTOM_IMAGE, LOC, TF_IMAGE, models, parent, upload
 
 
 def test_upload_first_version_then_get_plain_id_and_alias(
@@ -33,7 +33,7 @@ def test_upload_first_version_then_get_plain_id_and_alias(
 def test_upload_refusals_at_submission(vertex_client: Any, wait_vertex: Any, project: str) -> None:
     upload(vertex_client, wait_vertex, project, versionAliases=["blue"])
     reg, where = models(vertex_client), parent(project)
-    model = {"displayName": "m", "containerSpec": {"imageUri": "x/y:1"}}
+    model = {"displayName": "m", "containerSpec": {"imageUri": CUSTOM_IMAGE}}
 
     def call(body: dict[str, Any]) -> Any:
         return lambda: reg.upload(parent=where, body=body).execute()
@@ -42,7 +42,7 @@ def test_upload_refusals_at_submission(vertex_client: Any, wait_vertex: Any, pro
     api_error(call({"parentModel": f"{where}/models/zz", "model": model}), 404, "NOT_FOUND")
     for bad in (
         {"modelId": "n", "model": {**model, "versionAliases": ["v1.2"]}},
-        {"modelId": "n", "model": {"containerSpec": {"imageUri": "x/y:1"}}},
+        {"modelId": "n", "model": {"containerSpec": {"imageUri": CUSTOM_IMAGE}}},
         {"modelId": "n", "model": {"displayName": "n"}},
         {"modelId": "n", "model": {"displayName": "n", "containerSpec": {"imageUri": TF_IMAGE}}},
         {"modelId": "9n", "model": model},

@@ -31,6 +31,8 @@ VMODEL = "vertex_model"
 VVERSION = "vertex_version"
 VENDPOINT = "vertex_endpoint"
 VOPERATION = "vertex_operation"
+VBQTABLE = "vertex_bq_table"
+"""A BigQuery table a logging config made the service create (outlives its endpoint)."""
 TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
 WAIT_CAP_S = 30.0

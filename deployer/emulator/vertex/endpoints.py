@@ -29,6 +29,7 @@ from deployer.emulator.vertex.base import (
     EMPTY_TYPE,
     ENDPOINT,
     TYPE,
+    VBQTABLE,
     VENDPOINT,
     VOPERATION,
     VVERSION,
@@ -90,6 +91,7 @@ class Endpoints(Registry):
             if body.get(key) is not None:
                 fields[key] = body[key]
         _check_logging(fields.get("predictRequestResponseLoggingConfig"))
+        rules.check_prediction_location(location, "endpoints.create")
         if endpoint_id and not (
             cv.ENDPOINT_ID_RE.match(endpoint_id) or re.match(ENDPOINT_ID_LETTERS, endpoint_id)
         ):
@@ -106,6 +108,7 @@ class Endpoints(Registry):
             ]
             if self.store.get(VENDPOINT, ENDPOINT, name) is not None or name in reserved:
                 raise exists(f"Endpoint {name!r} already exists.")
+            self._claim_table(project, fields.get("predictRequestResponseLoggingConfig"), name)
             op = self._new_operation(
                 project, location, name, "create_endpoint", "CreateEndpointOperationMetadata",
                 {"create": name, "fields": fields},
@@ -160,6 +163,8 @@ class Endpoints(Registry):
                     value = rules.traffic(value, ids, new_key=False)
                 elif path == "predictRequestResponseLoggingConfig":
                     _check_logging(value)
+                    if _table(value) != _table(row.data.get(path)):
+                        self._claim_table(project, value, row.name)
                 if value is None or value == "":
                     row.data.pop(path, None)
                 else:
@@ -179,6 +184,26 @@ class Endpoints(Registry):
             op = self._busy_operation(row, "delete_endpoint", "DeleteOperationMetadata", {})
         self.wake()
         return op
+
+    def _claim_table(self, project: str, config: Any, endpoint: str) -> None:
+        """A full `bq://project.dataset.table` must name a table that does not exist; the service
+        then creates it, and it outlives the endpoint.
+
+        BigQueryDestination.outputUri [DD]: "When the full table reference is specified, the
+        Dataset must exist and table must not exist." The refusal's wording is [INF]."""
+        table = _table(config)
+        if table is None:
+            return
+        owner = self.store.get(VBQTABLE, ENDPOINT, table)
+        if owner is not None:
+            raise invalid(
+                "Field: predict_request_response_logging_config.bigquery_destination.output_uri "
+                f"Error: BigQuery table {table} already exists (created for "
+                f"{owner.data['endpoint']}); a full table "
+                "reference must name a table that does not exist yet."
+            )
+        data = {"endpoint": endpoint}
+        self.store.put(Row(VBQTABLE, ENDPOINT, table, project, project, data, {}, False, None))
 
     def _busy_operation(self, row: Row, op_type: str, metadata: str, internal: Json) -> Json:
         project, location = row.name.split("/")[1], row.name.split("/")[3]
@@ -210,6 +235,8 @@ class Endpoints(Registry):
             raise invalid(
                 "Field: deployed_model Error: the model supports only DEDICATED_RESOURCES."
             )
+        rules.check_prediction_location(location, "deployModel")
+        rules.service_account(wanted.get("serviceAccount"))
         with self.store.transaction():
             row = self._endpoint_row(project, location, endpoint)
             self._mutable(row)
@@ -403,6 +430,13 @@ class Endpoints(Registry):
             "predictions": predictions, "deployedModelId": dm_id, "model": mrow.name,
             "modelVersionId": vrow.data["versionId"], "modelDisplayName": mrow.data["displayName"],
         }  # fmt: skip
+
+
+def _table(config: Any) -> str | None:
+    """`project.dataset.table` of a logging config naming a full table, else None."""
+    uri = ((config or {}).get("bigqueryDestination") or {}).get("outputUri")
+    ref = str(uri or "").removeprefix("bq://")
+    return ref if uri and ref.count(".") == 2 else None
 
 
 def _check_logging(config: Any) -> None:

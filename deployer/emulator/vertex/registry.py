@@ -35,6 +35,8 @@ from deployer.emulator.vertex.base import (
 )
 
 DEFAULT = cv.DEFAULT_ALIAS
+PRECONDITION = "FAILED_PRECONDITION: "
+"""Marks an upload outcome that fails with FAILED_PRECONDITION instead of INVALID_ARGUMENT."""
 
 
 def model_name(project: str, location: str, model: str) -> str:
@@ -238,8 +240,15 @@ class Registry(VertexBase):
             return None
         path, uri = Path(op.internal["artifact"]), op.internal["fields"]["artifactUri"]
         wanted = cv.ARTIFACT_FILES[framework]
-        if not any((path / name).is_file() for name in wanted):
+        present = [name for name in wanted if (path / name).is_file()]
+        if not present:
             return f"Model artifact {uri} for {framework} must contain one of: {', '.join(wanted)}."
+        if framework in cv.ONE_MODEL_FILE and len(present) > 1:
+            return (
+                f"{PRECONDITION}Model artifact {uri} holds more than one model file "
+                f"({', '.join(present)}); the prebuilt {framework} server loads exactly one of: "
+                f"{', '.join(wanted)}."
+            )
         if framework == "tensorflow":
             from deployer.emulator.predict import check_loadable
 
@@ -252,7 +261,10 @@ class Registry(VertexBase):
     def _finish_upload(self, op: Row, outcome: str | None) -> None:
         info = op.internal
         if outcome:
-            self._fail(op, "INVALID_ARGUMENT", outcome)
+            status = "INVALID_ARGUMENT"
+            if outcome.startswith(PRECONDITION):
+                status, outcome = "FAILED_PRECONDITION", outcome[len(PRECONDITION) :]
+            self._fail(op, status, outcome)
             self._abandon(op)
             return
         mrow = self.store.get(VMODEL, ENDPOINT, info["model"])
