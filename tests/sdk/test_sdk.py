@@ -156,3 +156,18 @@ def test_script_errors_are_the_sdk_exceptions_a_team_catches(sdk: str, artifact:
     with pytest.raises(gexc.BadRequest, match="n1-standard-3"):
         endpoint.deploy(model=model, machine_type="n1-standard-3")
     assert len(endpoint.list_models()) == 1
+
+
+def test_the_prebuilt_image_list_is_the_sdks() -> None:
+    """The twin and the validator accept exactly the prebuilt images Google's SDK lists."""
+    from google.cloud.aiplatform.constants import prediction
+
+    from deployer import catalog_vertex
+
+    listed = {
+        uri
+        for name in dir(prediction)
+        if name.endswith("_CONTAINER_URIS")
+        for uri in getattr(prediction, name)
+    }
+    assert catalog_vertex.PREBUILT_IMAGES == listed
