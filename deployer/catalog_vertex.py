@@ -94,6 +94,8 @@ MAX_LRO_PER_MINUTE = 60
 MAX_REQUESTS_PER_MINUTE = 600
 """Resource-management (CRUD) requests per project, region and minute."""
 MAX_ARTIFACT_BYTES = 10 * 1024**3
+SERVING_CPU_QUOTA = "aiplatform.googleapis.com/custom_model_serving_cpus"
+"""The "Custom model serving CPUs per region" quota [DOCS quotas; metric name INF]."""
 
 CPU_METRIC = "aiplatform.googleapis.com/prediction/online/cpu/utilization"
 GPU_METRIC = "aiplatform.googleapis.com/prediction/online/accelerator/duty_cycle"

@@ -170,4 +170,4 @@ def test_the_prebuilt_image_list_is_the_sdks() -> None:
         if name.endswith("_CONTAINER_URIS")
         for uri in getattr(prediction, name)
     }
-    assert catalog_vertex.PREBUILT_IMAGES == listed
+    assert listed == catalog_vertex.PREBUILT_IMAGES

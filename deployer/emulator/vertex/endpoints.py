@@ -246,9 +246,12 @@ class Endpoints(Registry):
             image = vrow.data["containerSpec"]["imageUri"]
             resources = rules.dedicated_resources(wanted.get("dedicatedResources"), image)
             ids = {d["id"] for d in row.data["deployedModels"]}
-            dm_id = wanted.get("id") or numeric_id(10)
-            if not cv.DEPLOYED_MODEL_ID_RE.match(dm_id):
+            dm_id = wanted.get("id")
+            if dm_id and not cv.DEPLOYED_MODEL_ID_RE.match(dm_id):
                 raise invalid(f"Field: deployed_model.id Error: {dm_id!r} must be 1-10 digits.")
+            # DeployedModel.id [DD]: a chosen ID has 1-10 digits; the service's own are 19
+            # digits (vertex-ai-samples#996: "deployed_model_id: 5065727146094231552")
+            dm_id = dm_id or numeric_id(19 if self.knobs.get().vertex_service_names else 10)
             if dm_id in ids:
                 raise exists(f"DeployedModel {dm_id} already exists on {row.name}.")
             split = rules.traffic(body.get("trafficSplit"), ids, new_key=True)
@@ -270,6 +273,11 @@ class Endpoints(Registry):
         vrow = self.store.get(VVERSION, ENDPOINT, op.internal["version"])
         if row is None or vrow is None:
             self._fail(op, "NOT_FOUND", "The endpoint or the model version no longer exists.")
+            op.data["metadata"]["deploymentStage"] = "FAILED_TO_DEPLOY"
+            return
+        refusal = self._deploy_refusal(op, row, op.internal["deployed"], vrow)
+        if refusal is not None:
+            self._fail(op, *refusal)
             op.data["metadata"]["deploymentStage"] = "FAILED_TO_DEPLOY"
             return
         stamp = now_iso()
@@ -295,6 +303,59 @@ class Endpoints(Registry):
         self.store.put(vrow)
         op.data["metadata"]["deploymentStage"] = "SUCCESSFULLY_DEPLOYED"
         op.data["response"] = {"@type": TYPE + "DeployModelResponse", "deployedModel": deployed}
+
+    def _serving_cpus(self, row: Row, skip: str | None = None) -> int:
+        """Custom model serving CPUs in use in the endpoint's project and region (quota is
+        charged at maxReplicaCount [DOCS autoscaling]), leaving out deployed model `skip`."""
+        used = 0
+        for endpoint in self.store.children(VENDPOINT, ENDPOINT, row.parent):
+            for dm in endpoint.data["deployedModels"]:
+                if not (endpoint.name == row.name and dm["id"] == skip):
+                    used += _cpus(dm["dedicatedResources"])
+        return used
+
+    def _quota_refusal(self, row: Row, resources: Json, skip: str | None) -> tuple[str, str] | None:
+        limit = self.knobs.get().vertex_serving_cpus
+        asked, used = _cpus(resources), self._serving_cpus(row, skip)
+        if not limit or used + asked <= limit:
+            return None
+        machine = resources["machineSpec"]["machineType"]
+        region = row.name.split("/")[3]
+        # the words of the service's quota failures (vertex-ai-samples#700, #3479: code 8,
+        # "The following quota metrics exceed quota limits: aiplatform.googleapis.com/..."); the
+        # metric name and the amounts after it are [INF]
+        return (
+            "RESOURCE_EXHAUSTED",
+            f"The following quota metrics exceed quota limits: {cv.SERVING_CPU_QUOTA}: "
+            f"asked for {asked} CPUs ({resources['maxReplicaCount']} x {machine}, "
+            f"{cv.vcpus(machine)} vCPUs each, charged at maxReplicaCount) with {used} of "
+            f"{limit} in use in {region}.",
+        )
+
+    def _deploy_refusal(
+        self, op: Row, row: Row, deployed: Json, vrow: Row
+    ) -> tuple[str, str] | None:
+        """Why a deploy fails inside its finished operation (None: it succeeds): the serving
+        quota, or (`vertex_deploy_failure_rate`) an image that cannot be pulled or a model
+        server that crashes at start."""
+        quota = self._quota_refusal(row, deployed["dedicatedResources"], None)
+        if quota is not None:
+            return quota
+        if not self.knobs.chance(self.knobs.get().vertex_deploy_failure_rate):
+            return None
+        image = vrow.data["containerSpec"]["imageUri"]
+        if self.knobs.pick(("pull", "crash")) == "pull":
+            return (
+                "FAILED_PRECONDITION",  # [INF] code and wording
+                f"Failed to deploy model {deployed['model']}: the serving image {image} could "
+                "not be pulled (it does not exist, or the Vertex AI Service Agent cannot read "
+                "it).",
+            )
+        return (
+            "FAILED_PRECONDITION",  # vertex-ai-samples#874, #1052: "400 ... never became ready"
+            "Model server never became ready. Please validate that your model file or "
+            "container configuration are valid. (The model server exited at start.)",
+        )
 
     def undeploy(self, project: str, location: str, endpoint: str, body: Json) -> Json:
         dm_id = body.get("deployedModelId")
@@ -340,12 +401,15 @@ class Endpoints(Registry):
             vname = f"{gone['model']}@{gone['modelVersionId']}"
             vrow = self.store.get(VVERSION, ENDPOINT, vname)
             if vrow is not None:
-                vrow.data["deployedModels"] = [
-                    d
-                    for d in vrow.data["deployedModels"]
-                    if not (d["endpoint"] == row.name and d["deployedModelId"] == dm_id)
-                ]
-                vrow.internal["undeployed_at"] = time.time()
+                entry = {"endpoint": row.name, "deployedModelId": dm_id}
+                vrow.data["deployedModels"] = [d for d in vrow.data["deployedModels"] if d != entry]
+                settle = self.knobs.get().vertex_undeploy_settle_s
+                if settle > 0:
+                    now = time.time()
+                    vrow.internal["settling"] = [
+                        *(e for e in vrow.internal.get("settling", []) if now - e["at"] < settle),
+                        {**entry, "at": now},
+                    ]
                 self.store.put(vrow)
         op.data["response"] = {"@type": TYPE + "UndeployModelResponse"}
 
@@ -397,6 +461,10 @@ class Endpoints(Registry):
             self._fail(op, "NOT_FOUND", "The endpoint no longer exists.")
             return
         merged = op.internal["deployed"]
+        quota = self._quota_refusal(row, merged["dedicatedResources"], merged["id"])
+        if quota is not None:
+            self._fail(op, *quota)
+            return
         row.data["deployedModels"] = [
             merged if d["id"] == merged["id"] else d for d in row.data["deployedModels"]
         ]
@@ -430,6 +498,11 @@ class Endpoints(Registry):
             "predictions": predictions, "deployedModelId": dm_id, "model": mrow.name,
             "modelVersionId": vrow.data["versionId"], "modelDisplayName": mrow.data["displayName"],
         }  # fmt: skip
+
+
+def _cpus(resources: Json) -> int:
+    machine = (resources.get("machineSpec") or {}).get("machineType") or cv.DEFAULT_MACHINE_TYPE
+    return cv.vcpus(machine) * int(resources.get("maxReplicaCount") or 1)
 
 
 def _table(config: Any) -> str | None:

@@ -98,12 +98,32 @@ class Registry(VertexBase):
         }
         if mrow.data.get("description"):
             view["description"] = mrow.data["description"]
-        labels = {**mrow.data.get("labels", {}), **version.get("labels", {})}
+        # UpdateModelRequest.model [PROTO]: "Both the model labels and the version labels are
+        # merged when a model is returned"; which wins on a shared key is undocumented (the
+        # `vertex_label_precedence` knob picks).
+        model_labels, version_labels = mrow.data.get("labels", {}), version.get("labels", {})
+        if self.knobs.get().vertex_label_precedence == "model":
+            labels = {**version_labels, **model_labels}
+        else:
+            labels = {**model_labels, **version_labels}
         if labels:
             view["labels"] = labels
+        view["deployedModels"] = self._reported_deployments(vrow)
         if not view.get("deployedModels"):
             view.pop("deployedModels", None)
         return view
+
+    def _reported_deployments(self, vrow: Row) -> list[Json]:
+        """The version's deployments as reads show them: the live ones, and for
+        `vertex_undeploy_settle_s` after an undeploy the undeployed one too
+        (python-aiplatform#2807: deleting the version is still refused 60 s on)."""
+        settle, now = self.knobs.get().vertex_undeploy_settle_s, time.time()
+        settling = [
+            {k: v for k, v in entry.items() if k != "at"}
+            for entry in vrow.internal.get("settling", [])
+            if now - entry["at"] < settle
+        ]
+        return [*copy.deepcopy(vrow.data["deployedModels"]), *settling]
 
     def _pending_uploads(self, project: str, location: str) -> list[Row]:
         return [
@@ -391,10 +411,9 @@ class Registry(VertexBase):
             mrow, vrow = self._resolve(project, location, segment)
             label = f"version {ref} of {mrow.name}"
             pending = self._pending_deploys_of(project, vrow.name)
-            if vrow.data["deployedModels"] or any(
-                r.internal["version"] == vrow.name for r in pending
-            ):
-                where = ", ".join(d["endpoint"] for d in vrow.data["deployedModels"])
+            reported = self._reported_deployments(vrow)
+            if reported or any(r.internal["version"] == vrow.name for r in pending):
+                where = ", ".join(d["endpoint"] for d in reported)
                 raise precondition(
                     f"The model version {label} is deployed (to {where or 'an endpoint, now'}); "
                     "undeploy it first."
@@ -407,13 +426,6 @@ class Registry(VertexBase):
                 raise precondition(
                     f"Cannot delete {label}: it holds the default alias. Move `default` to "
                     "another version first."
-                )
-            settle = self.knobs.get().vertex_undeploy_settle_s
-            since = time.time() - float(vrow.internal.get("undeployed_at", 0.0))
-            if since < settle:
-                raise precondition(
-                    f"The model version {label} is still being undeployed "
-                    f"(undeployed {since:.1f} s ago). Retry later."
                 )
             if vrow.internal.get("busy"):
                 raise precondition(f"{label} is already being deleted.")
@@ -446,7 +458,7 @@ class Registry(VertexBase):
             raise invalid("models.delete takes a model name without @; use deleteVersion.")
         with self.store.transaction():
             mrow = self._model_row(project, location, segment)
-            deployed = [v for v in self._versions(mrow) if v.data["deployedModels"]]
+            deployed = [v for v in self._versions(mrow) if self._reported_deployments(v)]
             if deployed or self._pending_deploys_of(project, mrow.name + "@"):
                 raise precondition(
                     f"Model {mrow.name} cannot be deleted while an Endpoint has a DeployedModel "

@@ -3,6 +3,7 @@ every request body against the shipped `aiplatform.v1.json` first."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -140,11 +141,49 @@ def _op_name(project: str, location: str, scope: str, rest: tuple[str, ...]) -> 
     return f"{base}/operations/{rest[0]}"
 
 
+def project_number(project: str) -> str:
+    """The 12-digit project number the twin gives `project` (stable across restarts)."""
+    digest = int(hashlib.sha256(project.encode("utf-8")).hexdigest(), 16)
+    return str(10**11 + digest % (9 * 10**11))
+
+
+def _rename(value: Any, old: str, new: str) -> Any:
+    """`value` with every string starting `projects/{old}/` starting `projects/{new}/`."""
+    if isinstance(value, str):
+        prefix = f"projects/{old}/"
+        return f"projects/{new}/{value[len(prefix) :]}" if value.startswith(prefix) else value
+    if isinstance(value, dict):
+        return {k: _rename(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rename(v, old, new) for v in value]
+    return value
+
+
 class VertexRouter:
     def __init__(self, service: VertexService) -> None:
         self.table = _table(service)
+        self.service = service
 
     def dispatch(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
+        """Route one call. With `vertex_service_names` the service's name shapes: answers name
+        the project by its number (handson-ml3#135, an SDK log of a real project:
+        "projects/980799330137/locations/us-central1/endpoints/2848656506683916288"), and
+        requests may name it by id or number."""
+        if not self.service.knobs.get().vertex_service_names:
+            return self._dispatch(method, path, query, body)
+        project = path.split("/")[2]
+        if project.isdigit():
+            known = self.service.project_of(project)
+            if known is not None:
+                path = _rename(path.removeprefix("v1/"), project, known)
+                path = f"v1/{path}"
+                project = known
+        number = project_number(project)
+        self.service.remember_project(project, number)
+        body = _rename(body, number, project)
+        return _rename(self._dispatch(method, path, query, body), project, number)
+
+    def _dispatch(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
         known_path = False
         for verb, pattern, fn in self.table:
             match = pattern.match(path)
