@@ -15,8 +15,17 @@ import pytest
 
 from cli.helpers import Repo, model, version
 from cli.vertex_live import Prober, VertexLive, wait_until
+from deployer.emulator.knobs import VERTEX_REALISM
 
 INSTANCES = [[0.1, 0.2, 0.3, 0.4]]
+
+
+@pytest.fixture(autouse=True, params=["plain", "realistic"])
+def profile(request: pytest.FixtureRequest, twin_knobs: Any) -> str:
+    """Every test runs on the plain twin and on the realistic one (issue 20, item 3)."""
+    if request.param == "realistic":
+        twin_knobs(**VERTEX_REALISM)
+    return str(request.param)
 
 
 @pytest.fixture
