@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deployer import catalog, catalog_vertex
-from deployer.providers.errors import ProviderError
+from deployer.providers.errors import OperationFailed, ProviderError
 from deployer.providers.retry import Backoff
 from deployer.providers.schema import ObservedResource, ResourceKey
 from deployer.providers.vertex import observe, reader
@@ -731,15 +731,25 @@ class VertexWriter:
                 return live  # deployed by an earlier run
         stage = self._stage_reporter(key)
         name = str(endpoint["name"])
-        done = self.client.run(
-            key.endpoint,
-            what,
-            lambda r: r.projects().locations().endpoints().deployModel(
-                endpoint=name, body={"deployedModel": dm}
-            ),
-            self.operation_timeout,
-            stage,
-        )  # fmt: skip
+        try:
+            done = self.client.run(
+                key.endpoint,
+                what,
+                lambda r: r.projects().locations().endpoints().deployModel(
+                    endpoint=name, body={"deployedModel": dm}
+                ),
+                self.operation_timeout,
+                stage,
+            )  # fmt: skip
+        except OperationFailed as exc:
+            # deployed at 0% with no split: a failed deploy leaves the traffic where it was
+            raise OperationFailed(
+                f"{str(exc).rstrip('.')}; nothing was deployed and the endpoint serves as before",
+                status=exc.status,
+                reason=exc.reason,
+                message=exc.message,
+                retryable=exc.retryable,
+            ) from None
         dm_id = str(((done.get("response") or {}).get("deployedModel") or {}).get("id", ""))
         return self._deployment(key, dm_id, what)
 
