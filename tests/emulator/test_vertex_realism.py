@@ -7,6 +7,7 @@ from typing import Any
 
 from deployer.emulator.knobs import VERTEX_REALISM, Knobs
 from deployer.emulator.vertex.routes import project_number
+from emulator.helpers import api_error
 from emulator.vertex_support import (
     CPU,
     create_endpoint,
@@ -46,6 +47,8 @@ def test_service_names_carry_the_project_number_and_19_digit_ids(
     assert len(dm_id) == 19 and dm_id.isdigit()
     version = reg.get(name=f"{by_number}@1").execute()
     assert version["deployedModels"] == [{"endpoint": ep, "deployedModelId": dm_id}]
+    refused = api_error(lambda: reg.delete(name=by_number).execute(), 400)
+    assert f"projects/{number}/" in refused["message"] and project not in refused["message"]
     twin_knobs(vertex_service_names=False)
     assert (
         reg.get(name=f"{parent(project)}/models/m")

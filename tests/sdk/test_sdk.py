@@ -171,3 +171,26 @@ def test_the_prebuilt_image_list_is_the_sdks() -> None:
         for uri in getattr(prediction, name)
     }
     assert listed == catalog_vertex.PREBUILT_IMAGES
+
+
+def test_script_runs_on_service_shaped_names(sdk: str, artifact: str, twin_knobs: Any) -> None:
+    """With the realism knobs for names and labels on, resource names carry the project
+    number (as the real service answers) and the same script still works."""
+    from deployer.emulator.vertex.routes import project_number
+
+    twin_knobs(vertex_service_names=True, vertex_label_precedence="model")
+    number = project_number(sdk)
+    model = _upload(artifact, model_id="iris", labels={"team": "vision"})
+    assert model.resource_name == f"projects/{number}/locations/{LOCATION}/models/iris"
+    again = aiplatform.Model(model.resource_name)
+    assert again.version_id == "1" and again.labels == {"team": "vision"}
+    assert [m.resource_name for m in aiplatform.Model.list(filter='labels.team="vision"')] == [
+        model.resource_name
+    ]
+    endpoint = aiplatform.Endpoint.create(display_name="iris")
+    endpoint.deploy(model=model, machine_type="n1-standard-2", traffic_percentage=100)
+    (deployed,) = endpoint.list_models()
+    assert len(deployed.id) == 19
+    assert endpoint.predict(instances=[ROW]).deployed_model_id == deployed.id
+    endpoint.undeploy_all()
+    assert endpoint.traffic_split == {}

@@ -1,4 +1,4 @@
-"""The Vertex Model Registry: upload, versions, aliases, patch, delete (VERTEX-CONTRACT.md).
+"""The Vertex Model Registry: upload, versions, aliases, patch, delete (docs/emulator.md).
 
 A model row holds the model-level fields (display name, description, model labels) and, in its
 internal part, the next version number and which version holds `default`. Each version is a row

@@ -9,7 +9,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from deployer.emulator.apierrors import not_found
+from deployer.emulator.apierrors import ApiError, not_found
 from deployer.emulator.discovery import AIPLATFORM, normalize
 from deployer.emulator.vertex.rules import check_location
 from deployer.emulator.vertex.service import VertexService
@@ -159,6 +159,16 @@ def _rename(value: Any, old: str, new: str) -> Any:
     return value
 
 
+def _errors(answer: Any) -> list[Json]:
+    """The `error` of an operation, or of each operation in a list answer."""
+    if not isinstance(answer, dict):
+        return []
+    found = [answer["error"]] if isinstance(answer.get("error"), dict) else []
+    for item in answer.get("operations") or []:
+        found.extend(_errors(item))
+    return found
+
+
 class VertexRouter:
     def __init__(self, service: VertexService) -> None:
         self.table = _table(service)
@@ -181,7 +191,17 @@ class VertexRouter:
         number = project_number(project)
         self.service.remember_project(project, number)
         body = _rename(body, number, project)
-        return _rename(self._dispatch(method, path, query, body), project, number)
+        try:
+            answer = self._dispatch(method, path, query, body)
+        except ApiError as exc:
+            exc.message = exc.message.replace(f"projects/{project}/", f"projects/{number}/")
+            raise
+        answer = _rename(answer, project, number)
+        for error in _errors(answer):  # an operation's error names resources too
+            error["message"] = str(error.get("message", "")).replace(
+                f"projects/{project}/", f"projects/{number}/"
+            )
+        return answer
 
     def _dispatch(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
         known_path = False

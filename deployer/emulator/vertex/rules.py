@@ -1,4 +1,4 @@
-"""Validation rules of the Vertex half (VERTEX-CONTRACT.md), facts from `catalog_vertex`.
+"""Validation rules of the Vertex half (docs/emulator.md), facts from `catalog_vertex`.
 
 Every function raises `ApiError` with the code and status the contract names. Where the real
 service is undocumented ([INF] in VERTEX-API.md) these are the strictest plausible rules.
