@@ -129,7 +129,7 @@ def test_an_operation_error_keeps_its_code_and_maps_like_a_synchronous_one(
 ) -> None:
     error = from_operation_error({"code": code, "message": "why"}, what="deploy x")
     assert (error.status, error.reason, error.retryable) == (status, reason, retryable)
-    assert str(error).startswith(f"deploy x failed: the operation ended in {reason} (code {code})")
+    assert str(error).startswith(f"deploy x failed: the operation ended in {reason} (code {code}")
     assert str(error).endswith(": why") and error.message == "why"
 
 
