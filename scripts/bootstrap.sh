@@ -9,7 +9,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[tensorflow,test]' 2>&1 \
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[tensorflow,test,sdk]' 2>&1 \
   | grep -v '^WARNING: Location' || true
-"$VENV/bin/python" -c 'import deployer, tensorflow, pytest' 2>/dev/null \
+"$VENV/bin/python" -c 'import deployer, tensorflow, pytest, google.cloud.aiplatform' 2>/dev/null \
   || { echo "bootstrap: installation into $VENV failed" >&2; exit 1; }

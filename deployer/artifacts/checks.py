@@ -48,6 +48,8 @@ class Limits:
     """Who imposes the size limit, e.g. "machine type mls1-c1-m2"; named in the message."""
     files: int | None
     size_fix: str = ""
+    one_model_file: bool = False
+    """Vertex's prebuilt scikit-learn/XGBoost servers load exactly one model file."""
 
 
 def local_files(path: Path) -> Files:
@@ -89,7 +91,9 @@ def _size(n: int) -> str:
 def limits_for(backend: str, machine_types: Iterable[str]) -> Limits:
     """The tightest limits over the machine types the version runs on."""
     if backend == "vertex":
-        return Limits(catalog_vertex.MAX_ARTIFACT_BYTES, "Vertex AI", None, "shrink the model")
+        return Limits(
+            catalog_vertex.MAX_ARTIFACT_BYTES, "Vertex AI", None, "shrink the model", True
+        )
     machines = sorted(set(machine_types)) or ["n1-standard-2"]
     machine = min(machines, key=catalog.max_artifact_bytes)
     fix = (
@@ -171,11 +175,18 @@ def problems(files: Files, framework: str, limits: Limits) -> list[str]:
         found.extend(tensorflow_problems(files))
     elif framework in MODEL_FILES:
         wanted = MODEL_FILES[framework]
-        if not any(name in files.sizes for name in wanted):
+        present = [name for name in wanted if name in files.sizes]
+        if not present:
             found.append(
                 f"{files.where} has no {' or '.join(wanted)}: the {framework} server loads the "
                 f"model from one of these names at the top of the directory; save it as "
                 f"{wanted[0]}"
+            )
+        elif limits.one_model_file and len(present) > 1:
+            found.append(
+                f"{files.where} holds {' and '.join(present)}: Vertex AI's prebuilt {framework} "
+                "server needs exactly one model file (the upload fails FAILED_PRECONDITION): "
+                "keep one"
             )
     return found
 

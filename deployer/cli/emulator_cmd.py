@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -75,6 +75,45 @@ def emulator(
             help="Seconds after an undeploy during which Vertex deleteVersion is refused.",
         ),
     ] = 0.0,
+    vertex_realism: Annotated[
+        bool,
+        typer.Option(
+            "--vertex-realism",
+            help="Turn on the Vertex realism profile: undeploys settle for 2 s, names carry the "
+            "project number, model labels win over version labels, 64 serving CPUs per region.",
+        ),
+    ] = False,
+    vertex_service_names: Annotated[
+        bool,
+        typer.Option(
+            "--vertex-service-names",
+            help="Vertex names carry the project number; deployed-model IDs have 19 digits.",
+        ),
+    ] = False,
+    vertex_label_precedence: Annotated[
+        str,
+        typer.Option(
+            "--vertex-label-precedence",
+            help="Which labels win when a Vertex read merges model and version labels: "
+            "version or model.",
+        ),
+    ] = "version",
+    vertex_serving_cpus: Annotated[
+        int,
+        typer.Option(
+            "--vertex-serving-cpus",
+            help="Custom model serving CPUs per project and region (0: no quota); a deploy past "
+            "it fails inside its operation with RESOURCE_EXHAUSTED.",
+        ),
+    ] = 0,
+    vertex_deploy_failure_rate: Annotated[
+        float,
+        typer.Option(
+            "--vertex-deploy-failure-rate",
+            help="Share of Vertex deploys that fail inside their operation (image pull, model "
+            "server crash).",
+        ),
+    ] = 0.0,
     bucket: Annotated[
         list[str] | None,
         typer.Option("--bucket", help="Create this bucket in the GCS emulator (repeatable)."),
@@ -86,7 +125,21 @@ def emulator(
     import threading
 
     from deployer.emulator import Knobs, start
+    from deployer.emulator.knobs import VERTEX_REALISM
 
+    vertex: dict[str, Any] = {
+        "vertex_undeploy_settle_s": vertex_undeploy_settle_s,
+        "vertex_service_names": vertex_service_names,
+        "vertex_label_precedence": vertex_label_precedence,
+        "vertex_serving_cpus": vertex_serving_cpus,
+        "vertex_deploy_failure_rate": vertex_deploy_failure_rate,
+    }
+    if vertex_realism:  # the profile, except where a flag asks for more
+        defaults = Knobs()
+        vertex = {
+            k: (VERTEX_REALISM.get(k, v) if v == getattr(defaults, k) else v)
+            for k, v in vertex.items()
+        }
     knobs = Knobs(
         op_seconds=op_seconds,
         latency_ms=latency_ms,
@@ -94,7 +147,7 @@ def emulator(
         op_failure_rate=op_failure_rate,
         seed=seed,
         vertex_lro_per_minute=vertex_lro_per_minute,
-        vertex_undeploy_settle_s=vertex_undeploy_settle_s,
+        **vertex,
     )
     try:
         knobs.validate()

@@ -122,6 +122,8 @@ def check_models(
 ) -> None:
     first_seen: dict[tuple[str, str], tuple[str, Position]] = {}
     settings_labels = len(settings.labels) if settings else 0
+    models = list(models)
+    rules.check_stack(models, lambda model: Checker(model.source, diags))
     for model in models:
         c = Checker(model.source, diags)
         base: PathKey = ("models", model.index)

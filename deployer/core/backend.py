@@ -9,7 +9,7 @@ behind it) is built on demand.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,6 +33,13 @@ class ManifestRules(Protocol):
     def check_version(
         self, c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
     ) -> None: ...
+
+    def check_stack(
+        self, models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker]
+    ) -> None:
+        """Rules across models (one resource two models would share); `checker(model)`
+        reports in that model's file."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -25,17 +25,38 @@ class Knobs:
     max_versions: int = catalog.MAX_VERSIONS_PER_PROJECT
     vertex_lro_per_minute: int = catalog_vertex.MAX_LRO_PER_MINUTE
     vertex_undeploy_settle_s: float = 0.0
+    """After an undeploy the version still lists the deployment, and deleteVersion and
+    models.delete are refused, for this long (python-aiplatform#2807: still refused 60 s on)."""
+    vertex_service_names: bool = False
+    """Names as the service returns them: the project number instead of its id, 19-digit
+    deployed-model IDs."""
+    vertex_label_precedence: str = "version"
+    """Which level wins when a read merges model and version labels with the same key; the
+    service does not document it (UpdateModelRequest.model: "merged")."""
+    vertex_serving_cpus: int = 0
+    """Custom model serving CPU quota per project and region (0: none); a deploy past it fails
+    inside its operation with RESOURCE_EXHAUSTED."""
+    vertex_deploy_failure_rate: float = 0.0
+    """Share of deploys that fail inside their operation: image pull or model server crash."""
 
     def validate(self) -> None:
         if self.op_seconds < 0:
             raise ValueError("op_seconds must be >= 0")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
-        for name in ("fault_rate", "op_failure_rate"):
+        if self.vertex_label_precedence not in LABEL_PRECEDENCE:
+            raise ValueError("vertex_label_precedence must be 'version' or 'model'")
+        for name in ("fault_rate", "op_failure_rate", "vertex_deploy_failure_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        names = ("max_version_ops", "max_models", "max_versions", "vertex_lro_per_minute")
+        names = (
+            "max_version_ops",
+            "max_models",
+            "max_versions",
+            "vertex_lro_per_minute",
+            "vertex_serving_cpus",
+        )
         if self.vertex_undeploy_settle_s < 0:
             raise ValueError("vertex_undeploy_settle_s must be >= 0")
         for name in names:
@@ -54,7 +75,23 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_versions": (int,),
     "vertex_lro_per_minute": (int,),
     "vertex_undeploy_settle_s": (int, float),
+    "vertex_service_names": (bool,),
+    "vertex_label_precedence": (str,),
+    "vertex_serving_cpus": (int,),
+    "vertex_deploy_failure_rate": (int, float),
 }
+LABEL_PRECEDENCE = ("version", "model")
+
+VERTEX_REALISM: dict[str, Any] = {
+    "vertex_undeploy_settle_s": 2.0,
+    "vertex_service_names": True,
+    "vertex_label_precedence": "model",
+    "vertex_serving_cpus": 64,
+}
+"""The realism profile (`deployer emulator --vertex-realism`, the tests' realistic twin): the
+service's delays, names, quotas and undocumented choices that deployer must survive. The settle
+time is shortened from the 60 s of python-aiplatform#2807 so tests stay fast; deploy failures
+stay off (a test turns `vertex_deploy_failure_rate` on where it wants them)."""
 
 
 class KnobBox:
@@ -79,7 +116,8 @@ class KnobBox:
         for key, value in changes.items():
             if key not in names:
                 raise ValueError(f"unknown knob {key!r}; known: {', '.join(sorted(names))}")
-            if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+            wrong_bool = isinstance(value, bool) and bool not in _TYPES[key]
+            if wrong_bool or not isinstance(value, _TYPES[key]):
                 raise ValueError(f"knob {key!r} has the wrong type")
         with self._lock:
             candidate = Knobs(**{**asdict(self._knobs), **changes})

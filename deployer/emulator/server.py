@@ -16,7 +16,7 @@ from deployer.emulator.knobs import KnobBox
 from deployer.emulator.predict import MAX_PAYLOAD_BYTES
 from deployer.emulator.routes import Call, Router, split_endpoint
 from deployer.emulator.service import Service
-from deployer.emulator.vertex.routes import VertexRouter, is_vertex
+from deployer.emulator.vertex.routes import VertexRouter, is_vertex, ui_operation_path
 from deployer.emulator.vertex.service import VertexService
 from deployer.providers.mlengine import catalog
 
@@ -108,7 +108,8 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith(CONTROL_PREFIX):
                 self._control(method, path[len(CONTROL_PREFIX) :], body)
                 return
-            endpoint, rest = split_endpoint(path)
+            ui = ui_operation_path(path) if self.server.vertex is not None else None
+            endpoint, rest = (catalog.GLOBAL, ui) if ui else split_endpoint(path)
             knobs = self.server.knobs.get()
             if knobs.latency_ms:
                 time.sleep(knobs.latency_ms / 1000.0)

@@ -65,7 +65,7 @@ def default_credentials(emulator: str | None) -> Any:
     shared.note_real_cloud(
         EMULATOR_ENV, shared.STORAGE_EMULATOR_ENV, "AI Platform", "googleapis.com"
     )
-    # Checked file, bounded refresh, one line naming the problem (deployer/credentials.py).
+    # Checked file, bounded refresh, one line naming the problem (providers/credentials.py).
     return shared.google_credentials(EMULATOR_ENV)
 
 

@@ -60,6 +60,51 @@ class OperationTimeout(ProviderError):
     """A long-running operation did not finish within its time limit (it may still finish)."""
 
 
+RPC_STATUSES: dict[int, tuple[str, int]] = {
+    1: ("CANCELLED", 499),
+    2: ("UNKNOWN", 500),
+    3: ("INVALID_ARGUMENT", 400),
+    4: ("DEADLINE_EXCEEDED", 504),
+    5: ("NOT_FOUND", 404),
+    6: ("ALREADY_EXISTS", 409),
+    7: ("PERMISSION_DENIED", 403),
+    8: ("RESOURCE_EXHAUSTED", 429),
+    9: ("FAILED_PRECONDITION", 400),
+    10: ("ABORTED", 409),
+    11: ("OUT_OF_RANGE", 400),
+    12: ("UNIMPLEMENTED", 501),
+    13: ("INTERNAL", 500),
+    14: ("UNAVAILABLE", 503),
+    15: ("DATA_LOSS", 500),
+    16: ("UNAUTHENTICATED", 401),
+}
+"""google.rpc.Code -> (canonical name, the HTTP status the service answers it with), as in
+googleapis' google/rpc/code.proto."""
+
+
+def from_operation_error(error: Any, *, what: str) -> OperationFailed:
+    """The `error` (a google.rpc.Status) of a finished long-running operation as the same kind
+    of error a synchronous answer gives: its code kept (as HTTP status and canonical name) and
+    retryable exactly when the synchronous answer would be (RESOURCE_EXHAUSTED, INTERNAL,
+    UNAVAILABLE, ...)."""
+    body = error if isinstance(error, dict) else {}
+    try:
+        code = int(body.get("code", 2))
+    except (TypeError, ValueError):
+        code = 2
+    reason, status = RPC_STATUSES.get(code, ("UNKNOWN", 500))
+    message = str(body.get("message") or f"error code {code}").strip()
+    kind = ", a quota" if reason == "RESOURCE_EXHAUSTED" else ""
+    text = f"{what} failed: the operation ended in {reason} (code {code}{kind}): {message}"
+    return OperationFailed(
+        text,
+        status=status,
+        reason=reason,
+        message=message,
+        retryable=status in RETRYABLE_STATUSES,
+    )
+
+
 def parse_envelope(content: bytes | str | None) -> tuple[str, str]:
     """(message, status) from Google's `{"error": {"code", "message", "status"}}` body.
 

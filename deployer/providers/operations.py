@@ -11,17 +11,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from deployer.providers.errors import OperationFailed, OperationTimeout
+from deployer.providers.errors import OperationTimeout, from_operation_error
 
 Json = dict[str, Any]
 
 
 def raise_if_failed(operation: Json, what: str) -> Json:
-    """The finished `operation`, or OperationFailed carrying the service's own message."""
+    """The finished `operation`, or OperationFailed carrying the service's own message and
+    code, mapped like a synchronous error (`errors.from_operation_error`)."""
     error = operation.get("error")
     if error:
-        message = str(error.get("message") or f"error code {error.get('code')}")
-        raise OperationFailed(f"{what} failed: {message}", message=message)
+        raise from_operation_error(error, what=what)
     return operation
 
 

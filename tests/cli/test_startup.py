@@ -19,13 +19,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import json, sys
+# namespace packages a site-packages *-nspkg.pth made at start-up (google.cloud, with the
+# google-cloud-aiplatform SDK installed) are not loaded by the command
+before = {name for name, m in sys.modules.items() if getattr(m, "__file__", None) is None}
 from deployer.cli import main
 sys.argv = ['deployer', *sys.argv[1:]]
 try:
     main()
 except SystemExit:
     pass
-print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+print(json.dumps(sorted(set(sys.modules) - before)), file=sys.stderr)
 """
 
 # Nothing that only reading manifests, calling the cloud or printing a plan needs.

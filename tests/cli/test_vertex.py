@@ -15,8 +15,17 @@ import pytest
 
 from cli.helpers import Repo, model, version
 from cli.vertex_live import Prober, VertexLive, wait_until
+from deployer.emulator.knobs import VERTEX_REALISM
 
 INSTANCES = [[0.1, 0.2, 0.3, 0.4]]
+
+
+@pytest.fixture(autouse=True, params=["plain", "realistic"])
+def profile(request: pytest.FixtureRequest, twin_knobs: Any) -> str:
+    """Every test runs on the plain twin and on the realistic one (issue 20, item 3)."""
+    if request.param == "realistic":
+        twin_knobs(**VERTEX_REALISM)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -80,6 +89,37 @@ def test_machine_change_of_the_serving_version_rolls_out_without_an_error(
     )
     assert probe.answers[0] == old and probe.answers[-1] == dm["id"]
     assert set(probe.answers) <= {old, dm["id"]}
+    repo.assert_no_changes()
+
+
+def test_a_deploy_refused_for_quota_mid_rollout_leaves_the_endpoint_serving(
+    repo: Repo, vlive: VertexLive, twin_knobs: Any
+) -> None:
+    """Issue 20: the new deployment of a rollout fails inside its operation (serving-CPU quota);
+    the old one keeps all the traffic, no prediction fails, and the line says which quota and
+    how much was asked. With the quota raised, the next apply completes the rollout."""
+    write(repo, iris(v("v1")))
+    assert repo.apply().returncode == 0
+    old = vlive.endpoint_of("us-central1", "iris")["deployedModels"][0]["id"]
+    twin_knobs(vertex_serving_cpus=8)  # v1 holds 2 (1 x n1-standard-2)
+    write(repo, iris(version("v1", "a", machine_type="n1-standard-8")))
+    with Prober(lambda: vlive.predict("us-central1", "iris", INSTANCES)) as probe:
+        wait_until(lambda: probe.answers, 30, "a first answer")
+        refused = repo.apply()
+    assert refused.returncode == 1, str(refused)
+    out = refused.stdout + refused.stderr
+    assert "RESOURCE_EXHAUSTED" in out and "custom_model_serving_cpus" in out
+    assert "asked for 8 CPUs (1 x n1-standard-8" in out and "2 of 8 in use" in out
+    assert "the endpoint serves as before" in out
+    assert "Traceback" not in out
+    assert probe.errors == [] and set(probe.answers) == {old}
+    assert vlive.serving("us-central1", "iris") == {"iris/v1": 100}
+    twin_knobs(vertex_serving_cpus=64)
+    assert repo.apply().returncode == 0
+    (dm,) = vlive.endpoint_of("us-central1", "iris")["deployedModels"]
+    assert dm["id"] != old and dm["dedicatedResources"]["machineSpec"]["machineType"] == (
+        "n1-standard-8"
+    )
     repo.assert_no_changes()
 
 
@@ -158,9 +198,18 @@ def test_converges_after_sigkill_mid_rollout(repo: Repo, vlive: VertexLive) -> N
     assert len(vlive.versions("us-central1", "iris")) == 1
 
 
-def test_converges_under_injected_faults(repo: Repo, vlive: VertexLive, twin_knobs: Any) -> None:
+def test_converges_under_injected_faults(
+    repo: Repo, vlive: VertexLive, twin_knobs: Any, profile: str
+) -> None:
     write(repo, iris(v("v1"), v("v2", "b"), default_version="v1", traffic={"v1": 50, "v2": 50}))
-    twin_knobs(fault_rate=0.2, op_failure_rate=0.15, vertex_undeploy_settle_s=0.3, seed=7)
+    settle = VERTEX_REALISM["vertex_undeploy_settle_s"] if profile == "realistic" else 0.3
+    twin_knobs(
+        fault_rate=0.2,
+        op_failure_rate=0.15,
+        vertex_deploy_failure_rate=0.2,
+        vertex_undeploy_settle_s=settle,
+        seed=7,
+    )
     for _ in range(8):
         if repo.apply().returncode == 0:
             break
@@ -168,7 +217,7 @@ def test_converges_under_injected_faults(repo: Repo, vlive: VertexLive, twin_kno
     for _ in range(8):
         if repo.apply().returncode == 0:
             break
-    twin_knobs(fault_rate=0.0, op_failure_rate=0.0, vertex_undeploy_settle_s=0.0)
+    twin_knobs(fault_rate=0.0, op_failure_rate=0.0, vertex_deploy_failure_rate=0.0)
     repo.assert_no_changes()
     assert vlive.serving("us-central1", "iris") == {"iris/v2": 100}
 

@@ -11,11 +11,13 @@ import dataclasses
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli.helpers import Repo, model, version
 from cli.vertex_live import VertexLive
+from deployer.emulator.knobs import VERTEX_REALISM
 
 REGIONS = ("us-central1", "europe-west4")
 
@@ -57,6 +59,14 @@ def models(draw: Any) -> list[dict[str, Any]]:
             extra["description"] = draw(st.sampled_from(["one", "two"]))
         result.append(model(name, entries, **extra))
     return result
+
+
+@pytest.fixture(autouse=True, params=["plain", "realistic"])
+def profile(request: pytest.FixtureRequest, twin_knobs: Any) -> str:
+    """The property holds on the plain twin and on the realistic one (issue 20, item 3)."""
+    if request.param == "realistic":
+        twin_knobs(**VERTEX_REALISM)
+    return str(request.param)
 
 
 @settings(

@@ -49,6 +49,9 @@ def _workspace(tmp_path: Path, case: Path, settings: str = GOOD_SETTINGS) -> str
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "saved_model.pb").write_bytes(b"")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "two_files").mkdir()
+    for name in ("model.joblib", "model.pkl"):
+        (tmp_path / "two_files" / name).write_bytes(b"x")
     if case.name.startswith("settings_"):
         shutil.copy(case, tmp_path / "deployer.yaml")
         (tmp_path / "good.yaml").write_text(GOOD_MODEL)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.helpers import api_error
-from emulator.vertex_support import LOC, TF_IMAGE, models, parent, upload
+from emulator.vertex_support import CUSTOM_IMAGE, LOC, TF_IMAGE, models, parent, upload
 
 
 def test_upload_first_version_then_get_plain_id_and_alias(
@@ -33,19 +33,16 @@ def test_upload_first_version_then_get_plain_id_and_alias(
 def test_upload_refusals_at_submission(vertex_client: Any, wait_vertex: Any, project: str) -> None:
     upload(vertex_client, wait_vertex, project, versionAliases=["blue"])
     reg, where = models(vertex_client), parent(project)
-    model = {"displayName": "m", "containerSpec": {"imageUri": "x/y:1"}}
+    model = {"displayName": "m", "containerSpec": {"imageUri": CUSTOM_IMAGE}}
 
     def call(body: dict[str, Any]) -> Any:
         return lambda: reg.upload(parent=where, body=body).execute()
 
     api_error(call({"modelId": "m", "model": model}), 409, "ALREADY_EXISTS")
     api_error(call({"parentModel": f"{where}/models/zz", "model": model}), 404, "NOT_FOUND")
-    taken = {"parentModel": f"{where}/models/m", "model": {**model, "versionAliases": ["blue"]}}
-    error = api_error(call(taken), 400, "INVALID_ARGUMENT")
-    assert "alias blue is already used by version 1" in error["message"]
     for bad in (
         {"modelId": "n", "model": {**model, "versionAliases": ["v1.2"]}},
-        {"modelId": "n", "model": {"containerSpec": {"imageUri": "x/y:1"}}},
+        {"modelId": "n", "model": {"containerSpec": {"imageUri": CUSTOM_IMAGE}}},
         {"modelId": "n", "model": {"displayName": "n"}},
         {"modelId": "n", "model": {"displayName": "n", "containerSpec": {"imageUri": TF_IMAGE}}},
         {"modelId": "9n", "model": model},
@@ -53,6 +50,21 @@ def test_upload_refusals_at_submission(vertex_client: Any, wait_vertex: Any, pro
     ):
         api_error(call(bad), 400, "INVALID_ARGUMENT")
     api_error(lambda: reg.list(parent=f"projects/{project}/locations/mars-central1").execute(), 404)
+
+
+def test_an_upload_naming_a_held_alias_takes_it(
+    vertex_client: Any, wait_vertex: Any, project: str
+) -> None:
+    """[DOCS model-alias]: "If you apply an existing alias that is used in another model
+    version, the alias is removed from that version." Request: upload v2 with `blue`, which
+    v1 holds. Answer: the upload succeeds, v2 holds `blue`, v1 no longer does."""
+    upload(vertex_client, wait_vertex, project, versionAliases=["blue"])
+    name = f"{parent(project)}/models/m"
+    done = upload(vertex_client, wait_vertex, project, parent_model=name, versionAliases=["blue"])
+    assert "error" not in done, done
+    reg = models(vertex_client)
+    assert reg.get(name=f"{name}@blue").execute()["versionId"] == "2"
+    assert reg.get(name=f"{name}@1").execute()["versionAliases"] == ["default"]
 
 
 def test_versions_count_up_and_default_moves_only_when_named(
@@ -141,8 +153,10 @@ def test_merge_version_aliases(vertex_client: Any, wait_vertex: Any, project: st
         return reg.mergeVersionAliases(name=target, body={"versionAliases": aliases}).execute()
 
     assert merge(f"{name}@2", ["green", "canary"])["versionAliases"] == ["canary", "green"]
-    error = api_error(lambda: merge(f"{name}@2", ["blue"]), 400, "INVALID_ARGUMENT")
-    assert "already used by version 1" in error["message"]
+    # [DOCS model-alias] an alias another version holds moves; it is not refused
+    assert merge(f"{name}@2", ["blue"])["versionAliases"] == ["canary", "green", "blue"]
+    assert reg.get(name=f"{name}@1").execute()["versionAliases"] == ["default"]
+    assert merge(f"{name}@1", ["blue"])["versionAliases"] == ["default", "blue"]
     api_error(lambda: merge(f"{name}@1", ["-default"]), 400, "INVALID_ARGUMENT")
     api_error(lambda: merge(f"{name}@1", ["Bad_alias"]), 400, "INVALID_ARGUMENT")
     assert merge(f"{name}@1", ["-blue"])["versionAliases"] == ["default"]

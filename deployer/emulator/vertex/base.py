@@ -31,6 +31,10 @@ VMODEL = "vertex_model"
 VVERSION = "vertex_version"
 VENDPOINT = "vertex_endpoint"
 VOPERATION = "vertex_operation"
+VBQTABLE = "vertex_bq_table"
+VPROJECT = "vertex_project"
+"""A project number the twin handed out, and its project id."""
+"""A BigQuery table a logging config made the service create (outlives its endpoint)."""
 TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
 WAIT_CAP_S = 30.0
@@ -71,6 +75,19 @@ class VertexBase:
         self._submissions: dict[tuple[str, str], collections.deque[float]] = {}
         self._quota_lock = threading.Lock()
         self._ingest_lock = threading.Lock()
+
+    # ---- project numbers -------------------------------------------------------------------
+
+    def remember_project(self, project: str, number: str) -> None:
+        """Keep number -> id, so a name carrying the number finds the project (persisted)."""
+        if self.store.get(VPROJECT, ENDPOINT, number) is None:
+            with self.store.transaction():
+                row = Row(VPROJECT, ENDPOINT, number, "", project, {"id": project}, {}, False, None)
+                self.store.put(row)
+
+    def project_of(self, number: str) -> str | None:
+        row = self.store.get(VPROJECT, ENDPOINT, number)
+        return None if row is None else str(row.data["id"])
 
     # ---- the LRO quota ---------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from deployer.emulator.vertex.base import (
     EMPTY_TYPE,
     ENDPOINT,
     TYPE,
+    VBQTABLE,
     VENDPOINT,
     VOPERATION,
     VVERSION,
@@ -90,6 +91,7 @@ class Endpoints(Registry):
             if body.get(key) is not None:
                 fields[key] = body[key]
         _check_logging(fields.get("predictRequestResponseLoggingConfig"))
+        rules.check_prediction_location(location, "endpoints.create")
         if endpoint_id and not (
             cv.ENDPOINT_ID_RE.match(endpoint_id) or re.match(ENDPOINT_ID_LETTERS, endpoint_id)
         ):
@@ -106,6 +108,7 @@ class Endpoints(Registry):
             ]
             if self.store.get(VENDPOINT, ENDPOINT, name) is not None or name in reserved:
                 raise exists(f"Endpoint {name!r} already exists.")
+            self._claim_table(project, fields.get("predictRequestResponseLoggingConfig"), name)
             op = self._new_operation(
                 project, location, name, "create_endpoint", "CreateEndpointOperationMetadata",
                 {"create": name, "fields": fields},
@@ -160,6 +163,8 @@ class Endpoints(Registry):
                     value = rules.traffic(value, ids, new_key=False)
                 elif path == "predictRequestResponseLoggingConfig":
                     _check_logging(value)
+                    if _table(value) != _table(row.data.get(path)):
+                        self._claim_table(project, value, row.name)
                 if value is None or value == "":
                     row.data.pop(path, None)
                 else:
@@ -179,6 +184,26 @@ class Endpoints(Registry):
             op = self._busy_operation(row, "delete_endpoint", "DeleteOperationMetadata", {})
         self.wake()
         return op
+
+    def _claim_table(self, project: str, config: Any, endpoint: str) -> None:
+        """A full `bq://project.dataset.table` must name a table that does not exist; the service
+        then creates it, and it outlives the endpoint.
+
+        BigQueryDestination.outputUri [DD]: "When the full table reference is specified, the
+        Dataset must exist and table must not exist." The refusal's wording is [INF]."""
+        table = _table(config)
+        if table is None:
+            return
+        owner = self.store.get(VBQTABLE, ENDPOINT, table)
+        if owner is not None:
+            raise invalid(
+                "Field: predict_request_response_logging_config.bigquery_destination.output_uri "
+                f"Error: BigQuery table {table} already exists (created for "
+                f"{owner.data['endpoint']}); a full table "
+                "reference must name a table that does not exist yet."
+            )
+        data = {"endpoint": endpoint}
+        self.store.put(Row(VBQTABLE, ENDPOINT, table, project, project, data, {}, False, None))
 
     def _busy_operation(self, row: Row, op_type: str, metadata: str, internal: Json) -> Json:
         project, location = row.name.split("/")[1], row.name.split("/")[3]
@@ -210,6 +235,8 @@ class Endpoints(Registry):
             raise invalid(
                 "Field: deployed_model Error: the model supports only DEDICATED_RESOURCES."
             )
+        rules.check_prediction_location(location, "deployModel")
+        rules.service_account(wanted.get("serviceAccount"))
         with self.store.transaction():
             row = self._endpoint_row(project, location, endpoint)
             self._mutable(row)
@@ -219,9 +246,12 @@ class Endpoints(Registry):
             image = vrow.data["containerSpec"]["imageUri"]
             resources = rules.dedicated_resources(wanted.get("dedicatedResources"), image)
             ids = {d["id"] for d in row.data["deployedModels"]}
-            dm_id = wanted.get("id") or numeric_id(10)
-            if not cv.DEPLOYED_MODEL_ID_RE.match(dm_id):
+            dm_id = wanted.get("id")
+            if dm_id and not cv.DEPLOYED_MODEL_ID_RE.match(dm_id):
                 raise invalid(f"Field: deployed_model.id Error: {dm_id!r} must be 1-10 digits.")
+            # DeployedModel.id [DD]: a chosen ID has 1-10 digits; the service's own are 19
+            # digits (vertex-ai-samples#996: "deployed_model_id: 5065727146094231552")
+            dm_id = dm_id or numeric_id(19 if self.knobs.get().vertex_service_names else 10)
             if dm_id in ids:
                 raise exists(f"DeployedModel {dm_id} already exists on {row.name}.")
             split = rules.traffic(body.get("trafficSplit"), ids, new_key=True)
@@ -243,6 +273,11 @@ class Endpoints(Registry):
         vrow = self.store.get(VVERSION, ENDPOINT, op.internal["version"])
         if row is None or vrow is None:
             self._fail(op, "NOT_FOUND", "The endpoint or the model version no longer exists.")
+            op.data["metadata"]["deploymentStage"] = "FAILED_TO_DEPLOY"
+            return
+        refusal = self._deploy_refusal(op, row, op.internal["deployed"], vrow)
+        if refusal is not None:
+            self._fail(op, *refusal)
             op.data["metadata"]["deploymentStage"] = "FAILED_TO_DEPLOY"
             return
         stamp = now_iso()
@@ -269,6 +304,59 @@ class Endpoints(Registry):
         op.data["metadata"]["deploymentStage"] = "SUCCESSFULLY_DEPLOYED"
         op.data["response"] = {"@type": TYPE + "DeployModelResponse", "deployedModel": deployed}
 
+    def _serving_cpus(self, row: Row, skip: str | None = None) -> int:
+        """Custom model serving CPUs in use in the endpoint's project and region (quota is
+        charged at maxReplicaCount [DOCS autoscaling]), leaving out deployed model `skip`."""
+        used = 0
+        for endpoint in self.store.children(VENDPOINT, ENDPOINT, row.parent):
+            for dm in endpoint.data["deployedModels"]:
+                if not (endpoint.name == row.name and dm["id"] == skip):
+                    used += _cpus(dm["dedicatedResources"])
+        return used
+
+    def _quota_refusal(self, row: Row, resources: Json, skip: str | None) -> tuple[str, str] | None:
+        limit = self.knobs.get().vertex_serving_cpus
+        asked, used = _cpus(resources), self._serving_cpus(row, skip)
+        if not limit or used + asked <= limit:
+            return None
+        machine = resources["machineSpec"]["machineType"]
+        region = row.name.split("/")[3]
+        # the words of the service's quota failures (vertex-ai-samples#700, #3479: code 8,
+        # "The following quota metrics exceed quota limits: aiplatform.googleapis.com/..."); the
+        # metric name and the amounts after it are [INF]
+        return (
+            "RESOURCE_EXHAUSTED",
+            f"The following quota metrics exceed quota limits: {cv.SERVING_CPU_QUOTA}: "
+            f"asked for {asked} CPUs ({resources['maxReplicaCount']} x {machine}, "
+            f"{cv.vcpus(machine)} vCPUs each, charged at maxReplicaCount) with {used} of "
+            f"{limit} in use in {region}.",
+        )
+
+    def _deploy_refusal(
+        self, op: Row, row: Row, deployed: Json, vrow: Row
+    ) -> tuple[str, str] | None:
+        """Why a deploy fails inside its finished operation (None: it succeeds): the serving
+        quota, or (`vertex_deploy_failure_rate`) an image that cannot be pulled or a model
+        server that crashes at start."""
+        quota = self._quota_refusal(row, deployed["dedicatedResources"], None)
+        if quota is not None:
+            return quota
+        if not self.knobs.chance(self.knobs.get().vertex_deploy_failure_rate):
+            return None
+        image = vrow.data["containerSpec"]["imageUri"]
+        if self.knobs.pick(("pull", "crash")) == "pull":
+            return (
+                "FAILED_PRECONDITION",  # [INF] code and wording
+                f"Failed to deploy model {deployed['model']}: the serving image {image} could "
+                "not be pulled (it does not exist, or the Vertex AI Service Agent cannot read "
+                "it).",
+            )
+        return (
+            "FAILED_PRECONDITION",  # vertex-ai-samples#874, #1052: "400 ... never became ready"
+            "Model server never became ready. Please validate that your model file or "
+            "container configuration are valid. (The model server exited at start.)",
+        )
+
     def undeploy(self, project: str, location: str, endpoint: str, body: Json) -> Json:
         dm_id = body.get("deployedModelId")
         if not dm_id:
@@ -281,7 +369,10 @@ class Endpoints(Registry):
                 raise not_found(f"The following DeployedModel ID(s) [{dm_id}] do not exist.")
             split = rules.traffic(body.get("trafficSplit"), ids, new_key=False, undeploy=True)
             share = (split or row.data["trafficSplit"]).get(dm_id, 0)
-            if share:
+            # UndeployModelRequest.traffic_split [DD]: "If last DeployedModel is being
+            # undeployed from the Endpoint, the [Endpoint.traffic_split] will always end up
+            # empty"; the SDK's undeploy_all / delete(force=True) send no split for it.
+            if share and ids != {dm_id}:
                 raise precondition(
                     f"DeployedModel {dm_id} has {share}% of the traffic of {row.name}; move the "
                     "traffic away first (endpoints.patch trafficSplit), or give a trafficSplit "
@@ -310,12 +401,15 @@ class Endpoints(Registry):
             vname = f"{gone['model']}@{gone['modelVersionId']}"
             vrow = self.store.get(VVERSION, ENDPOINT, vname)
             if vrow is not None:
-                vrow.data["deployedModels"] = [
-                    d
-                    for d in vrow.data["deployedModels"]
-                    if not (d["endpoint"] == row.name and d["deployedModelId"] == dm_id)
-                ]
-                vrow.internal["undeployed_at"] = time.time()
+                entry = {"endpoint": row.name, "deployedModelId": dm_id}
+                vrow.data["deployedModels"] = [d for d in vrow.data["deployedModels"] if d != entry]
+                settle = self.knobs.get().vertex_undeploy_settle_s
+                if settle > 0:
+                    now = time.time()
+                    vrow.internal["settling"] = [
+                        *(e for e in vrow.internal.get("settling", []) if now - e["at"] < settle),
+                        {**entry, "at": now},
+                    ]
                 self.store.put(vrow)
         op.data["response"] = {"@type": TYPE + "UndeployModelResponse"}
 
@@ -367,6 +461,10 @@ class Endpoints(Registry):
             self._fail(op, "NOT_FOUND", "The endpoint no longer exists.")
             return
         merged = op.internal["deployed"]
+        quota = self._quota_refusal(row, merged["dedicatedResources"], merged["id"])
+        if quota is not None:
+            self._fail(op, *quota)
+            return
         row.data["deployedModels"] = [
             merged if d["id"] == merged["id"] else d for d in row.data["deployedModels"]
         ]
@@ -400,6 +498,18 @@ class Endpoints(Registry):
             "predictions": predictions, "deployedModelId": dm_id, "model": mrow.name,
             "modelVersionId": vrow.data["versionId"], "modelDisplayName": mrow.data["displayName"],
         }  # fmt: skip
+
+
+def _cpus(resources: Json) -> int:
+    machine = (resources.get("machineSpec") or {}).get("machineType") or cv.DEFAULT_MACHINE_TYPE
+    return cv.vcpus(machine) * int(resources.get("maxReplicaCount") or 1)
+
+
+def _table(config: Any) -> str | None:
+    """`project.dataset.table` of a logging config naming a full table, else None."""
+    uri = ((config or {}).get("bigqueryDestination") or {}).get("outputUri")
+    ref = str(uri or "").removeprefix("bq://")
+    return ref if uri and ref.count(".") == 2 else None
 
 
 def _check_logging(config: Any) -> None:

@@ -1,4 +1,4 @@
-"""The Vertex Model Registry: upload, versions, aliases, patch, delete (VERTEX-CONTRACT.md).
+"""The Vertex Model Registry: upload, versions, aliases, patch, delete (docs/emulator.md).
 
 A model row holds the model-level fields (display name, description, model labels) and, in its
 internal part, the next version number and which version holds `default`. Each version is a row
@@ -35,6 +35,8 @@ from deployer.emulator.vertex.base import (
 from deployer.providers.vertex import catalog as cv
 
 DEFAULT = cv.DEFAULT_ALIAS
+PRECONDITION = "FAILED_PRECONDITION: "
+"""Marks an upload outcome that fails with FAILED_PRECONDITION instead of INVALID_ARGUMENT."""
 
 
 def model_name(project: str, location: str, model: str) -> str:
@@ -96,12 +98,32 @@ class Registry(VertexBase):
         }
         if mrow.data.get("description"):
             view["description"] = mrow.data["description"]
-        labels = {**mrow.data.get("labels", {}), **version.get("labels", {})}
+        # UpdateModelRequest.model [PROTO]: "Both the model labels and the version labels are
+        # merged when a model is returned"; which wins on a shared key is undocumented (the
+        # `vertex_label_precedence` knob picks).
+        model_labels, version_labels = mrow.data.get("labels", {}), version.get("labels", {})
+        if self.knobs.get().vertex_label_precedence == "model":
+            labels = {**version_labels, **model_labels}
+        else:
+            labels = {**model_labels, **version_labels}
         if labels:
             view["labels"] = labels
+        view["deployedModels"] = self._reported_deployments(vrow)
         if not view.get("deployedModels"):
             view.pop("deployedModels", None)
         return view
+
+    def _reported_deployments(self, vrow: Row) -> list[Json]:
+        """The version's deployments as reads show them: the live ones, and for
+        `vertex_undeploy_settle_s` after an undeploy the undeployed one too
+        (python-aiplatform#2807: deleting the version is still refused 60 s on)."""
+        settle, now = self.knobs.get().vertex_undeploy_settle_s, time.time()
+        settling = [
+            {k: v for k, v in entry.items() if k != "at"}
+            for entry in vrow.internal.get("settling", [])
+            if now - entry["at"] < settle
+        ]
+        return [*copy.deepcopy(vrow.data["deployedModels"]), *settling]
 
     def _pending_uploads(self, project: str, location: str) -> list[Row]:
         return [
@@ -157,7 +179,6 @@ class Registry(VertexBase):
                     raise invalid(
                         "Field: parent_model Error: the parent model is in another location."
                     )
-                self._check_aliases_free(mrow, None, [a for a in aliases if a != DEFAULT])
                 name = mrow.name
             else:
                 short = rules.model_id(model_id) if model_id else numeric_id(19)
@@ -186,16 +207,22 @@ class Registry(VertexBase):
         self.wake()
         return op
 
-    def _check_aliases_free(self, mrow: Row, owner: Row | None, aliases: list[str]) -> None:
+    def _take_aliases(self, mrow: Row, owner: Row | None, aliases: list[str]) -> None:
+        """Move `aliases` away from every other version of the model.
+
+        [DOCS model-alias] "If you apply an existing alias that is used in another model
+        version, the alias is removed from that version." The service moves it; it never
+        refuses."""
+        wanted = set(aliases)
         for version in self._versions(mrow):
             if owner is not None and version.name == owner.name:
                 continue
-            for alias in aliases:
-                if alias in version.data["aliases"]:
-                    raise invalid(
-                        f"Field: version_aliases Error: alias {alias} is already used by version "
-                        f"{version.data['versionId']} of {mrow.name}."
-                    )
+            kept = [a for a in version.data["aliases"] if a not in wanted]
+            if kept != version.data["aliases"]:
+                version.data["aliases"] = kept
+                version.data["etag"] = new_etag()
+                version.data["versionUpdateTime"] = now_iso()
+                self.store.put(version)
 
     def _ingest(self, op_name: str) -> None:
         """Copy an upload's artifact out of Cloud Storage (once), as the service ingests it."""
@@ -233,8 +260,15 @@ class Registry(VertexBase):
             return None
         path, uri = Path(op.internal["artifact"]), op.internal["fields"]["artifactUri"]
         wanted = cv.ARTIFACT_FILES[framework]
-        if not any((path / name).is_file() for name in wanted):
+        present = [name for name in wanted if (path / name).is_file()]
+        if not present:
             return f"Model artifact {uri} for {framework} must contain one of: {', '.join(wanted)}."
+        if framework in cv.ONE_MODEL_FILE and len(present) > 1:
+            return (
+                f"{PRECONDITION}Model artifact {uri} holds more than one model file "
+                f"({', '.join(present)}); the prebuilt {framework} server loads exactly one of: "
+                f"{', '.join(wanted)}."
+            )
         if framework == "tensorflow":
             from deployer.emulator.predict import check_loadable
 
@@ -247,7 +281,10 @@ class Registry(VertexBase):
     def _finish_upload(self, op: Row, outcome: str | None) -> None:
         info = op.internal
         if outcome:
-            self._fail(op, "INVALID_ARGUMENT", outcome)
+            status = "INVALID_ARGUMENT"
+            if outcome.startswith(PRECONDITION):
+                status, outcome = "FAILED_PRECONDITION", outcome[len(PRECONDITION) :]
+            self._fail(op, status, outcome)
             self._abandon(op)
             return
         mrow = self.store.get(VMODEL, ENDPOINT, info["model"])
@@ -273,12 +310,7 @@ class Registry(VertexBase):
             self._abandon(op)
             return
         others = [a for a in info["aliases"] if a != DEFAULT]
-        try:
-            self._check_aliases_free(mrow, None, others)
-        except Exception as exc:
-            self._fail(op, "INVALID_ARGUMENT", str(exc))
-            self._abandon(op)
-            return
+        self._take_aliases(mrow, None, others)
         version_id = str(mrow.internal["next"])
         mrow.internal["next"] += 1
         if DEFAULT in info["aliases"]:
@@ -347,7 +379,7 @@ class Registry(VertexBase):
         adds, removes = adds - removes, removes - adds
         with self.store.transaction():
             mrow, vrow = self._resolve(project, location, segment)
-            self._check_aliases_free(mrow, vrow, sorted(adds - {DEFAULT}))
+            self._take_aliases(mrow, vrow, sorted(adds - {DEFAULT}))
             current = [a for a in vrow.data["aliases"] if a not in removes]
             current += sorted(a for a in adds - {DEFAULT} if a not in current)
             vrow.data["aliases"] = current
@@ -379,10 +411,9 @@ class Registry(VertexBase):
             mrow, vrow = self._resolve(project, location, segment)
             label = f"version {ref} of {mrow.name}"
             pending = self._pending_deploys_of(project, vrow.name)
-            if vrow.data["deployedModels"] or any(
-                r.internal["version"] == vrow.name for r in pending
-            ):
-                where = ", ".join(d["endpoint"] for d in vrow.data["deployedModels"])
+            reported = self._reported_deployments(vrow)
+            if reported or any(r.internal["version"] == vrow.name for r in pending):
+                where = ", ".join(d["endpoint"] for d in reported)
                 raise precondition(
                     f"The model version {label} is deployed (to {where or 'an endpoint, now'}); "
                     "undeploy it first."
@@ -395,13 +426,6 @@ class Registry(VertexBase):
                 raise precondition(
                     f"Cannot delete {label}: it holds the default alias. Move `default` to "
                     "another version first."
-                )
-            settle = self.knobs.get().vertex_undeploy_settle_s
-            since = time.time() - float(vrow.internal.get("undeployed_at", 0.0))
-            if since < settle:
-                raise precondition(
-                    f"The model version {label} is still being undeployed "
-                    f"(undeployed {since:.1f} s ago). Retry later."
                 )
             if vrow.internal.get("busy"):
                 raise precondition(f"{label} is already being deleted.")
@@ -434,7 +458,7 @@ class Registry(VertexBase):
             raise invalid("models.delete takes a model name without @; use deleteVersion.")
         with self.store.transaction():
             mrow = self._model_row(project, location, segment)
-            deployed = [v for v in self._versions(mrow) if v.data["deployedModels"]]
+            deployed = [v for v in self._versions(mrow) if self._reported_deployments(v)]
             if deployed or self._pending_deploys_of(project, mrow.name + "@"):
                 raise precondition(
                     f"Model {mrow.name} cannot be deleted while an Endpoint has a DeployedModel "

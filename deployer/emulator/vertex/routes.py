@@ -3,12 +3,13 @@ every request body against the shipped `aiplatform.v1.json` first."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from deployer.emulator.apierrors import not_found
+from deployer.emulator.apierrors import ApiError, not_found
 from deployer.emulator.discovery import AIPLATFORM, normalize
 from deployer.emulator.vertex.rules import check_location
 from deployer.emulator.vertex.service import VertexService
@@ -18,6 +19,23 @@ NAME = r"([^/:]+)"
 PREFIX = re.compile(r"^v1/projects/[^/]+/locations/")
 S = "GoogleCloudAiplatformV1"
 Handler = Callable[..., Any]
+
+
+UI_OPERATION = re.compile(
+    r"^/ui/(projects/[^/]+/locations/[^/]+(?:/(?:models|endpoints)/[^/]+)?/operations/[^/]+"
+    r"(?::wait)?)$"
+)
+
+
+def ui_operation_path(path: str) -> str | None:
+    """`v1/...` for an operation under `/ui/...`, else None.
+
+    Google's SDK over REST polls operations at the first matching rule of its operations
+    client's http options, `/ui/{name=projects/*/locations/*/.../operations/*}`
+    (python-aiplatform, aiplatform_v1/services/*/transports/rest.py, `operations_client`); the
+    service serves the same operations there as under `/v1/`."""
+    match = UI_OPERATION.match(path)
+    return f"v1/{match.group(1)}" if match else None
 
 
 def is_vertex(path: str) -> bool:
@@ -123,11 +141,69 @@ def _op_name(project: str, location: str, scope: str, rest: tuple[str, ...]) -> 
     return f"{base}/operations/{rest[0]}"
 
 
+def project_number(project: str) -> str:
+    """The 12-digit project number the twin gives `project` (stable across restarts)."""
+    digest = int(hashlib.sha256(project.encode("utf-8")).hexdigest(), 16)
+    return str(10**11 + digest % (9 * 10**11))
+
+
+def _rename(value: Any, old: str, new: str) -> Any:
+    """`value` with every string starting `projects/{old}/` starting `projects/{new}/`."""
+    if isinstance(value, str):
+        prefix = f"projects/{old}/"
+        return f"projects/{new}/{value[len(prefix) :]}" if value.startswith(prefix) else value
+    if isinstance(value, dict):
+        return {k: _rename(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rename(v, old, new) for v in value]
+    return value
+
+
+def _errors(answer: Any) -> list[Json]:
+    """The `error` of an operation, or of each operation in a list answer."""
+    if not isinstance(answer, dict):
+        return []
+    found = [answer["error"]] if isinstance(answer.get("error"), dict) else []
+    for item in answer.get("operations") or []:
+        found.extend(_errors(item))
+    return found
+
+
 class VertexRouter:
     def __init__(self, service: VertexService) -> None:
         self.table = _table(service)
+        self.service = service
 
     def dispatch(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
+        """Route one call. With `vertex_service_names` the service's name shapes: answers name
+        the project by its number (handson-ml3#135, an SDK log of a real project:
+        "projects/980799330137/locations/us-central1/endpoints/2848656506683916288"), and
+        requests may name it by id or number."""
+        if not self.service.knobs.get().vertex_service_names:
+            return self._dispatch(method, path, query, body)
+        project = path.split("/")[2]
+        if project.isdigit():
+            known = self.service.project_of(project)
+            if known is not None:
+                path = _rename(path.removeprefix("v1/"), project, known)
+                path = f"v1/{path}"
+                project = known
+        number = project_number(project)
+        self.service.remember_project(project, number)
+        body = _rename(body, number, project)
+        try:
+            answer = self._dispatch(method, path, query, body)
+        except ApiError as exc:
+            exc.message = exc.message.replace(f"projects/{project}/", f"projects/{number}/")
+            raise
+        answer = _rename(answer, project, number)
+        for error in _errors(answer):  # an operation's error names resources too
+            error["message"] = str(error.get("message", "")).replace(
+                f"projects/{project}/", f"projects/{number}/"
+            )
+        return answer
+
+    def _dispatch(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
         known_path = False
         for verb, pattern, fn in self.table:
             match = pattern.match(path)

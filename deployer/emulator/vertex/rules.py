@@ -1,4 +1,4 @@
-"""Validation rules of the Vertex half (VERTEX-CONTRACT.md), facts from `catalog_vertex`.
+"""Validation rules of the Vertex half (docs/emulator.md), facts from `catalog_vertex`.
 
 Every function raises `ApiError` with the code and status the contract names. Where the real
 service is undocumented ([INF] in VERTEX-API.md) these are the strictest plausible rules.
@@ -54,6 +54,23 @@ MODEL_LEVEL = ("displayName", "description", "labels", "versionAliases")
 """Fields of an upload body that are not stored on the version as they are."""
 
 
+def check_prediction_location(location: str, what: str) -> None:
+    """Endpoints and deployments exist only where online prediction is offered [INF]."""
+    if location not in cv.PREDICTION_REGIONS:
+        raise invalid(
+            f"{what}: Vertex AI online prediction is not offered in {location!r} (offered in "
+            f"{', '.join(cv.PREDICTION_REGIONS[:4])}, ...)."
+        )
+
+
+def service_account(value: object) -> None:
+    if value is not None and not (isinstance(value, str) and cv.SERVICE_ACCOUNT_RE.match(value)):
+        raise invalid(
+            f"Field: deployed_model.service_account Error: {value!r} is not a service account "
+            "e-mail address (NAME@PROJECT.iam.gserviceaccount.com)."
+        )
+
+
 def check_location(location: str) -> None:
     if location not in cv.REGIONS:
         raise not_found(
@@ -105,6 +122,16 @@ def version_fields(model: Json) -> Json:
     image = container.get("imageUri")
     if not isinstance(image, str) or not image:
         raise invalid("Field: model.container_spec.image_uri Error: An image URI is required.")
+    problem = cv.image_error(image)
+    if problem:
+        raise invalid(f"Field: model.container_spec.image_uri Error: {problem}.")
+    for i, env in enumerate(container.get("env") or []):
+        name = env.get("name") if isinstance(env, dict) else None
+        if not isinstance(name, str) or not cv.ENV_NAME_RE.match(name):
+            raise invalid(
+                f"Field: model.container_spec.env[{i}].name Error: {name!r} is not a valid C "
+                "identifier (EnvVar.name must be one)."
+            )
     framework = cv.image_framework(image)
     uri = model.get("artifactUri")
     if framework is not None and not (isinstance(uri, str) and uri.startswith("gs://")):
@@ -188,7 +215,11 @@ def dedicated_resources(resources: Any, image_uri: str | None) -> Json:
             "(the model supports only DEDICATED_RESOURCES)."
         )
     where = "deployed_model.dedicated_resources"
-    spec = dict(resources.get("machineSpec") or {})
+    if not isinstance(resources.get("machineSpec"), dict):
+        raise invalid(  # DedicatedResources.machineSpec [DD]: "Required. Immutable."
+            f"Field: {where}.machine_spec Error: machine_spec is required."
+        )
+    spec = dict(resources["machineSpec"])
     machine = spec.get("machineType") or cv.DEFAULT_MACHINE_TYPE
     if machine not in cv.MACHINE_TYPES:
         raise invalid(
@@ -228,7 +259,13 @@ def dedicated_resources(resources: Any, image_uri: str | None) -> Json:
             f"min_replica_count ({low})."
         )
     seen: set[str] = set()
-    for metric in resources.get("autoscalingMetricSpecs") or []:
+    metrics = resources.get("autoscalingMetricSpecs") or []
+    names = [str(m.get("metricName")) for m in metrics if isinstance(m, dict)]
+    gpus = count or (cv.FIXED_GPU_MACHINES[machine][1] if machine in cv.FIXED_GPU_MACHINES else 0)
+    duty = cv.duty_cycle_error(names, gpus)
+    if duty:
+        raise invalid(f"Field: {where}.autoscaling_metric_specs Error: {duty}.")
+    for metric in metrics:
         name = metric.get("metricName")
         if name not in cv.KNOWN_METRICS:
             raise invalid(

@@ -8,7 +8,7 @@ Every rule reports one positioned line that says how to fix it.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from deployer.core.diagnostics import Checker, PathKey
 from deployer.core.manifest import AutoScaling, VersionSpec
@@ -78,6 +78,11 @@ class Rules:
                     (*path, "scaling", "min_nodes"),
                     f"{', '.join(n1)} cannot scale to zero: set min_nodes to 1 or more",
                 )
+
+    def check_stack(
+        self, models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker]
+    ) -> None:
+        return None
 
 
 RULES = Rules()

@@ -19,7 +19,7 @@ from typing import Any
 from deployer.providers import operations
 from deployer.providers import retry as retry_mod
 from deployer.providers.discovery import UNSET, DiscoveryClient
-from deployer.providers.errors import ProviderError
+from deployer.providers.errors import OperationFailed, ProviderError
 from deployer.providers.pacing import WindowLimiter
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 from deployer.providers.vertex import catalog as catalog_vertex
@@ -161,8 +161,20 @@ class VertexClient(DiscoveryClient):
         timeout: float = OPERATION_TIMEOUT,
         on_metadata: OnMetadata | None = None,
     ) -> Json:
-        """Submit an LRO and wait for it; the finished operation."""
-        return self.wait(region, self.submit(region, what, build), what, timeout, on_metadata)
+        """Submit an LRO and wait for it; the finished operation.
+
+        An operation that ends in an error a synchronous call would retry (RESOURCE_EXHAUSTED,
+        INTERNAL, UNAVAILABLE, ...) changed nothing, so it is submitted again under the same
+        retry policy; the last error is raised with its code."""
+
+        def once() -> Json:
+            return self.wait(region, self.submit(region, what, build), what, timeout, on_metadata)
+
+        return retry_mod.call(
+            once,
+            self.retry,
+            retryable=lambda exc: isinstance(exc, OperationFailed) and exc.retryable,
+        )
 
     @staticmethod
     def _operations(region: str, name: str) -> Callable[[Any], Any]:

@@ -8,6 +8,7 @@ section 8 describe the mapping. Every rule reports one positioned line that says
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Sequence
 
 from deployer.core import manifest
 from deployer.core.diagnostics import Checker, PathKey
@@ -115,6 +116,77 @@ def check_model(c: Checker, base: PathKey, model: DeclaredModel) -> None:
     _check_aliases(c, base, model)
     _check_traffic(c, base, model)
     _check_endpoint_logging(c, base, model)
+    _check_prediction_regions(c, base, model)
+    _check_logging_regions(c, base, model)
+
+
+def _check_prediction_regions(c: Checker, base: PathKey, model: DeclaredModel) -> None:
+    """Endpoints only where Vertex AI offers online prediction (catalog_vertex.PREDICTION_REGIONS;
+    regions that are not API hosts at all are reported by the region rule)."""
+    declared = model.spec.regions
+    for i, region in enumerate(model.regions):
+        if region in catalog_vertex.PREDICTION_REGIONS or region not in catalog_vertex.REGIONS:
+            continue
+        where = (*base, "regions", i) if declared else (*base, "name")
+        origin = "" if declared else " (the settings' region)"
+        c.at(
+            where,
+            f"Vertex AI online prediction is not offered in '{region}'{origin}: the model "
+            "registry is there but no endpoint can be; pick another region",
+        )
+
+
+def logging_table(model: DeclaredModel) -> tuple[str, int] | None:
+    """(PROJECT.DATASET.TABLE, version index) of the model's request logging, if any."""
+    for i, version in enumerate(model.spec.versions):
+        if version.request_logging is not None:
+            return version.request_logging.bigquery_table, i
+    return None
+
+
+def _table_path(base: PathKey, model: DeclaredModel, index: int) -> PathKey:
+    return (*base, "versions", model.version_index(index), "request_logging", "bigquery_table")
+
+
+def _check_logging_regions(c: Checker, base: PathKey, model: DeclaredModel) -> None:
+    """BigQueryDestination.outputUri [DD]: "When the full table reference is specified, the
+    Dataset must exist and table must not exist." The endpoint of each region would need its
+    own new table, so one table cannot serve two regions."""
+    found = logging_table(model)
+    if found is None or len(set(model.regions)) < 2:
+        return
+    table, index = found
+    c.at(
+        _table_path(base, model, index),
+        f"request_logging.bigquery_table '{table}' would be shared by the endpoints of "
+        f"{len(set(model.regions))} regions ({', '.join(dict.fromkeys(model.regions))}); on "
+        "vertex a full table must not exist yet, so each endpoint needs its own: deploy this "
+        "model to one region, or split it into one model per region with its own table",
+    )
+
+
+def check_logging_tables(
+    models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker]
+) -> None:
+    """Two models naming one full logging table: the second endpoint would find it existing."""
+    first: dict[str, tuple[DeclaredModel, int]] = {}
+    for model in models:
+        found = logging_table(model)
+        if found is None:
+            continue
+        table, index = found
+        base: PathKey = ("models", model.index)
+        if table in first:
+            other, other_index = first[table]
+            line = other.source.value(_table_path(("models", other.index), other, other_index))
+            checker(model).at(
+                _table_path(base, model, index),
+                f"request_logging.bigquery_table '{table}' is also the table of model "
+                f"'{other.spec.name}' ({other.display_file}:{line.line}); on vertex each "
+                "endpoint logs into a table that must not exist yet: give each model its own",
+            )
+        else:
+            first[table] = (model, index)
 
 
 def _valid_name(name: str) -> bool:
@@ -230,6 +302,15 @@ def check_version(c: Checker, path: PathKey, model: DeclaredModel, version: Vers
     A `container` the schema refused (already reported) still counts as declared, so its typo
     does not also bring "missing runtime_version/artifact" errors."""
     _check_machine(c, path, version)
+    _check_duty_cycle(c, path, version)
+    if version.service_account and not catalog_vertex.SERVICE_ACCOUNT_RE.match(
+        version.service_account
+    ):
+        c.at(
+            (*path, "service_account"),
+            f"service_account '{version.service_account}' is not an e-mail address: Vertex AI "
+            "takes the service account's e-mail (NAME@PROJECT.iam.gserviceaccount.com)",
+        )
     scaling = version.scaling
     if isinstance(scaling, AutoScaling) and scaling.min_nodes == 0:
         c.at(
@@ -286,10 +367,39 @@ def _check_machine(c: Checker, path: PathKey, version: VersionSpec) -> None:
         c.at((*path, "accelerator") if accelerator else mpath, why)
 
 
+def _check_duty_cycle(c: Checker, path: PathKey, version: VersionSpec) -> None:
+    scaling = version.scaling
+    if not isinstance(scaling, AutoScaling):
+        return
+    machine = machine_type(version)
+    if machine not in catalog_vertex.MACHINE_TYPES:
+        return  # reported by the machine rule
+    gpus = version.accelerator.count if version.accelerator else 0
+    if machine in catalog_vertex.FIXED_GPU_MACHINES:
+        gpus = catalog_vertex.FIXED_GPU_MACHINES[machine][1]
+    for i, metric in enumerate(scaling.metrics):
+        names = [catalog_vertex.METRICS.get(metric.name, metric.name)]
+        why = catalog_vertex.duty_cycle_error(names, gpus)
+        if why:
+            c.at((*path, "scaling", "metrics", i, "name"), f"{metric.name}: {why}")
+
+
 def _check_image(c: Checker, path: PathKey, version: VersionSpec) -> None:
     if version.container is not None:
-        if not version.container.image_uri.strip():
+        image = version.container.image_uri
+        if not image.strip():
             c.at((*path, "container", "image_uri"), "'image_uri' must name a container image")
+        else:
+            problem = catalog_vertex.image_error(image)
+            if problem:
+                c.at((*path, "container", "image_uri"), f"{problem}: push it there")
+        for name in version.container.env:
+            if not catalog_vertex.ENV_NAME_RE.match(name):
+                c.at_key(
+                    (*path, "container", "env", name),
+                    f"environment variable name '{name}' is not a C identifier (letters, "
+                    "digits and '_', not starting with a digit), which Vertex AI requires",
+                )
         for i, port in enumerate(version.container.ports):
             if not 1 <= port <= 65535:
                 c.at((*path, "container", "ports", i), f"port must be 1-65535, got {port}")
@@ -347,6 +457,11 @@ class Rules:
         self, c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
     ) -> None:
         check_version(c, path, model, version)
+
+    def check_stack(
+        self, models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker]
+    ) -> None:
+        check_logging_tables(models, checker)
 
 
 RULES = Rules()

@@ -16,7 +16,7 @@ from typing import Any
 
 from deployer.core import ownership
 from deployer.core.resources import ObservedResource, ResourceKey
-from deployer.providers.errors import ProviderError
+from deployer.providers.errors import OperationFailed, ProviderError
 from deployer.providers.retry import Backoff
 from deployer.providers.vertex import catalog as catalog_vertex
 from deployer.providers.vertex import observe, reader
@@ -203,6 +203,14 @@ class VertexWriter:
             ),
         )  # fmt: skip
 
+    @staticmethod
+    def model_labels(labels: Mapping[str, str]) -> dict[str, str]:
+        """Model-level labels: the ownership keys only, whose values every version of the model
+        carries too. A read merges model labels into each version's and which level wins is
+        undocumented (UpdateModelRequest.model), so no key may differ between the levels: no
+        spec hash here (each version has its own)."""
+        return label_values({k: v for k, v in labels.items() if k in observe.MODEL_LABELS})
+
     def create_model(
         self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
     ) -> ObservedResource:
@@ -210,7 +218,7 @@ class VertexWriter:
         what = f"create model {key.address}"
         if self.get_model(key) is None:
             raise ProviderError(f"{what}: no registry model yet (its versions upload it first)")
-        values = {**fields, "labels": label_values({**labels, ownership.LABEL_SPEC: spec})}
+        values = {**fields, "labels": self.model_labels(labels)}
         self.patch_model(key, what, ["displayName", "description", "labels"], values)
         return self._must(key, what)
 
@@ -225,22 +233,56 @@ class VertexWriter:
         what = f"update model {key.address}"
         masks = _masks(mask)
         if masks:
-            values = {**fields, "labels": label_values({**labels, ownership.LABEL_SPEC: spec})}
+            values = {**fields, "labels": self.model_labels(labels)}
             self.patch_model(key, what, masks, values)
         return self._must(key, what)
 
     def delete_model(self, key: ResourceKey) -> None:
         c = self.client
         name = c.model_name(key.endpoint, key.model)
-        try:
-            self._op(
-                key,
-                f"delete model {key.address}",
-                lambda r: r.projects().locations().models().delete(name=name),
-            )
-        except ProviderError as exc:
-            if not exc.not_found:
-                raise
+
+        def refused_for_good() -> bool:
+            versions = reader.list_versions(self.client, key.endpoint, key.model)
+            return any(self._still_deployed(key.endpoint, body) for body in versions)
+
+        self._delete_settled(
+            key,
+            f"delete model {key.address}",
+            lambda r: r.projects().locations().models().delete(name=name),
+            refused_for_good,
+        )
+
+    def _delete_settled(
+        self,
+        key: ResourceKey,
+        what: str,
+        build: Callable[[Any], Any],
+        refused_for_good: Callable[[], bool],
+    ) -> None:
+        """Run a delete; already gone is success. A FAILED_PRECONDITION that follows an
+        undeploy is retried with backoff until `settle_timeout`: the service goes on reporting
+        the deployment for a while and refuses every delete meanwhile (python-aiplatform#2807:
+        still refused 60 s after the undeploy). A refusal no wait clears (still deployed,
+        holds `default`) is raised at once; past the deadline, one line says what to do."""
+        backoff = Backoff(self.settle_timeout, initial=1.0, maximum=15.0)
+        while True:
+            try:
+                self._op(key, what, build)
+                return
+            except ProviderError as exc:
+                if exc.not_found:
+                    return
+                if exc.reason != "FAILED_PRECONDITION" or refused_for_good():
+                    raise
+                if not backoff.wait():
+                    raise ProviderError(
+                        f"{what}: still refused {self.settle_timeout:g} s after the undeploy "
+                        f"({exc.message}); Vertex AI releases an undeployed model version "
+                        "after a while: run apply again later",
+                        status=exc.status,
+                        reason=exc.reason,
+                        message=exc.message,
+                    ) from None
 
     # ---- registry versions ---------------------------------------------------------------------
 
@@ -300,7 +342,16 @@ class VertexWriter:
         if self._check_owner(key, labels, what):
             body: Json = {"parentModel": parent, "model": model}
         else:
-            first = {**model, "description": fields.get("modelDescription") or ""}
+            # The first upload gives the model its labels too. Reads merge model and version
+            # labels and which wins is undocumented, so the model level only ever carries the
+            # ownership labels, whose values every version shares; the version's own labels
+            # follow in a version-level patch.
+            owned = {k: v for k, v in written.items() if k in observe.MODEL_LABELS}
+            first = {
+                **model,
+                "labels": owned,
+                "description": fields.get("modelDescription") or "",
+            }
             body = {"modelId": key.model, "model": first}
         location = c.location(key.endpoint)
 
@@ -316,7 +367,22 @@ class VertexWriter:
             body = {"parentModel": parent, "model": model}
             done = self._op(key, what, upload)
         vid = str((done.get("response") or {}).get("modelVersionId", ""))
+        if "modelId" in body:
+            self._patch_version_labels(key, vid, written, what)
         return self._version_resource(self.view(key.endpoint, key.model), vid)
+
+    def _patch_version_labels(
+        self, key: ResourceKey, vid: str, labels: Mapping[str, str], what: str
+    ) -> None:
+        name = self.client.model_name(key.endpoint, key.model, vid)
+        body = {"labels": dict(labels)}
+        self.client.execute(
+            key.endpoint,
+            f"{what}: label version {vid}",
+            lambda r: r.projects().locations().models().patch(
+                name=name, updateMask="labels", body=body
+            ),
+        )  # fmt: skip
 
     def _version_resource(self, view: ModelView, vid: str) -> ObservedResource:
         return next(r for r in view.resources if r.key.kind == "version" and _vid(r.private) == vid)
@@ -387,33 +453,50 @@ class VertexWriter:
 
     def _delete_version_id(self, key: ResourceKey, vid: str) -> None:
         c = self.client
-        what = f"delete version {key.address} (version {vid})"
         name = c.model_name(key.endpoint, key.model, vid)
-        backoff = Backoff(self.settle_timeout, initial=1.0, maximum=15.0)
-        while True:
-            try:
-                self._op(
-                    key, what, lambda r: r.projects().locations().models().deleteVersion(name=name)
-                )
-                return
-            except ProviderError as exc:
-                if exc.not_found:
-                    return
-                if exc.reason != "FAILED_PRECONDITION" or self._refused_for_good(key, vid):
-                    raise
-                if not backoff.wait():
-                    raise
+        self._delete_settled(
+            key,
+            f"delete version {key.address} (version {vid})",
+            lambda r: r.projects().locations().models().deleteVersion(name=name),
+            lambda: self._refused_for_good(key, vid),
+        )
 
     def _refused_for_good(self, key: ResourceKey, vid: str) -> bool:
-        """A refusal no wait will clear: the version is still deployed or holds `default`.
-
-        Only the refusal that follows an undeploy (the service settling) is worth retrying.
-        """
+        """A refusal no wait will clear: the version holds `default`, or an endpoint really
+        serves it. Only the refusal that follows an undeploy (the service settling) is worth
+        retrying."""
         view = self.view(key.endpoint, key.model)
         body = view.version(vid)
         if body is None:
             return False
-        return bool(body.get("deployedModels")) or DEFAULT in (body.get("versionAliases") or ())
+        if DEFAULT in (body.get("versionAliases") or ()):
+            return True
+        return self._still_deployed(key.endpoint, body)
+
+    def _still_deployed(self, region: str, version: Mapping[str, Any]) -> bool:
+        """Whether an endpoint really lists a deployment of this registry version.
+
+        The version's own `deployedModels` lags an undeploy (python-aiplatform#2807), so each
+        endpoint it names is read: gone, or no longer listing that deployed model, is settling.
+        """
+        for ref in version.get("deployedModels") or ():
+            endpoint = str(ref.get("endpoint", ""))
+            parts = endpoint.split("/")
+            where = parts[3] if len(parts) > 3 and parts[2] == "locations" else region
+
+            def get(r: Any, name: str = endpoint) -> Any:
+                return r.projects().locations().endpoints().get(name=name)
+
+            try:
+                body = self.client.execute(where, f"get endpoint {endpoint}", get)
+            except ProviderError as exc:
+                if exc.not_found:
+                    continue
+                raise
+            wanted = str(ref.get("deployedModelId", ""))
+            if any(str(d.get("id")) == wanted for d in body.get("deployedModels") or ()):
+                return True
+        return False
 
     def set_default(self, key: ResourceKey) -> ObservedResource:
         what = f"set default version {key.address}"
@@ -652,15 +735,25 @@ class VertexWriter:
                 return live  # deployed by an earlier run
         stage = self._stage_reporter(key)
         name = str(endpoint["name"])
-        done = self.client.run(
-            key.endpoint,
-            what,
-            lambda r: r.projects().locations().endpoints().deployModel(
-                endpoint=name, body={"deployedModel": dm}
-            ),
-            self.operation_timeout,
-            stage,
-        )  # fmt: skip
+        try:
+            done = self.client.run(
+                key.endpoint,
+                what,
+                lambda r: r.projects().locations().endpoints().deployModel(
+                    endpoint=name, body={"deployedModel": dm}
+                ),
+                self.operation_timeout,
+                stage,
+            )  # fmt: skip
+        except OperationFailed as exc:
+            # deployed at 0% with no split: a failed deploy leaves the traffic where it was
+            raise OperationFailed(
+                f"{str(exc).rstrip('.')}; nothing was deployed and the endpoint serves as before",
+                status=exc.status,
+                reason=exc.reason,
+                message=exc.message,
+                retryable=exc.retryable,
+            ) from None
         dm_id = str(((done.get("response") or {}).get("deployedModel") or {}).get("id", ""))
         return self._deployment(key, dm_id, what)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deployer.providers.errors import OperationFailed, ProviderError
+from deployer.providers.errors import OperationFailed, ProviderError, from_operation_error
 from deployer.providers.retry import NO_RETRY
 from deployer.providers.vertex.client import VertexClient
 from deployer.providers.vertex.provider import VertexProvider
@@ -109,3 +109,56 @@ def test_building_a_provider_does_not_import_the_google_client() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "reason", "retryable"),
+    [
+        (3, 400, "INVALID_ARGUMENT", False),
+        (5, 404, "NOT_FOUND", False),
+        (6, 409, "ALREADY_EXISTS", False),
+        (8, 429, "RESOURCE_EXHAUSTED", True),
+        (9, 400, "FAILED_PRECONDITION", False),
+        (13, 500, "INTERNAL", True),
+        (14, 503, "UNAVAILABLE", True),
+        (99, 500, "UNKNOWN", True),
+    ],
+)
+def test_an_operation_error_keeps_its_code_and_maps_like_a_synchronous_one(
+    code: int, status: int, reason: str, retryable: bool
+) -> None:
+    error = from_operation_error({"code": code, "message": "why"}, what="deploy x")
+    assert (error.status, error.reason, error.retryable) == (status, reason, retryable)
+    assert str(error).startswith(f"deploy x failed: the operation ended in {reason} (code {code}")
+    assert str(error).endswith(": why") and error.message == "why"
+
+
+def _counting(vclient: VertexClient) -> list[str]:
+    submitted: list[str] = []
+    submit = vclient.submit
+
+    def counting(region: str, what: str, build: Any) -> Any:
+        submitted.append(what)
+        return submit(region, what, build)
+
+    vclient.submit = counting  # type: ignore[method-assign]
+    return submitted
+
+
+def test_a_retryable_operation_error_is_submitted_again_then_raised_with_its_code(
+    vclient: VertexClient, vprovider: VertexProvider, twin_knobs: Any
+) -> None:
+    submitted = _counting(vclient)
+    twin_knobs(op_failure_rate=1.0)
+    with pytest.raises(OperationFailed) as info:
+        vprovider.create(version_key("v1"), version_fields(), version_labels("v1"), "s")
+    assert (info.value.status, info.value.reason) == (500, "INTERNAL")
+    assert len(submitted) == vclient.retry.attempts
+    twin_knobs(op_failure_rate=0.0)
+    submitted.clear()
+    tf = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
+    missing = version_fields(containerSpec={"imageUri": tf}, artifactUri="gs://nowhere/model")
+    with pytest.raises(OperationFailed) as info:
+        vprovider.create(version_key("v1"), missing, version_labels("v1"), "s")
+    assert (info.value.status, info.value.reason) == (400, "INVALID_ARGUMENT")
+    assert len(submitted) == 1  # not retryable: submitted once

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from deployer.core.resources import ObservedResource
+from deployer.providers.errors import OperationFailed, ProviderError
 from deployer.providers.vertex.provider import VertexProvider
 from providers.vertex.support import (
     ENDPOINT_FIELDS,
@@ -232,3 +233,89 @@ def test_predict_goes_through_the_models_endpoint(vprovider: VertexProvider, art
     answer = vprovider.predict(REGION, MODEL, None, body)
     assert f"deployed model {deployed.ident}, registry version 1" in answer.served_by
     assert len(answer.predictions) == 1
+
+
+def test_versions_read_the_same_whichever_label_level_wins(
+    vprovider: VertexProvider, twin_knobs: Any
+) -> None:
+    """Model-level labels are only the ownership keys every version shares, so the undocumented
+    precedence of a merged read (issue 20) changes nothing deployer sees."""
+    upload(vprovider, "v1", spec="spec-1")
+    upload(vprovider, "v2", spec="spec-2")
+    vprovider.create(MODEL_KEY, {"displayName": MODEL, "description": "d"}, LABELS, "spec-m")
+    seen = []
+    for winner in ("version", "model"):
+        twin_knobs(vertex_label_precedence=winner)
+        now = by_key(vprovider)
+        seen.append({a: (r.labels, r.fields) for a, r in now.items() if "/v" in a})
+    assert seen[0] == seen[1]
+    assert seen[1]["us-central1/fraud/v2"][0]["deployer-spec"] == "spec-2"
+
+
+def test_model_delete_waits_out_the_undeploy_settle_time(
+    vprovider: VertexProvider, twin_knobs: Any
+) -> None:
+    upload(vprovider, "v1")
+    endpoint(vprovider)
+    deploy(vprovider, "v1")
+    twin_knobs(vertex_undeploy_settle_s=1.5)
+    vprovider.delete(deployment_key("v1"))
+    vprovider.delete(ENDPOINT_KEY)
+    vprovider.delete(MODEL_KEY)  # refused FAILED_PRECONDITION at first (#2807), then done
+    assert vprovider.wait_settled(MODEL_KEY) is None
+
+
+def test_a_delete_still_refused_at_the_deadline_says_so_in_one_line(
+    vclient: Any, twin_knobs: Any
+) -> None:
+    short = VertexProvider(
+        vclient.project, client=vclient, stack="vision", operation_timeout=60.0, settle_timeout=1.0
+    )
+    upload(short, "v1")
+    upload(short, "v2")
+    endpoint(short)
+    deploy(short, "v2")
+    twin_knobs(vertex_undeploy_settle_s=60.0)
+    short.delete(deployment_key("v2"))
+    with pytest.raises(ProviderError) as info:
+        short.delete(version_key("v2"))
+    text = str(info.value)
+    assert "\n" not in text and text.startswith(
+        "delete version us-central1/fraud/v2 (version 2): still refused 1 s after the undeploy"
+    )
+    assert text.endswith("run apply again later")
+    twin_knobs(vertex_undeploy_settle_s=0.0)
+    short.delete(version_key("v2"))
+    assert "us-central1/fraud/v2" not in by_key(short)
+
+
+def test_a_deploy_refused_for_quota_names_it_and_leaves_the_endpoint_as_it_was(
+    vclient: Any, vprovider: VertexProvider, twin_knobs: Any
+) -> None:
+    upload(vprovider, "v1")
+    upload(vprovider, "v2")
+    endpoint(vprovider)
+    deploy(vprovider, "v1")
+    vprovider.reroute(ENDPOINT_KEY, "traffic", {"v1": 100})
+    before = by_key(vprovider)["us-central1/fraud:endpoint"]
+    twin_knobs(vertex_serving_cpus=6)  # v1 uses 2 x n1-standard-2
+    submitted: list[str] = []
+    submit = vclient.submit
+
+    def counting(region: str, what: str, build: Any) -> Any:
+        submitted.append(what)
+        return submit(region, what, build)
+
+    vclient.submit = counting
+    with pytest.raises(OperationFailed) as info:
+        deploy(vprovider, "v2", machineSpec={"machineType": "n1-standard-4"})
+    error = info.value
+    assert (error.status, error.reason, error.retryable) == (429, "RESOURCE_EXHAUSTED", True)
+    text = str(error)
+    assert "aiplatform.googleapis.com/custom_model_serving_cpus" in text
+    assert "asked for 8 CPUs (2 x n1-standard-4" in text and "4 of 6 in use" in text
+    assert text.endswith("nothing was deployed and the endpoint serves as before")
+    assert len(submitted) == vclient.retry.attempts  # retried like a synchronous 429
+    after = by_key(vprovider)["us-central1/fraud:endpoint"]
+    assert after is not None and before is not None
+    assert after.fields["traffic"] == before.fields["traffic"] == {"v1": 100}
