@@ -92,7 +92,7 @@ def _read_cache(path: Path) -> dict[str, Any] | None:
         doc = json.loads(path.read_text(encoding="utf-8"))
         if doc.get("version") == CACHE_VERSION and isinstance(doc.get("skus"), list):
             dt.datetime.fromisoformat(doc["fetched_at"])
-            return doc  # type: ignore[no-any-return]
+            return doc
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     return None  # missing or damaged: fetched again
