@@ -88,14 +88,19 @@ class QuotaCheck:
     def short_metric(self) -> str:
         return self.metric.removeprefix(f"{SERVICE}/")
 
+    def problem(self, who: str = "the plan needs", when: str = "at its peak (max replicas)") -> str:
+        return (
+            f"quota {self.metric} in {self.region}: {who} {_n(self.asked)} {when}, "
+            f"{_n(self.free or 0)} free (limit {_n(self.limit or 0)}, "
+            f"{_n(self.used_by_others)} used by deployments this stack does not manage)"
+        )
+
+    def fix(self) -> str:
+        return f"request more at {QUOTAS_PAGE}?metric={self.metric} or lower max_nodes"
+
     def line(self) -> str:
         """The error line of a check that does not hold."""
-        return (
-            f"quota {self.metric} in {self.region}: the plan needs {_n(self.asked)} at its peak "
-            f"(max replicas), {_n(self.free or 0)} free (limit {_n(self.limit or 0)}, "
-            f"{_n(self.used_by_others)} used by deployments this stack does not manage); "
-            f"request more at {QUOTAS_PAGE}?metric={self.metric} or lower max_nodes"
-        )
+        return f"{self.problem()}; {self.fix()}"
 
     def to_json(self) -> dict[str, Any]:
         return {

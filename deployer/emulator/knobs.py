@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from deployer import catalog, catalog_vertex
@@ -24,6 +24,12 @@ class Knobs:
     max_versions: int = catalog.MAX_VERSIONS_PER_PROJECT
     vertex_lro_per_minute: int = catalog_vertex.MAX_LRO_PER_MINUTE
     vertex_undeploy_settle_s: float = 0.0
+    quotas: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Serving quota limits: metric -> {region or "*": limit} (deployer/emulator/project/)."""
+    denied_permissions: list[str] = field(default_factory=list)
+    disabled_services: list[str] = field(default_factory=list)
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per bucket: location, owning project, readers (what the GCS emulator does not keep)."""
 
     def validate(self) -> None:
         if self.op_seconds < 0:
@@ -40,6 +46,9 @@ class Knobs:
         for name in names:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        from deployer.emulator.project.knobs import validate as validate_project
+
+        validate_project(self.quotas, self.denied_permissions, self.disabled_services, self.buckets)
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -53,6 +62,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_versions": (int,),
     "vertex_lro_per_minute": (int,),
     "vertex_undeploy_settle_s": (int, float),
+    "quotas": (dict,),
+    "denied_permissions": (list,),
+    "disabled_services": (list,),
+    "buckets": (dict,),
 }
 
 

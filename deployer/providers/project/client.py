@@ -9,7 +9,8 @@ silent fall back to the real cloud.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from deployer.providers.discovery import UNSET, DiscoveryClient
 from deployer.providers.retry import RetryPolicy
@@ -86,18 +87,24 @@ class StorageJson(ProjectApiClient):
     )
 
 
+@dataclass(frozen=True)
+class ProjectClients:
+    services: ServiceUsage
+    quotas: ServiceUsageQuotas
+    projects: ResourceManager
+    billing: Billing
+    storage: StorageJson
+
+
 def project_clients(
     project: str, *, emulator: str | None = UNSET, retry: RetryPolicy = DOCTOR_RETRY
-) -> dict[str, ProjectApiClient]:
+) -> ProjectClients:
     """One client per project-level API (credentials are loaded once per process)."""
-    classes: dict[str, type[ProjectApiClient]] = {
-        "services": ServiceUsage,
-        "quotas": ServiceUsageQuotas,
-        "projects": ResourceManager,
-        "billing": Billing,
-        "storage": StorageJson,
-    }
-    return {
-        name: cls(project, emulator=emulator, retry=retry, timeout=CHECK_TIMEOUT)
-        for name, cls in classes.items()
-    }
+    kwargs: dict[str, Any] = {"emulator": emulator, "retry": retry, "timeout": CHECK_TIMEOUT}
+    return ProjectClients(
+        ServiceUsage(project, **kwargs),
+        ServiceUsageQuotas(project, **kwargs),
+        ResourceManager(project, **kwargs),
+        Billing(project, **kwargs),
+        StorageJson(project, **kwargs),
+    )
