@@ -172,11 +172,11 @@ def holds_region(bucket: dict[str, Any], region: str) -> bool:
     location = str(bucket.get("location", "")).upper()
     if location == region.upper():
         return True
-    if location in MULTI_REGIONS:
-        return region.startswith(MULTI_REGIONS[location])
     placement = (bucket.get("customPlacementConfig") or {}).get("dataLocations") or []
     if placement:
         return region.lower() in {str(p).lower() for p in placement}
+    if location in MULTI_REGIONS:
+        return region.startswith(MULTI_REGIONS[location])
     return region in DUAL_REGIONS.get(location, frozenset())
 
 
@@ -260,7 +260,21 @@ class Doctor:
 
     def credentials(self) -> list[Finding]:
         if self.emulator:
+            from deployer import credentials as shared
+
             self.identity = "anonymous"
+            try:
+                shared.check_reachable(self.emulator, "the local twin")
+            except shared.EnvironmentProblem as exc:
+                return [
+                    Finding(
+                        "credentials",
+                        False,
+                        str(exc),
+                        "start it with `deployer emulator`, or unset AIPLATFORM_EMULATOR_HOST "
+                        "to check the real project",
+                    )
+                ]
             return [
                 Finding(
                     "credentials",

@@ -167,3 +167,27 @@ def test_doctor_on_mlengine_checks_the_ml_api_and_skips_quota(repo: Repo) -> Non
     assert result.returncode == 0, str(result)
     assert "AI Platform Training & Prediction API (ml.googleapis.com) is enabled" in result.stdout
     assert "quota" not in result.stdout
+
+
+def test_no_twin_at_the_address_is_one_line(repo: Repo) -> None:
+    write(repo)
+    env = {**repo.env, "AIPLATFORM_EMULATOR_HOST": "http://127.0.0.1:9"}
+    result = Repo(**{**repo.__dict__, "env": env}).run("doctor", "manifests")
+    assert result.returncode == 1, str(result)
+    (line,) = fails(result)
+    assert "cannot reach the local twin at http://127.0.0.1:9" in line
+    assert "fix: start it with `deployer emulator`" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_a_broken_credentials_file_is_one_line(repo: Repo, tmp_path: Any) -> None:
+    write(repo)
+    broken = tmp_path / "creds.json"
+    broken.write_text("{not json")
+    env = {k: v for k, v in repo.env.items() if k not in ("AIPLATFORM_EMULATOR_HOST",)}
+    env["GOOGLE_APPLICATION_CREDENTIALS"] = str(broken)
+    result = Repo(**{**repo.__dict__, "env": env}).run("doctor", "manifests")
+    assert result.returncode == 1, str(result)
+    (line,) = fails(result)
+    assert f"GOOGLE_APPLICATION_CREDENTIALS={broken}: not a JSON credentials file" in line
+    assert "Traceback" not in result.stderr
