@@ -130,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             vertex_call = self.server.vertex is not None and is_vertex(rest)
             api = "aiplatform.googleapis.com" if vertex_call else "ml.googleapis.com"
-            disabled = disabled_error(self.server.knobs, api, _project_of(rest))
+            disabled = disabled_error(knobs, api, _project_of(rest))
             if disabled is not None:
                 raise disabled
             # The service counts the request's bytes as sent (1.5 MiB), not a re-encoding.

@@ -33,7 +33,7 @@ from typing import Any
 
 from deployer.accounting.quota import SERVICE, full_metric
 from deployer.emulator.apierrors import ApiError, invalid, not_found
-from deployer.emulator.knobs import KnobBox
+from deployer.emulator.knobs import KnobBox, Knobs
 from deployer.emulator.project import fixtures
 from deployer.emulator.project.knobs import ANY_REGION, PERMISSION_RE, REGIONS
 
@@ -50,9 +50,9 @@ def project_number(project: str) -> str:
     return str(10**11 + digest % (9 * 10**11))
 
 
-def disabled_error(knobs: KnobBox, service: str, project: str) -> ApiError | None:
+def disabled_error(knobs: Knobs, service: str, project: str) -> ApiError | None:
     """The answer of a call to `service` in `project` when the knob disables it."""
-    if service not in knobs.get().disabled_services:
+    if service not in knobs.disabled_services:
         return None
     number = project_number(project) if project else ""
     where = f" in project {number}" if number else ""
@@ -176,7 +176,7 @@ class ProjectService:
     # ---- Cloud Storage bucket metadata and IAM ------------------------------------------------
 
     def _gcs_bucket(self, bucket: str) -> Json:
-        disabled = disabled_error(self.knobs, "storage.googleapis.com", "")
+        disabled = disabled_error(self.knobs.get(), "storage.googleapis.com", "")
         if disabled is not None:
             raise disabled
         if self.storage_url is None:
