@@ -15,6 +15,7 @@ import sys
 
 from deployer.cli import (  # noqa: F401  (registers commands)
     apply_cmd,
+    doctor_cmd,
     emulator_cmd,
     history_cmd,
     import_cmd,

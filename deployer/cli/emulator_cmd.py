@@ -118,6 +118,35 @@ def emulator(
         list[str] | None,
         typer.Option("--bucket", help="Create this bucket in the GCS emulator (repeatable)."),
     ] = None,
+    quota: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--quota",
+            help="A serving quota limit: METRIC[@REGION]=LIMIT, e.g. "
+            "custom_model_serving_cpus@us-central1=24 (repeatable; -1: unlimited).",
+        ),
+    ] = None,
+    deny_permission: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--deny-permission",
+            help="testIamPermissions never grants this permission (pattern, repeatable).",
+        ),
+    ] = None,
+    disable_service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--disable-service",
+            help="Report this API disabled, e.g. aiplatform.googleapis.com (repeatable).",
+        ),
+    ] = None,
+    bucket_location: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--bucket-location",
+            help="The location a bucket reports: BUCKET=LOCATION (default US-CENTRAL1).",
+        ),
+    ] = None,
 ) -> None:
     """Run the local twin of AI Platform (ml v1), Vertex AI (aiplatform v1) and Cloud Storage."""
     import signal
@@ -126,6 +155,7 @@ def emulator(
 
     from deployer.emulator import Knobs, start
     from deployer.emulator.knobs import VERTEX_REALISM
+    from deployer.emulator.project_knobs import from_flags
 
     vertex: dict[str, Any] = {
         "vertex_undeploy_settle_s": vertex_undeploy_settle_s,
@@ -140,6 +170,12 @@ def emulator(
             k: (VERTEX_REALISM.get(k, v) if v == getattr(defaults, k) else v)
             for k, v in vertex.items()
         }
+    try:
+        project = from_flags(
+            quota or [], deny_permission or [], disable_service or [], bucket_location or []
+        )
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
     knobs = Knobs(
         op_seconds=op_seconds,
         latency_ms=latency_ms,
@@ -148,6 +184,7 @@ def emulator(
         seed=seed,
         vertex_lro_per_minute=vertex_lro_per_minute,
         **vertex,
+        **project,
     )
     try:
         knobs.validate()
@@ -186,6 +223,7 @@ def emulator(
         print(f"  global endpoint:   {handle.url}/v1/...")
         print(f"  regional endpoint: {handle.url}/REGION/v1/...")
         print(f"  Vertex AI (aiplatform v1): {handle.url}/v1/projects/P/locations/REGION/...")
+        print(f"  project services:  {handle.url}/HOST/... (serviceusage, cloudbilling, ...)")
         if handle.gcs_url and not no_gcs:
             print(f"  Cloud Storage:     {handle.gcs_url}")
         elif not handle.gcs_url:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from deployer.providers.mlengine import catalog
@@ -38,6 +38,12 @@ class Knobs:
     inside its operation with RESOURCE_EXHAUSTED."""
     vertex_deploy_failure_rate: float = 0.0
     """Share of deploys that fail inside their operation: image pull or model server crash."""
+    quotas: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Serving quota limits: metric -> {region or "*": limit} (deployer/emulator/project/)."""
+    denied_permissions: list[str] = field(default_factory=list)
+    disabled_services: list[str] = field(default_factory=list)
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per bucket: location, owning project, readers (what the GCS emulator does not keep)."""
 
     def validate(self) -> None:
         if self.op_seconds < 0:
@@ -62,6 +68,9 @@ class Knobs:
         for name in names:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        from deployer.emulator.project_knobs import validate as validate_project
+
+        validate_project(self.quotas, self.denied_permissions, self.disabled_services, self.buckets)
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -79,6 +88,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "vertex_label_precedence": (str,),
     "vertex_serving_cpus": (int,),
     "vertex_deploy_failure_rate": (int, float),
+    "quotas": (dict,),
+    "denied_permissions": (list,),
+    "disabled_services": (list,),
+    "buckets": (dict,),
 }
 LABEL_PRECEDENCE = ("version", "model")
 

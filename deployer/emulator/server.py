@@ -14,6 +14,8 @@ from typing import Any
 from deployer.emulator.apierrors import ApiError, PredictError, invalid
 from deployer.emulator.knobs import KnobBox
 from deployer.emulator.predict import MAX_PAYLOAD_BYTES
+from deployer.emulator.project.routes import ProjectRouter, is_project_path
+from deployer.emulator.project.service import ProjectService, disabled_error
 from deployer.emulator.routes import Call, Router, split_endpoint
 from deployer.emulator.service import Service
 from deployer.emulator.vertex.routes import VertexRouter, is_vertex, ui_operation_path
@@ -38,12 +40,20 @@ class TwinHTTPServer(ThreadingHTTPServer):
         service: Service,
         knobs: KnobBox,
         vertex: VertexService | None = None,
+        project: ProjectService | None = None,
     ) -> None:
         super().__init__(address, Handler)
         self.service = service
         self.knobs = knobs
         self.router = Router(service)
         self.vertex = VertexRouter(vertex) if vertex is not None else None
+        self.project = ProjectRouter(project) if project is not None else None
+
+
+def _project_of(rest: str) -> str:
+    """`P` of `v1/projects/P/...` ("" when the path names none)."""
+    parts = rest.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "projects" else ""
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -109,15 +119,27 @@ class Handler(BaseHTTPRequestHandler):
                 self._control(method, path[len(CONTROL_PREFIX) :], body)
                 return
             ui = ui_operation_path(path) if self.server.vertex is not None else None
-            endpoint, rest = (catalog.GLOBAL, ui) if ui else split_endpoint(path)
+            project_call = self.server.project is not None and is_project_path(path)
+            if project_call:
+                endpoint, rest = catalog.GLOBAL, path
+            else:
+                endpoint, rest = (catalog.GLOBAL, ui) if ui else split_endpoint(path)
             knobs = self.server.knobs.get()
             if knobs.latency_ms:
                 time.sleep(knobs.latency_ms / 1000.0)
             if self.server.knobs.chance(knobs.fault_rate):
                 raise self._fault()
+            if self.server.project is not None and project_call:
+                self._send(200, self.server.project.dispatch(method, path, parsed.query, body))
+                return
+            vertex_call = self.server.vertex is not None and is_vertex(rest)
+            api = "aiplatform.googleapis.com" if vertex_call else "ml.googleapis.com"
+            disabled = disabled_error(knobs, api, _project_of(rest))
+            if disabled is not None:
+                raise disabled
             # The service counts the request's bytes as sent (1.5 MiB), not a re-encoding.
             too_big = rest.endswith(":predict") and self.raw_length > MAX_PAYLOAD_BYTES
-            if self.server.vertex is not None and endpoint == catalog.GLOBAL and is_vertex(rest):
+            if self.server.vertex is not None and endpoint == catalog.GLOBAL and vertex_call:
                 if too_big:
                     raise invalid("Request payload size exceeds the limit: 1572864 bytes.")
                 result = self.server.vertex.dispatch(method, rest, query, body)
@@ -168,7 +190,14 @@ class Handler(BaseHTTPRequestHandler):
                 {
                     "status": "ok",
                     "endpoints": list(catalog.ENDPOINTS),
-                    "apis": ["ml", "aiplatform"],
+                    "apis": [
+                        "ml",
+                        "aiplatform",
+                        "serviceusage",
+                        "cloudresourcemanager",
+                        "cloudbilling",
+                        "storage (bucket metadata and IAM)",
+                    ],
                 },
             )
         else:

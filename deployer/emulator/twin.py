@@ -11,6 +11,7 @@ from deployer.core.errors import DeployerError
 from deployer.emulator.gcs import GcsReader, GcsServer
 from deployer.emulator.knobs import KnobBox, Knobs
 from deployer.emulator.operations import OperationWorker
+from deployer.emulator.project.service import ProjectService
 from deployer.emulator.server import TwinHTTPServer
 from deployer.emulator.service import Service
 from deployer.emulator.store import Store
@@ -97,7 +98,9 @@ def start(
     worker = OperationWorker([service, vertex])
     service.wake = vertex.wake = worker.wake
     try:
-        server = TwinHTTPServer((host, port), service, box, vertex)
+        server = TwinHTTPServer(
+            (host, port), service, box, vertex, ProjectService(box, storage_url)
+        )
     except OSError as exc:
         store.close()
         if gcs is not None:

@@ -93,6 +93,7 @@ def heavy(modules: list[str], banned: tuple[str, ...]) -> list[str]:
         ["apply", "--help"],
         ["validate", "--help"],
         ["emulator", "--help"],
+        ["doctor", "--help"],
         ["predict", "--help"],
     ],
 )

@@ -1,0 +1,41 @@
+"""A Vertex deployment as accounting data, from the deployment fields the provider already
+builds (`state.deployment_fields`, desired) and reads (`observe.deployment_fields`, live): both
+hold `machineSpec`, `minReplicaCount` and `maxReplicaCount` (which defaults to the min)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deployer.accounting.footprint import Deployment, Rollout
+from deployer.providers.vertex import catalog as catalog_vertex
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def deployment(region: str, model: str, version: str, fields: Mapping[str, Any]) -> Deployment:
+    spec = fields.get("machineSpec") or {}
+    low = _int(fields.get("minReplicaCount"), 1)
+    high = _int(fields.get("maxReplicaCount")) or low
+    accelerator = spec.get("acceleratorType")
+    if accelerator == "ACCELERATOR_TYPE_UNSPECIFIED":
+        accelerator = None
+    return Deployment(
+        region=region,
+        model=model,
+        version=version,
+        machine_type=str(spec.get("machineType") or catalog_vertex.DEFAULT_MACHINE_TYPE),
+        min_replicas=low,
+        max_replicas=high,
+        accelerator_type=accelerator,
+        accelerator_count=_int(spec.get("acceleratorCount")) if accelerator else 0,
+    )
+
+
+REPLACE_ROLLOUT = Rollout.CREATE_BEFORE_DESTROY
+"""A changed immutable field deploys the new version at 0% beside the old (DESIGN section 10)."""
