@@ -33,7 +33,7 @@ class SmokeTest:
 def smoke_tests(stack: Stack) -> dict[tuple[str, str], SmokeTest]:
     """(model, version) -> its smoke test, with the files read (validation checked them)."""
     from deployer.config.diagnostics import display_path
-    from deployer.config.rules import read_jsonl
+    from deployer.jsonfile import read_jsonl
 
     tests = {}
     for model in stack.models:

@@ -1,6 +1,5 @@
 """`deployer apply`, `deployer destroy` and `deployer force-unlock`."""
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -66,22 +65,26 @@ def _read_plan_file(path: Path) -> dict | None:
     """The parsed document when `path` is a plan saved with `plan --out`; None for a manifests
     path (a directory or a .yaml/.yml file); UsageError for any other file, which can only have
     been meant as a saved plan and is not a valid one."""
+    from deployer import jsonfile
+
     if not path.is_file():
         return None
+    manifest = path.suffix.lower() in MANIFEST_SUFFIXES
     try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        text = jsonfile.read_text(path)
+    except jsonfile.InputError as exc:
+        if manifest:
+            return None  # the manifest loader reports it in its own terms
+        raise UsageError(f"{path}: not a valid saved plan ({exc.reason})") from None
     why = "it is not a JSON document written by `deployer plan --out`"
     try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text.rstrip()):
-            why = "it is truncated"
+        doc = jsonfile.parse(text, str(path))
+    except jsonfile.InputError as exc:
+        why = "it is truncated" if "too early" in exc.reason else exc.reason
         doc = None
     if isinstance(doc, dict) and "format_version" in doc:
         return doc
-    if path.suffix.lower() in MANIFEST_SUFFIXES:
+    if manifest:
         return None
     if isinstance(doc, dict):
         why = "it has no format_version"

@@ -105,19 +105,24 @@ class ShowFormat(StrEnum):
 
 
 def read_plan_files(files: list[Path]):  # -> list[deployer.plan.model.Plan]
+    """Saved plans, each read with the guards of deployer.jsonfile (size, kind of file, nesting,
+    finite numbers), so a hostile file is one line naming it."""
+    from deployer import jsonfile
     from deployer.errors import DeployerError, UsageError
-    from deployer.render.jsonplan import loads_plan
+    from deployer.render.jsonplan import plan_from_json
 
     plans = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+            doc = jsonfile.read_json(path)
+        except jsonfile.InputError as exc:
+            raise UsageError(f"cannot read plan {exc}") from None
         try:
-            plans.append(loads_plan(text))
+            plans.append(plan_from_json(doc))
         except DeployerError as exc:
             raise DeployerError(f"{path}: {exc}") from None
+        except RecursionError:
+            raise DeployerError(f"{path}: plan document nested too deeply") from None
     return plans
 
 

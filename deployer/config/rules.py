@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from deployer import catalog, catalog_vertex
+from deployer import catalog, catalog_vertex, jsonfile
 from deployer.config import vertex
 from deployer.config.diagnostics import Diagnostics, Position, display_path
 from deployer.config.schema import (
@@ -416,20 +416,6 @@ def _check_artifact(c: _Checker, path: PathKey, model: DeclaredModel, version: V
         )
 
 
-def read_jsonl(path: Path) -> list[object]:
-    """The JSON values of a JSON Lines file (blank lines skipped); ValueError naming the line."""
-    import json
-
-    values = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                values.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"line {number} is not valid JSON ({exc.msg})") from None
-    return values
-
-
 def _check_smoke_test(
     c: _Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
 ) -> None:
@@ -444,12 +430,12 @@ def _check_smoke_test(
         where = (*path, "smoke_test", key)
         file = model.file.parent / name
         try:
-            values = read_jsonl(file)
-        except FileNotFoundError:
-            c.at(where, f"smoke_test {key} file not found: {display_path(file)}")
-            continue
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            c.at(where, f"smoke_test {key} file {display_path(file)}: {exc}")
+            values = jsonfile.read_jsonl(file, display_path(file))
+        except jsonfile.InputError as exc:
+            if not file.exists() and not file.is_symlink():
+                c.at(where, f"smoke_test {key} file not found: {display_path(file)}")
+            else:
+                c.at(where, f"smoke_test {key} file {exc}")
             continue
         if not values:
             c.at(where, f"smoke_test {key} file {display_path(file)} holds no lines")
