@@ -155,11 +155,11 @@ def _run(
     parallelism: int | None,
     lock_timeout: str,
     backend: str = "mlengine",
-    smoke: Any = None,
     saved_plan: str = "",
 ) -> None:
     from deployer.apply.interrupt import interruptible
     from deployer.apply.lock import StackLock
+    from deployer.apply.smoke import pinned_tests
     from deployer.artifacts.gcs import storage_client
     from deployer.cli.plan_cmd import Format, show
     from deployer.history import recording
@@ -192,6 +192,7 @@ def _run(
             raise typer.Exit(1)
         if not plan.has_changes:
             return
+        smoke = pinned_tests(plan)  # read again, as apply will run them: stale if edited
         question = (
             "Do you really want to destroy all resources of this stack?"
             if operation == "destroy"
@@ -220,7 +221,7 @@ def apply(
     if saved_doc is not None:
         _apply_saved(path, saved_doc, auto_approve, parallelism, lock_timeout)
         return
-    from deployer.apply.smoke import smoke_tests
+    from deployer.apply.smoke import pin
     from deployer.workflow import compute_plan
 
     stack = load(path, env, var)
@@ -229,14 +230,14 @@ def apply(
         stack.project,
         stack.settings.artifacts,
         "apply",
-        lambda provider: compute_plan(
-            stack, provider, allow_downtime=allow_downtime, targets=target or ()
+        lambda provider: pin(
+            stack,
+            compute_plan(stack, provider, allow_downtime=allow_downtime, targets=target or ()),
         ),
         auto_approve,
         parallelism,
         lock_timeout,
         stack.backend,
-        smoke_tests(stack),
     )
 
 

@@ -70,6 +70,7 @@ def plan(
     allow_downtime: DowntimeOpt = False,
 ) -> None:
     """Show what apply would change, without changing anything."""
+    from deployer.apply.smoke import pin
     from deployer.workflow import compute_plan, provider_for
 
     stack = load(path, env, var)
@@ -79,6 +80,7 @@ def plan(
         allow_downtime=allow_downtime,
         targets=target or (),
     )
+    result = pin(stack, result)  # a saved plan runs the same smoke tests, or is stale
     show(result, fmt, stack.regions())
     if out is not None:
         write_plan_file(result, out)

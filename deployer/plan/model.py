@@ -126,6 +126,9 @@ class Plan:
     """The local twin's URL when the live state was read from it instead of Google Cloud."""
     commit: str = ""
     """The manifests' Git commit, when known."""
+    smoke_tests: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Smoke tests apply runs before it promotes a version, pinned like artifacts (filled by
+    deployer.apply.smoke.pin): `MODEL/VERSION` -> {instances, expect, tolerance, digest}."""
 
     @property
     def summary(self) -> Summary:

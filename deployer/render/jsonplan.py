@@ -42,6 +42,8 @@ def plan_to_json(plan: Plan) -> Json:
     for key in ("environment", "emulator", "commit"):
         if getattr(plan, key):
             doc[key] = getattr(plan, key)
+    if plan.smoke_tests:
+        doc["smoke_tests"] = {k: dict(v) for k, v in sorted(plan.smoke_tests.items())}
     return doc
 
 
@@ -134,11 +136,26 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             environment=_str(doc.get("environment", "")),
             emulator=_str(doc.get("emulator", "")),
             commit=_str(doc.get("commit", "")),
+            smoke_tests={
+                _str(k): _smoke_from_json(v) for k, v in dict(doc.get("smoke_tests", {})).items()
+            },
         )
     except KeyError as exc:
         raise DeployerError(f"plan document is missing {exc}") from exc
     except (TypeError, ValueError, AttributeError) as exc:
         raise DeployerError(f"plan document is malformed: {exc}") from exc
+
+
+def _smoke_from_json(doc: Mapping[str, Any]) -> dict[str, Any]:
+    tolerance = doc["tolerance"]
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+        raise TypeError(f"expected a number, got {tolerance!r}")
+    return {
+        "instances": _str(doc["instances"]),
+        "expect": _opt_str(doc.get("expect")),
+        "tolerance": float(tolerance),
+        "digest": _str(doc["digest"]),
+    }
 
 
 def _check_version(version: Any) -> None:
