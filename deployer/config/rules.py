@@ -122,6 +122,17 @@ def check_settings(
     elif settings.region not in catalog.ENDPOINTS:
         c.at(("region",), _unknown_region(settings.region))
     c.labels(("labels",), settings.labels, extra=len(catalog.RESERVED_LABELS))
+    for name in settings.environments:
+        if not ENVIRONMENT_RE.match(name):
+            c.at_key(
+                ("environments", name),
+                f"invalid environment name {name!r}: letters, digits, '-', '_' and '.', "
+                "starting with a letter or digit, 1-63 characters (it is printed in plans, "
+                "pull-request comments and the history)",
+            )
+
+
+ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 def _unknown_region(region: str) -> str:
