@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deployer.artifacts.gcs import GcsUri, storage_error
+from deployer.sensitive import scrub
 
 FORMAT_VERSION = "1.0"
 
@@ -255,7 +256,7 @@ class Recorder:
             record.done = {k: sum(1 for a in done if a.kind in v) for k, v in kinds.items()}
             record.done["failed"] = len(self.report.failed)
         record.outcome = outcome
-        record.message = message
+        record.message = scrub(message)  # a sensitive value quoted by an error stays hidden
         return record
 
 

@@ -44,7 +44,8 @@ def pin(stack: Stack, plan: Plan) -> Plan:
     """The plan with the smoke tests of the models whose serving it changes pinned to it, as
     artifacts are: each file's path (relative to the working directory, like a saved plan's
     artifacts) and a digest of what the test is. A saved plan then gates exactly as a direct
-    apply does, and an input edited after the plan makes it stale."""
+    apply does, and an input edited after the plan makes it stale. The manifests directory is
+    recorded too (where `apply PLAN.json` finds the plan's sensitive values)."""
     import dataclasses
 
     promoted = {a.key.model for a in plan.actions if a.reroutes}
@@ -66,7 +67,7 @@ def pin(stack: Stack, plan: Plan) -> Plan:
                 "tolerance": smoke.tolerance,
                 "digest": test.digest,
             }
-    return dataclasses.replace(plan, smoke_tests=pinned)
+    return dataclasses.replace(plan, smoke_tests=pinned, manifests=_portable(stack.root))
 
 
 def pinned_tests(plan: Plan) -> Tests:

@@ -29,6 +29,11 @@ from deployer.errors import DeployerError
 
 
 def main() -> None:
+    from deployer.sensitive import ScrubbingStream
+
+    # Sensitive values (deployer.sensitive) are masked in everything printed, whoever prints it.
+    sys.stdout = ScrubbingStream(sys.stdout)
+    sys.stderr = ScrubbingStream(sys.stderr)
     try:
         app()
     except DeployerError as exc:

@@ -219,7 +219,7 @@ def apply(
     """Make the live cloud match the manifests (or execute exactly a saved plan)."""
     saved_doc = _read_plan_file(path)
     if saved_doc is not None:
-        _apply_saved(path, saved_doc, auto_approve, parallelism, lock_timeout)
+        _apply_saved(path, saved_doc, parallelism, lock_timeout, env, var)
         return
     from deployer.apply.smoke import pin
     from deployer.workflow import compute_plan
@@ -242,7 +242,12 @@ def apply(
 
 
 def _apply_saved(
-    path: Path, doc: dict, auto_approve: bool, parallelism: int | None, lock_timeout: str
+    path: Path,
+    doc: dict,
+    parallelism: int | None,
+    lock_timeout: str,
+    env: str | None = None,
+    var: list[str] | None = None,
 ) -> None:
     from deployer.apply.run import check_current, check_ownership
     from deployer.artifacts import digest_sources
@@ -268,7 +273,7 @@ def _apply_saved(
         observed = read_observed(provider, saved.stack)
         check_current(saved, fingerprint(observed), digests)
         check_ownership(saved, observed)
-        return saved
+        return _with_secrets(saved, env, var)
 
     _run(
         saved.stack,
@@ -282,6 +287,45 @@ def _apply_saved(
         saved.backend,
         saved_plan=str(path),
     )
+
+
+def _with_secrets(saved: Any, env: str | None, var: list[str] | None) -> Any:
+    """The saved plan with the sensitive values it holds only as digests filled in from the
+    manifests it was made from (same environment; `--var` as for `deployer plan`); stale when
+    one of them is not what the manifests give now."""
+    import dataclasses
+
+    from deployer.apply.run import StalePlanError
+    from deployer.sensitive import Redacted, digest, resolve, secrets_in
+
+    wanted = {
+        s.digest
+        for action in saved.actions
+        for s in secrets_in(action.desired or {})
+        if isinstance(s, Redacted)
+    }
+    if not wanted:
+        return saved
+    if env is not None and env != (saved.environment or None):
+        raise OptionError(
+            f"--env {env}: the saved plan was made for "
+            f"{f'--env {saved.environment}' if saved.environment else 'no --env'}"
+        )
+    where = Path(saved.manifests or "manifests")
+    stack = load(where, saved.environment or None, var)
+    known = {digest(value, saved.fingerprint): value for value in stack.sensitive_values()}
+    missing = wanted - known.keys()
+    if missing:
+        raise StalePlanError(
+            f"saved plan is stale: {len(missing)} of its sensitive values are not what {where}/ "
+            "gives now (pass the same --var values as to `deployer plan`); run `deployer plan "
+            "--out FILE` again"
+        )
+    actions = tuple(
+        dataclasses.replace(a, desired=resolve(a.desired, known)) if a.desired else a
+        for a in saved.actions
+    )
+    return dataclasses.replace(saved, actions=actions)
 
 
 @app.command()

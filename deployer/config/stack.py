@@ -9,6 +9,7 @@ from pathlib import Path
 from deployer.config.diagnostics import Diagnostic
 from deployer.config.schema import DEFAULT_BACKEND, Backend, ModelSpec, Settings, VersionSpec
 from deployer.config.yamlsource import SourceMap
+from deployer.sensitive import Sensitive
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,14 @@ class Stack:
 
     def version_count(self) -> int:
         return sum(len(m.spec.versions) * len(m.regions) for m in self.models)
+
+    def sensitive_values(self) -> list[Sensitive]:
+        """Every sensitive value the manifests hand a container (deployer.sensitive)."""
+        return [
+            value
+            for model in self.models
+            for version in model.spec.versions
+            if version.container is not None
+            for value in (*version.container.env.values(), *version.container.args)
+            if isinstance(value, Sensitive)
+        ]

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from deployer.plan.model import Action, ActionKind, FieldChange, Plan, Summary
+from deployer.sensitive import SHOWN, is_secret, shown
 
 SYMBOLS: dict[ActionKind, str] = {
     ActionKind.CREATE: "+",
@@ -45,11 +46,14 @@ def elide(text: str, width: int = VALUE_WIDTH) -> str:
 
 
 def fmt_value(value: Any, width: int = VALUE_WIDTH) -> str:
-    """One-line rendering of a field value: strings quoted, containers as compact JSON."""
+    """One-line rendering of a field value: strings quoted, containers as compact JSON; a
+    sensitive value (deployer.sensitive) as `(sensitive value)`, wherever it is nested."""
     if value is None:
         return "(none)"
+    if is_secret(value):
+        return SHOWN
     try:
-        text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+        text = json.dumps(shown(value), sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
     except (TypeError, ValueError):
         text = repr(value)
     return elide(text, width)

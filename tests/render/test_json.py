@@ -131,6 +131,7 @@ def test_every_plan_field_is_carried() -> None:
         environment="prod",
         emulator="http://127.0.0.1:8780",
         commit="0123abc",
+        manifests="manifests",
         smoke_tests={
             "fashion_mnist/v2": {
                 "instances": "manifests/models/smoke.jsonl",

@@ -47,13 +47,13 @@ def _container(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("healthRoute"):
         out["health_route"] = spec["healthRoute"]
     if spec.get("env"):
-        out["env"] = {e["name"]: e["value"] for e in spec["env"]}
+        out["env"] = {str(e["name"]): str(e["value"]) for e in spec["env"]}  # plain, for YAML
     if spec.get("ports"):
         out["ports"] = [p["containerPort"] for p in spec["ports"]]
     if spec.get("command"):
         out["command"] = list(spec["command"])
     if spec.get("args"):
-        out["args"] = list(spec["args"])
+        out["args"] = [str(a) for a in spec["args"]]
     return out
 
 

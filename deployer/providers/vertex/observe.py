@@ -15,6 +15,7 @@ from typing import Any
 
 from deployer import catalog, catalog_vertex
 from deployer.providers.schema import ObservedResource, ResourceKey
+from deployer.sensitive import Sensitive
 
 Json = dict[str, Any]
 
@@ -64,11 +65,15 @@ def container_spec(spec: Mapping[str, Any] | None) -> Json:
         value = (spec or {}).get(key)
         if not value:
             continue
-        if key == "env":
-            value = [{"name": e.get("name", ""), "value": e.get("value", "")} for e in value]
+        if key == "env":  # read values are sensitive: plans never show them
+            value = [
+                {"name": e.get("name", ""), "value": Sensitive(e.get("value", ""))} for e in value
+            ]
         elif key == "ports":
             value = [{"containerPort": _int(p.get("containerPort"))} for p in value]
-        elif key in ("command", "args"):
+        elif key == "args":  # read args may hold secrets as well (deployer.sensitive)
+            value = [Sensitive(a) for a in value]
+        elif key == "command":
             value = list(value)
         out[key] = value
     return out
