@@ -119,6 +119,9 @@ def test_a_rotation_is_planned_without_showing_either_value(repo: Repo, vertex_c
         for side in ("before", "after")
     ]
     assert token[0] != token[1]  # the change shows through the digests
+    shown = repo.run("show-plans", "plan.json")  # the plan file read back, as in CI's comment
+    assert shown.returncode == 0 and SHOWN in shown.stdout, str(shown)
+    assert "container.env" in shown.stdout and TOKEN not in shown.stdout
 
     stale = repo.run("apply", "plan.json", "--var", "token=something-else")
     assert stale.returncode == 1 and "saved plan is stale" in stale.stderr, str(stale)
