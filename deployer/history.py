@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deployer.artifacts.gcs import GcsUri, storage_error
+from deployer.core.sensitive import scrub
 
 FORMAT_VERSION = "1.0"
 
@@ -145,13 +147,73 @@ class Record:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> Record:
-        known = {f for f in cls.__dataclass_fields__}
-        values = {k: v for k, v in doc.items() if k in known}
-        values["ci"] = CIRun(
-            **{k: v for k, v in (doc.get("ci") or {}).items() if k in CIRun.__dataclass_fields__}
-        )
+    def from_json(cls, doc: Any) -> Record:
+        """The record a document holds; ValueError naming the first field of a wrong type (a
+        record is a file in a bucket that anyone with write access can change)."""
+        if not isinstance(doc, Mapping):
+            raise ValueError("not a JSON object")
+        values: dict[str, Any] = {}
+        for name, kind in _FIELD_TYPES.items():
+            if name not in doc:
+                continue
+            value = doc[name]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if kind is dict:
+                value = _counts(name, value)
+            elif kind is CIRun:
+                value = _ci(value)
+            elif not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f"'{name}' is {type(value).__name__}, not {kind.__name__}")
+            values[name] = value
+        for required in ("stack", "operation", "project", "backend"):
+            if required not in values:
+                raise ValueError(f"'{required}' is missing")
         return cls(**values)
+
+
+_FIELD_TYPES: dict[str, type] = {
+    **{
+        name: str
+        for name in (
+            "stack",
+            "operation",
+            "project",
+            "backend",
+            "id",
+            "environment",
+            "who",
+            "started",
+            "outcome",
+            "message",
+            "commit",
+            "saved_plan",
+            "format_version",
+        )
+    },
+    "duration_s": float,
+    "ci": CIRun,
+    "plan": dict,
+    "done": dict,
+}
+
+
+def _counts(name: str, value: Any) -> dict[str, int]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        raise ValueError(f"'{name}' is not a map of counts")
+    return dict(value)
+
+
+def _ci(value: Any) -> CIRun:
+    if not isinstance(value, Mapping):
+        raise ValueError("'ci' is not an object")
+    known = {k: v for k, v in value.items() if k in CIRun.__dataclass_fields__}
+    if not all(isinstance(v, str) for v in known.values()):
+        raise ValueError("'ci' has a field that is not a string")
+    return CIRun(**known)
 
 
 def _summary(summary: Any) -> dict[str, int]:
@@ -194,7 +256,7 @@ class Recorder:
             record.done = {k: sum(1 for a in done if a.kind in v) for k, v in kinds.items()}
             record.done["failed"] = len(self.report.failed)
         record.outcome = outcome
-        record.message = message
+        record.message = scrub(message)  # a sensitive value quoted by an error stays hidden
         return record
 
 
@@ -298,26 +360,53 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def read_records(client: Any, artifacts: str, stack: str, limit: int | None = None) -> list[Record]:
-    """The stack's records, newest first (object names start with the UTC start time)."""
+def read_records(
+    client: Any,
+    artifacts: str,
+    stack: str,
+    limit: int | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> list[Record]:
+    """The stack's records, newest first (object names start with the UTC start time), at most
+    `limit` of them. A record that cannot be read, or that names another stack, is skipped with
+    a warning and does not count against `limit`."""
     location = history_uri(artifacts, stack)
     try:
         blobs = list(client.list_blobs(location.bucket, prefix=location.prefix + "/"))
     except Exception as exc:
         raise storage_error(exc, f"history in {location}") from None
     blobs.sort(key=lambda b: b.name, reverse=True)
-    records = []
-    for blob in blobs[:limit] if limit else blobs:
+    say = warn or _stderr
+    records: list[Record] = []
+    for blob in blobs:
+        if limit and len(records) >= limit:
+            break
         try:
-            records.append(Record.from_json(json.loads(blob.download_as_bytes())))
+            record = Record.from_json(json.loads(blob.download_as_bytes()))
         except Exception as exc:
             if getattr(exc, "code", None) == 404:
                 continue
-            if isinstance(exc, ValueError | TypeError):
-                _stderr(f"warning: skipping unreadable history record {blob.name}")
+            if isinstance(exc, ValueError | TypeError | RecursionError):
+                say(f"warning: skipping unreadable history record {printable(blob.name)}")
                 continue
             raise storage_error(exc, f"history record {blob.name}") from None
+        if record.stack != stack:
+            say(
+                f"warning: skipping history record {printable(blob.name)}: it names stack "
+                f"{printable(record.stack)!r}, not {stack!r}"
+            )
+            continue
+        records.append(record)
     return records
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control and format characters (escape sequences,
+    bidirectional overrides, zero-width characters) as visible escapes."""
+    return "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cf") else ch.encode("unicode_escape").decode()
+        for ch in text
+    )
 
 
 def counts(summary: Mapping[str, int]) -> str:
@@ -339,19 +428,18 @@ def rows(records: list[Record]) -> list[list[str]]:
     out = []
     for r in records:
         when = r.started.replace("T", " ")[:19] + "Z" if r.started else ""
-        out.append(
-            [
-                when,
-                r.operation,
-                r.outcome,
-                r.who,
-                r.environment or "-",
-                r.commit or "-",
-                counts(r.plan) or "-",
-                f"{r.duration_s:.1f}s",
-                r.ci.url or r.ci.run_id or "-",
-            ]
-        )
+        cells = [
+            when,
+            r.operation,
+            r.outcome,
+            r.who,
+            r.environment or "-",
+            r.commit or "-",
+            counts(r.plan) or "-",
+            f"{r.duration_s:.1f}s",
+            r.ci.url or r.ci.run_id or "-",
+        ]
+        out.append([printable(cell) for cell in cells])
     return out
 
 

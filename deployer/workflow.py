@@ -10,7 +10,6 @@ import dataclasses
 import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from deployer.core import manifest, ownership
 from deployer.core.errors import OptionError
@@ -22,9 +21,6 @@ from deployer.core.stack import DeclaredModel, Stack
 from deployer.plan.planner import PlanOptions, plan
 from deployer.plan.present import annotate
 from deployer.providers import registry
-
-if TYPE_CHECKING:
-    from deployer.apply.smoke import SmokeTest
 
 
 def parse_targets(targets: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
@@ -239,31 +235,3 @@ def resolved(plan: Plan) -> Plan:
             key = dataclasses.replace(key, kind=kind.name)
         actions.append(dataclasses.replace(action, key=key))
     return dataclasses.replace(plan, backend=backend.name, actions=tuple(actions))
-
-
-def smoke_tests(stack: Stack) -> dict[tuple[str, str], SmokeTest]:
-    """(model, version) -> its smoke test, with the files read (validation checked them).
-
-    Plans name a version by its manifest name, or as the backend keys it (a registry alias):
-    both find the test."""
-    from deployer.apply.smoke import SmokeTest
-    from deployer.config.rules import read_jsonl
-    from deployer.core.diagnostics import display_path
-
-    key_name = registry.backend(stack.backend).key_name
-    tests = {}
-    for model in stack.models:
-        for version in model.spec.versions:
-            smoke = version.smoke_test
-            if smoke is None:
-                continue
-            base = model.file.parent
-            test = SmokeTest(
-                display_path(base / smoke.instances),
-                read_jsonl(base / smoke.instances),
-                read_jsonl(base / smoke.expect) if smoke.expect else None,
-                smoke.tolerance,
-            )
-            tests[(model.spec.name, version.name)] = test
-            tests.setdefault((model.spec.name, key_name(version.name)), test)
-    return tests

@@ -6,14 +6,19 @@ traffic stay where they were. Backend-neutral: a provider that can call one vers
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from deployer.core.errors import DeployerError
 from deployer.core.plan import Action, ActionKind, Plan
 from deployer.core.provider import CallsVersions, Canaries, Provider
+from deployer.core.stack import Stack
 
 
 class SmokeTestFailed(DeployerError):
@@ -27,6 +32,91 @@ class SmokeTest:
     instances: list[Any]
     expect: list[Any] | None
     tolerance: float
+    digest: str = ""
+    """Of the files' text and the tolerance: what a plan pins."""
+
+
+Tests = dict[tuple[str, str], SmokeTest]
+"""(model, version as the manifest or the backend names it) -> its smoke test."""
+
+
+def pin(stack: Stack, plan: Plan) -> Plan:
+    """The plan with the smoke tests of the models whose serving it changes pinned to it, as
+    artifacts are: each file's path (relative to the working directory, like a saved plan's
+    artifacts) and a digest of what the test is. A saved plan then gates exactly as a direct
+    apply does, and an input edited after the plan makes it stale. The manifests directory is
+    recorded too (where `apply PLAN.json` finds the plan's sensitive values)."""
+    import dataclasses
+
+    promoted = {a.key.model for a in plan.actions if a.reroutes}
+    pinned: dict[str, dict[str, Any]] = {}
+    for model in stack.models:
+        if model.spec.name not in promoted:
+            continue
+        for version in model.spec.versions:
+            smoke = version.smoke_test
+            if smoke is None:
+                continue
+            base = model.file.parent
+            instances = _portable(base / smoke.instances)
+            expect = _portable(base / smoke.expect) if smoke.expect else None
+            test = _read(instances, expect, smoke.tolerance)
+            pinned[f"{model.spec.name}/{version.name}"] = {
+                "instances": instances,
+                "expect": expect,
+                "tolerance": smoke.tolerance,
+                "digest": test.digest,
+            }
+    return dataclasses.replace(plan, smoke_tests=pinned, manifests=_portable(stack.root))
+
+
+def pinned_tests(plan: Plan, key_name: Callable[[str], str] = str) -> Tests:
+    """The plan's pinned smoke tests, read again; StalePlanError when a file changed or is gone
+    since the plan was made (nothing has been changed yet when this is called). `key_name` is
+    how the backend names a manifest version in its keys (a registry alias)."""
+    from deployer.apply.run import StalePlanError
+    from deployer.core.jsonfile import InputError
+
+    tests: Tests = {}
+    for name, pin_ in sorted(plan.smoke_tests.items()):
+        model, _, version = name.partition("/")
+        try:
+            test = _read(pin_["instances"], pin_.get("expect"), float(pin_["tolerance"]))
+        except InputError as exc:
+            raise StalePlanError(
+                f"saved plan is stale: smoke test of {name}: {exc}; run `deployer plan --out "
+                "FILE` again"
+            ) from None
+        if test.digest != pin_["digest"]:
+            changed = pin_["instances"] + (f" or {pin_['expect']}" if pin_.get("expect") else "")
+            raise StalePlanError(
+                f"saved plan is stale: smoke test file {changed} of {name} changed since the "
+                "plan was created; run `deployer plan --out FILE` again"
+            )
+        # Plans name a version by its manifest name, or as the backend keys it.
+        tests[(model, version)] = test
+        tests.setdefault((model, key_name(version)), test)
+    return tests
+
+
+def _portable(path: Path) -> str:
+    return os.path.relpath(os.path.realpath(path))
+
+
+def _read(instances: str, expect: str | None, tolerance: float) -> SmokeTest:
+    from deployer.core.jsonfile import parse_lines, read_text
+
+    texts = [read_text(Path(instances))] + ([read_text(Path(expect))] if expect else [])
+    digest = hashlib.sha256(
+        json.dumps([texts, repr(tolerance)], ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+    return SmokeTest(
+        instances,
+        parse_lines(texts[0], instances),
+        parse_lines(texts[1], expect) if expect else None,
+        tolerance,
+        digest,
+    )
 
 
 def _number(value: Any) -> bool:

@@ -58,7 +58,29 @@ def local_files(path: Path) -> Files:
         for name in names:
             full = Path(dirpath) / name
             sizes[full.relative_to(path).as_posix()] = full.stat().st_size
-    return Files(display_path(path), sizes, lambda name: (path / name).read_bytes())
+    return Files(display_path(path), sizes, lambda name: _read_regular(path / name))
+
+
+def _read_regular(file: Path) -> bytes:
+    """A regular file's bytes (a FIFO named saved_model.pb would block a plain read)."""
+    import stat
+
+    with open(file, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise savedmodel.SavedModelError("not a regular file")
+        return handle.read()
+
+
+def too_big(files: Files, name: str = "saved_model.pb") -> str | None:
+    """Why `name` cannot be a protobuf at all (over 2 GiB), decided by its size, unread."""
+    size = files.sizes.get(name, 0)
+    if size <= savedmodel.MAX_PROTO_BYTES:
+        return None
+    return (
+        f"{files.display(name)} is {_size(size)}, over the 2 GiB every protobuf must stay under, "
+        "so no TensorFlow can load it: keep the weights in variables/ (tf.saved_model.save "
+        "does), not as constants in the graph"
+    )
 
 
 def gcs_files(client: Any, uri: str) -> Files:
@@ -118,6 +140,9 @@ def tensorflow_problems(files: Files) -> list[str]:
             "export it with tf.saved_model.save(model, DIR) and point 'artifact' at DIR"
         ]
     where = files.display(pb)
+    oversized = too_big(files)
+    if oversized:
+        return [oversized]
     try:
         graphs = savedmodel.parse(files.read(pb))
     except savedmodel.SavedModelError as exc:

@@ -11,7 +11,7 @@ import zlib
 from typing import Any
 
 from deployer.artifacts import savedmodel
-from deployer.artifacts.checks import Files, tensorflow_problems
+from deployer.artifacts.checks import Files, tensorflow_problems, too_big
 from deployer.core.errors import DeployerError
 
 B64_HINTS = ("_bytes", "image", "encoded", "jpeg", "png")
@@ -84,6 +84,9 @@ def describe(files: Files) -> dict[str, Any]:
     """The document `inspect --format json` prints."""
     if "saved_model.pb" not in files.sizes:
         raise DeployerError(f"{files.where}: no saved_model.pb; not a TensorFlow SavedModel")
+    oversized = too_big(files)
+    if oversized:
+        raise DeployerError(oversized)
     try:
         graphs = savedmodel.parse(files.read("saved_model.pb"))
     except savedmodel.SavedModelError as exc:

@@ -23,6 +23,10 @@ from dataclasses import dataclass
 
 SERVE_TAG = "serve"
 DEFAULT_SIGNATURE = "serving_default"
+MAX_PROTO_BYTES = 2**31 - 1
+"""No protobuf message may be 2 GiB or more ("Any proto in serialized form must be <2GiB, as
+that is the maximum size supported by all implementations": protobuf.dev/programming-guides/
+proto-limits), so no TensorFlow loads a larger `saved_model.pb`: refused by its size, unread."""
 
 # tensorflow/core/framework/types.proto, DataType -> the name TensorFlow's Python API prints.
 DTYPES: dict[int, str] = {

@@ -30,6 +30,11 @@ from deployer.core.errors import DeployerError
 
 
 def main() -> None:
+    from deployer.core.sensitive import ScrubbingStream
+
+    # Sensitive values (core/sensitive.py) are masked in everything printed, whoever prints it.
+    sys.stdout = ScrubbingStream(sys.stdout)
+    sys.stderr = ScrubbingStream(sys.stderr)
     try:
         app()
     except DeployerError as exc:

@@ -1,6 +1,5 @@
 """`deployer apply`, `deployer destroy` and `deployer force-unlock`."""
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -66,22 +65,26 @@ def _read_plan_file(path: Path) -> dict | None:
     """The parsed document when `path` is a plan saved with `plan --out`; None for a manifests
     path (a directory or a .yaml/.yml file); UsageError for any other file, which can only have
     been meant as a saved plan and is not a valid one."""
+    from deployer.core import jsonfile
+
     if not path.is_file():
         return None
+    manifest = path.suffix.lower() in MANIFEST_SUFFIXES
     try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        text = jsonfile.read_text(path)
+    except jsonfile.InputError as exc:
+        if manifest:
+            return None  # the manifest loader reports it in its own terms
+        raise UsageError(f"{path}: not a valid saved plan ({exc.reason})") from None
     why = "it is not a JSON document written by `deployer plan --out`"
     try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text.rstrip()):
-            why = "it is truncated"
+        doc = jsonfile.parse(text, str(path))
+    except jsonfile.InputError as exc:
+        why = "it is truncated" if "too early" in exc.reason else exc.reason
         doc = None
     if isinstance(doc, dict) and "format_version" in doc:
         return doc
-    if path.suffix.lower() in MANIFEST_SUFFIXES:
+    if manifest:
         return None
     if isinstance(doc, dict):
         why = "it has no format_version"
@@ -152,14 +155,15 @@ def _run(
     parallelism: int | None,
     lock_timeout: str,
     backend: str,
-    smoke: Any = None,
     saved_plan: str = "",
 ) -> None:
     from deployer.apply.interrupt import interruptible
     from deployer.apply.lock import StackLock
+    from deployer.apply.smoke import pinned_tests
     from deployer.artifacts.gcs import storage_client
     from deployer.cli.plan_cmd import Format, show
     from deployer.history import recording
+    from deployer.providers import registry
     from deployer.workflow import provider_for
 
     timeout = parse_duration(lock_timeout)
@@ -189,6 +193,8 @@ def _run(
             raise typer.Exit(1)
         if not plan.has_changes:
             return
+        # read again, as apply will run them: stale if edited
+        smoke = pinned_tests(plan, registry.backend(backend).key_name)
         question = (
             "Do you really want to destroy all resources of this stack?"
             if operation == "destroy"
@@ -215,9 +221,10 @@ def apply(
     """Make the live cloud match the manifests (or execute exactly a saved plan)."""
     saved_doc = _read_plan_file(path)
     if saved_doc is not None:
-        _apply_saved(path, saved_doc, auto_approve, parallelism, lock_timeout)
+        _apply_saved(path, saved_doc, parallelism, lock_timeout, env, var)
         return
-    from deployer.workflow import compute_plan, smoke_tests
+    from deployer.apply.smoke import pin
+    from deployer.workflow import compute_plan
 
     stack = load(path, env, var)
     _run(
@@ -225,19 +232,24 @@ def apply(
         stack.project,
         stack.settings.artifacts,
         "apply",
-        lambda provider: compute_plan(
-            stack, provider, allow_downtime=allow_downtime, targets=target or ()
+        lambda provider: pin(
+            stack,
+            compute_plan(stack, provider, allow_downtime=allow_downtime, targets=target or ()),
         ),
         auto_approve,
         parallelism,
         lock_timeout,
         stack.backend,
-        smoke_tests(stack),
     )
 
 
 def _apply_saved(
-    path: Path, doc: dict, auto_approve: bool, parallelism: int | None, lock_timeout: str
+    path: Path,
+    doc: dict,
+    parallelism: int | None,
+    lock_timeout: str,
+    env: str | None = None,
+    var: list[str] | None = None,
 ) -> None:
     from deployer.apply.run import check_current, check_ownership
     from deployer.artifacts import digest_sources
@@ -263,7 +275,7 @@ def _apply_saved(
         observed = read_observed(provider, saved.stack)
         check_current(saved, fingerprint(observed), digests)
         check_ownership(saved, observed)
-        return saved
+        return _with_secrets(saved, env, var)
 
     _run(
         saved.stack,
@@ -277,6 +289,45 @@ def _apply_saved(
         saved.backend,
         saved_plan=str(path),
     )
+
+
+def _with_secrets(saved: Any, env: str | None, var: list[str] | None) -> Any:
+    """The saved plan with the sensitive values it holds only as digests filled in from the
+    manifests it was made from (same environment; `--var` as for `deployer plan`); stale when
+    one of them is not what the manifests give now."""
+    import dataclasses
+
+    from deployer.apply.run import StalePlanError
+    from deployer.core.sensitive import Redacted, digest, resolve, secrets_in
+
+    wanted = {
+        s.digest
+        for action in saved.actions
+        for s in secrets_in(action.desired or {})
+        if isinstance(s, Redacted)
+    }
+    if not wanted:
+        return saved
+    if env is not None and env != (saved.environment or None):
+        raise OptionError(
+            f"--env {env}: the saved plan was made for "
+            f"{f'--env {saved.environment}' if saved.environment else 'no --env'}"
+        )
+    where = Path(saved.manifests or "manifests")
+    stack = load(where, saved.environment or None, var)
+    known = {digest(value, saved.fingerprint): value for value in stack.sensitive_values()}
+    missing = wanted - known.keys()
+    if missing:
+        raise StalePlanError(
+            f"saved plan is stale: {len(missing)} of its sensitive values are not what {where}/ "
+            "gives now (pass the same --var values as to `deployer plan`); run `deployer plan "
+            "--out FILE` again"
+        )
+    actions = tuple(
+        dataclasses.replace(a, desired=resolve(a.desired, known)) if a.desired else a
+        for a in saved.actions
+    )
+    return dataclasses.replace(saved, actions=actions)
 
 
 @app.command()

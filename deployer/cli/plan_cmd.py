@@ -70,6 +70,7 @@ def plan(
     allow_downtime: DowntimeOpt = False,
 ) -> None:
     """Show what apply would change, without changing anything."""
+    from deployer.apply.smoke import pin
     from deployer.workflow import compute_plan, provider_for
 
     stack = load(path, env, var)
@@ -79,6 +80,7 @@ def plan(
         allow_downtime=allow_downtime,
         targets=target or (),
     )
+    result = pin(stack, result)  # a saved plan runs the same smoke tests, or is stale
     show(result, fmt, stack.regions())
     if out is not None:
         write_plan_file(result, out)
@@ -105,20 +107,25 @@ class ShowFormat(StrEnum):
 
 
 def read_plan_files(files: list[Path]):  # -> list[deployer.core.plan.Plan]
+    """Saved plans, each read with the guards of deployer.core.jsonfile (size, kind of file,
+    nesting, finite numbers), so a hostile file is one line naming it."""
+    from deployer.core import jsonfile
     from deployer.core.errors import DeployerError, UsageError
-    from deployer.render.jsonplan import loads_plan
+    from deployer.render.jsonplan import plan_from_json
     from deployer.workflow import resolved
 
     plans = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+            doc = jsonfile.read_json(path)
+        except jsonfile.InputError as exc:
+            raise UsageError(f"cannot read plan {exc}") from None
         try:
-            plans.append(resolved(loads_plan(text)))
+            plans.append(resolved(plan_from_json(doc)))
         except DeployerError as exc:
             raise DeployerError(f"{path}: {exc}") from None
+        except RecursionError:
+            raise DeployerError(f"{path}: plan document nested too deeply") from None
     return plans
 
 

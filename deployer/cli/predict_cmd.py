@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -14,40 +15,26 @@ from deployer.cli.options import EnvOpt, VarOpt, load
 from deployer.core.errors import UsageError
 
 
-def read_jsonl(path: Path, what: str) -> list:
-    """One JSON value per non-empty line; UsageError naming the line otherwise."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise UsageError(f"{what} {path}: {exc.strerror or exc}") from None
-    values = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            values.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-    if not values:
-        raise UsageError(f"{what} {path}: no instances")
-    return values
-
-
 def _instances(text: str) -> list:
-    source = text
-    if text.endswith(".jsonl") and Path(text.removeprefix("@")).is_file():
-        return read_jsonl(Path(text.removeprefix("@")), "--instances")
-    if text.startswith("@") or (not text.lstrip().startswith(("[", "{")) and Path(text).is_file()):
-        try:
-            source = Path(text.removeprefix("@")).read_text()
-        except OSError as exc:
-            raise UsageError(f"--instances {text}: {exc.strerror or exc}") from None
+    """`--instances`: a JSON list (or {"instances": [...]}), @FILE or FILE holding one, or a
+    FILE.jsonl of one instance per line; read with the guards of deployer.core.jsonfile."""
+    from deployer.core import jsonfile
+
+    name = text.removeprefix("@")
+    is_file = text.startswith("@") or (
+        not text.lstrip().startswith(("[", "{")) and os.path.lexists(text)
+    )
     try:
-        value = json.loads(source, parse_constant=_not_json)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--instances: not valid JSON ({exc.msg} at char {exc.pos})") from None
-    except RecursionError:
-        raise UsageError("--instances: nested too deeply") from None
+        if not is_file:
+            value: object = jsonfile.parse(text, "--instances")
+        elif name.endswith(".jsonl"):
+            value = jsonfile.read_jsonl(Path(name), f"--instances {name}")
+            if not value:
+                raise UsageError(f"--instances {name}: no instances")
+        else:
+            value = jsonfile.read_json(Path(name), f"--instances {name}")
+    except jsonfile.InputError as exc:
+        raise UsageError(str(exc)) from None
     if isinstance(value, dict) and "instances" in value:
         value = value["instances"]
     if not isinstance(value, list):
@@ -90,10 +77,6 @@ def print_predictions(result: dict, fmt: PredictFormat) -> None:
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _not_json(name: str) -> None:
-    raise UsageError(f"--instances: {name} is not valid JSON (use a number or null)")
 
 
 def finite(value: Any) -> tuple[Any, int]:

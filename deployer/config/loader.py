@@ -13,7 +13,7 @@ from typing import Any
 
 from deployer.config import rules
 from deployer.config.validation import validate
-from deployer.config.variables import interpolate
+from deployer.config.variables import interpolate, sensitive_paths
 from deployer.config.yamlsource import YamlDocument, load_yaml
 from deployer.core.backend import Backend
 from deployer.core.diagnostics import (
@@ -26,10 +26,15 @@ from deployer.core.diagnostics import (
 )
 from deployer.core.errors import UsageError
 from deployer.core.manifest import ModelSpec, Settings, VersionSpec
+from deployer.core.sensitive import Sensitive, register
 from deployer.core.stack import DeclaredModel, Stack
 
 SETTINGS_NAMES = ("deployer.yaml", "deployer.yml")
-_SETTINGS_ONLY_KEYS = ("vars", "environments")
+_SETTINGS_ONLY_KEYS = ("vars", "environments", "sensitive_vars")
+SENSITIVE_USE = (
+    "variable {names} is sensitive (listed in sensitive_vars): use it only in a container's "
+    "env or args values, which plans never show"
+)
 
 
 def _find_files(path: Path) -> tuple[Path | None, list[Path]]:
@@ -142,15 +147,85 @@ def _one_of(values: list[str]) -> str:
     return " or ".join([", ".join(quoted[:-1]), quoted[-1]]) if len(quoted) > 1 else quoted[0]
 
 
-def _interpolated(doc: YamlDocument, values: Mapping[str, str], diags: Diagnostics, skip=()) -> Any:
+def _interpolated(
+    doc: YamlDocument,
+    values: Mapping[str, str],
+    diags: Diagnostics,
+    skip: tuple[str, ...] = (),
+    sensitive: tuple[str, ...] = (),
+) -> Any:
     def on_error(path: PathKey, message: str) -> None:
         diags.add_root_cause(doc.source.file, doc.source.value(path), message)
 
     if not isinstance(doc.data, dict):
         return doc.data
     return {
-        k: (v if k in skip else interpolate(v, values, on_error, (k,))) for k, v in doc.data.items()
+        k: (v if k in skip else interpolate(v, values, on_error, (k,), sensitive))
+        for k, v in doc.data.items()
     }
+
+
+def _sensitive_names(data: Any) -> tuple[str, ...]:
+    names = data.get("sensitive_vars") if isinstance(data, dict) else None
+    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
+
+
+def _misused(doc: YamlDocument, path: PathKey, names: tuple[str, ...]) -> str:
+    """The sensitive variables a value uses, as the message names them."""
+    text: Any = doc.data
+    try:
+        for key in path:
+            text = text[key]
+    except (KeyError, IndexError, TypeError):
+        text = ""
+    used = [n for n in names if isinstance(text, str) and f"var.{n}" in text]
+    return ", ".join(f"'{n}'" for n in used) or "(sensitive)"
+
+
+Marks = dict[tuple[int, int], tuple[set[str], set[int]]]
+"""(model index, version index) -> (env names, args indexes) that use a sensitive variable."""
+
+
+def _sensitive_uses(
+    doc: YamlDocument, data: Any, names: tuple[str, ...], diags: Diagnostics
+) -> Marks:
+    """Where a model file uses sensitive variables: container env and args values are marked,
+    any other place is an error at its position."""
+    marks: Marks = {}
+    for path in sensitive_paths(data):
+        match path:
+            case ("models", int(i), "versions", int(j), "container", "env", str(name), *rest) if (
+                rest in ([], ["value"])
+            ):
+                marks.setdefault((i, j), (set(), set()))[0].add(name)
+            case ("models", int(i), "versions", int(j), "container", "args", int(k), *rest) if (
+                rest in ([], ["value"])
+            ):
+                marks.setdefault((i, j), (set(), set()))[1].add(k)
+            case _:
+                used = _misused(doc, path, names)
+                message = SENSITIVE_USE.format(names=used)
+                diags.add(doc.source.file, doc.source.value(path), message)
+    return marks
+
+
+def _marked(version: VersionSpec, env: set[str], args: set[int]) -> VersionSpec:
+    container = version.container
+    if container is None:
+        return version
+    marked = container.model_copy(
+        update={
+            "env": {
+                k: Sensitive(v) if k in env and isinstance(v, str) else v
+                for k, v in container.env.items()
+            },
+            "args": tuple(
+                Sensitive(a) if i in args and isinstance(a, str) else a
+                for i, a in enumerate(container.args)
+            ),
+        }
+    )
+    return version.model_copy(update={"container": marked})
 
 
 def _load_settings(
@@ -182,7 +257,12 @@ def _load_settings(
         )
         return None, dict(cli_vars), default
     values = _variables(doc, environment, cli_vars, diags)
-    data = _interpolated(doc, values, diags, skip=_SETTINGS_ONLY_KEYS)
+    names = _sensitive_names(doc.data)
+    data = _interpolated(doc, values, diags, skip=_SETTINGS_ONLY_KEYS, sensitive=names)
+    for misused in sensitive_paths(data):
+        used = _misused(doc, misused, names)
+        diags.add(doc.source.file, doc.source.value(misused), SENSITIVE_USE.format(names=used))
+    values = {k: Sensitive(v) if k in names else v for k, v in values.items()}
     backend = backends.choose(data, environment, doc.source, diags)
     settings = validate(Settings, data, doc.source, diags)
     if settings is not None:
@@ -193,6 +273,7 @@ def _load_settings(
 def _load_model_file(
     path: Path, values: Mapping[str, str], diags: Diagnostics
 ) -> list[tuple[ModelSpec, tuple[int, ...], SourceMap, int]]:
+    names = tuple(k for k, v in values.items() if isinstance(v, Sensitive))
     file = display_path(path)
     doc = load_yaml(path, file, diags)
     if doc is None:
@@ -203,7 +284,8 @@ def _load_model_file(
     if not isinstance(doc.data, dict) or "models" not in doc.data:
         diags.add(file, doc.source.value(()), "a model file must be a mapping with a 'models' list")
         return []
-    data = _interpolated(doc, values, diags)
+    data = _interpolated(doc, values, diags, sensitive=names)
+    marks = _sensitive_uses(doc, data, names, diags) if names else {}
     for key in data:
         if key != "models":
             hint = "; did you mean 'models'?" if key in ("model", "Models") else ""
@@ -214,14 +296,14 @@ def _load_model_file(
         return []
     loaded = []
     for i, item in enumerate(models):
-        model = _load_model(item, doc.source, ("models", i), diags)
+        model = _load_model(item, doc.source, ("models", i), diags, marks)
         if model is not None:
             loaded.append((*model, doc.source, i))
     return loaded
 
 
 def _load_model(
-    item: Any, source: SourceMap, path: PathKey, diags: Diagnostics
+    item: Any, source: SourceMap, path: PathKey, diags: Diagnostics, marks: Marks | None = None
 ) -> tuple[ModelSpec, tuple[int, ...]] | None:
     """Validate a model and each of its versions on their own, so one bad version does not
     hide the problems of the others or of the model."""
@@ -239,6 +321,9 @@ def _load_model(
     indexes: list[int] = []
     for j, raw in enumerate(raw_versions):
         version = validate(VersionSpec, raw, source, diags, prefix=(*path, "versions", j))
+        mark = (marks or {}).get((int(path[-1]), j))
+        if version is not None and mark is not None:
+            version = _marked(version, *mark)
         if version is not None:
             versions.append(version)
             indexes.append(j)
@@ -264,6 +349,7 @@ def load_stack(
     settings, values, backend = _load_settings(
         settings_path, root, environment, cli_vars or {}, diags, Backends(backends)
     )
+    register(v for v in values.values() if isinstance(v, Sensitive))
     declared: list[DeclaredModel] = []
     for model_path in model_paths:
         for spec, version_indexes, source, index in _load_model_file(model_path, values, diags):
@@ -278,7 +364,7 @@ def load_stack(
     stack_name = settings.stack or rules.default_stack_name(root)
     single_file = not path.is_dir() and path.name not in SETTINGS_NAMES
     scope = tuple(dict.fromkeys(m.spec.name for m in declared)) if single_file else None
-    return Stack(
+    stack = Stack(
         root,
         stack_name,
         settings,
@@ -288,3 +374,5 @@ def load_stack(
         warnings=tuple(diags.sorted_warnings()),
         scope=scope,
     )
+    register(stack.sensitive_values())
+    return stack

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from deployer.core import manifest, ownership
+from deployer.core import jsonfile, manifest, ownership
 from deployer.core.backend import ManifestRules
 from deployer.core.diagnostics import Diagnostics, PathKey, Position, SourceMap, display_path
 from deployer.core.manifest import AutoScaling, ManualScaling, ModelSpec, Settings, VersionSpec
@@ -112,6 +112,17 @@ def check_settings(
     if problem:
         c.at(("region",), problem)
     c.labels(("labels",), settings.labels, extra=len(ownership.RESERVED_LABELS))
+    for name in settings.environments:
+        if not ENVIRONMENT_RE.match(name):
+            c.at_key(
+                ("environments", name),
+                f"invalid environment name {name!r}: letters, digits, '-', '_' and '.', "
+                "starting with a letter or digit, 1-63 characters (it is printed in plans, "
+                "pull-request comments and the history)",
+            )
+
+
+ENVIRONMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 def check_models(
@@ -274,20 +285,6 @@ def _check_artifact(c: Checker, path: PathKey, model: DeclaredModel, version: Ve
         )
 
 
-def read_jsonl(path: Path) -> list[object]:
-    """The JSON values of a JSON Lines file (blank lines skipped); ValueError naming the line."""
-    import json
-
-    values = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                values.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"line {number} is not valid JSON ({exc.msg})") from None
-    return values
-
-
 def _check_smoke_test(
     c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
 ) -> None:
@@ -302,12 +299,12 @@ def _check_smoke_test(
         where = (*path, "smoke_test", key)
         file = model.file.parent / name
         try:
-            values = read_jsonl(file)
-        except FileNotFoundError:
-            c.at(where, f"smoke_test {key} file not found: {display_path(file)}")
-            continue
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            c.at(where, f"smoke_test {key} file {display_path(file)}: {exc}")
+            values = jsonfile.read_jsonl(file, display_path(file))
+        except jsonfile.InputError as exc:
+            if not file.exists() and not file.is_symlink():
+                c.at(where, f"smoke_test {key} file not found: {display_path(file)}")
+            else:
+                c.at(where, f"smoke_test {key} file {exc}")
             continue
         if not values:
             c.at(where, f"smoke_test {key} file {display_path(file)} holds no lines")

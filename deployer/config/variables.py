@@ -1,16 +1,18 @@
 """`${var.NAME}` interpolation in manifest strings.
 
 Values come from `vars` in deployer.yaml, then the `--env` environment's `vars`, then
-`--var NAME=VALUE` (last wins). `$${` writes a literal `${`.
+`--var NAME=VALUE` (last wins). `$${` writes a literal `${`. A string that uses a variable
+named in `sensitive_vars` comes out as a `deployer.core.sensitive.Sensitive` string.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from deployer.config.yamlsource import PathKey
+from deployer.core.sensitive import Sensitive
 
 VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _TOKEN_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
@@ -31,9 +33,13 @@ def parse_cli_vars(pairs: list[str]) -> dict[str, str]:
     return result
 
 
-def interpolate_string(text: str, values: Mapping[str, str]) -> tuple[str, list[str]]:
-    """Replace every `${var.NAME}`; returns the result and the problems found."""
+def interpolate_string(
+    text: str, values: Mapping[str, str], sensitive: Collection[str] = ()
+) -> tuple[str, list[str]]:
+    """Replace every `${var.NAME}`; returns the result (Sensitive when a variable in
+    `sensitive` was used) and the problems found."""
     problems: list[str] = []
+    used: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         whole = match.group(0)
@@ -51,20 +57,39 @@ def interpolate_string(text: str, values: Mapping[str, str]) -> tuple[str, list[
             known = ", ".join(sorted(values)) or "none defined"
             problems.append(f"undefined variable '{name}' (known: {known})")
             return whole
+        used.append(name)
         return values[name]
 
-    return _TOKEN_RE.sub(replace, text), problems
+    result = _TOKEN_RE.sub(replace, text)
+    return (Sensitive(result) if any(n in sensitive for n in used) else result), problems
 
 
-def interpolate(data: Any, values: Mapping[str, str], on_error: OnError, path: PathKey = ()) -> Any:
+def interpolate(
+    data: Any,
+    values: Mapping[str, str],
+    on_error: OnError,
+    path: PathKey = (),
+    sensitive: Collection[str] = (),
+) -> Any:
     """Interpolate every string inside `data` (keys are left alone)."""
     if isinstance(data, str):
-        result, problems = interpolate_string(data, values)
+        result, problems = interpolate_string(data, values, sensitive)
         for problem in problems:
             on_error(path, problem)
         return result
     if isinstance(data, dict):
-        return {k: interpolate(v, values, on_error, (*path, k)) for k, v in data.items()}
+        return {k: interpolate(v, values, on_error, (*path, k), sensitive) for k, v in data.items()}
     if isinstance(data, list):
-        return [interpolate(v, values, on_error, (*path, i)) for i, v in enumerate(data)]
+        return [interpolate(v, values, on_error, (*path, i), sensitive) for i, v in enumerate(data)]
     return data
+
+
+def sensitive_paths(data: Any, path: PathKey = ()) -> list[PathKey]:
+    """Where `data` holds Sensitive strings (from sensitive variables)."""
+    if isinstance(data, Sensitive):
+        return [path]
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in sensitive_paths(v, (*path, k))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in sensitive_paths(v, (*path, i))]
+    return []

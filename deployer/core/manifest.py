@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from deployer.core.sensitive import Sensitive
 
 Framework = Literal["tensorflow", "scikit-learn", "xgboost"]
 Labels = dict[str, str]
@@ -69,8 +71,29 @@ class RequestLogging(_Strict):
     sampling_percentage: float = Field(default=1.0, ge=0, le=1)
 
 
+class EnvValue(_Strict):
+    """An environment variable written out: its value and whether plans may show it."""
+
+    value: str
+    sensitive: bool = Field(
+        default=True, description="false: plans show the value (env values are hidden by default)."
+    )
+
+
+class ArgValue(_Strict):
+    """A command-line argument written out, to hide it in plans."""
+
+    value: str
+    sensitive: bool = Field(default=True, description="true: plans show (sensitive value).")
+
+
 class Container(_Strict):
-    """A custom serving image (vertex only), instead of the prebuilt image for the framework."""
+    """A custom serving image (vertex only), instead of the prebuilt image for the framework.
+
+    Env values are sensitive unless written `{value: V, sensitive: false}`, args are shown
+    unless written `{value: V, sensitive: true}`; a value using a variable listed in
+    `sensitive_vars` is always sensitive. After validation `env` and `args` hold plain strings,
+    the sensitive ones as `deployer.core.sensitive.Sensitive`."""
 
     image_uri: str = Field(description="The serving image, e.g. us-docker.pkg.dev/P/R/IMAGE:TAG.")
     predict_route: str | None = Field(
@@ -79,12 +102,36 @@ class Container(_Strict):
     health_route: str | None = Field(
         default=None, description="HTTP path the server answers health checks on."
     )
-    env: dict[str, str] = Field(
-        default_factory=dict, description="Environment variables: {NAME: VALUE}."
+    env: dict[str, str | EnvValue] = Field(
+        default_factory=dict,
+        description="Environment variables: {NAME: VALUE} (sensitive: plans show "
+        "'(sensitive value)'), or {NAME: {value: VALUE, sensitive: false}}.",
     )
     ports: tuple[int, ...] = Field(default=(), description="Ports the server listens on.")
     command: tuple[str, ...] = Field(default=(), description="Overrides the image's ENTRYPOINT.")
-    args: tuple[str, ...] = Field(default=(), description="Overrides the image's CMD.")
+    args: tuple[str | ArgValue, ...] = Field(
+        default=(),
+        description="Overrides the image's CMD; an argument written {value: V, sensitive: true} "
+        "is hidden in plans.",
+    )
+
+    @model_validator(mode="after")
+    def _plain_values(self) -> Container:
+        env = {
+            name: (
+                (Sensitive(v.value) if v.sensitive else v.value)
+                if isinstance(v, EnvValue)
+                else Sensitive(v)
+            )
+            for name, v in self.env.items()
+        }
+        args = tuple(
+            (Sensitive(a.value) if a.sensitive else a.value) if isinstance(a, ArgValue) else a
+            for a in self.args
+        )
+        object.__setattr__(self, "env", env)
+        object.__setattr__(self, "args", args)
+        return self
 
 
 class SmokeTest(_Strict):
@@ -202,4 +249,9 @@ class Settings(_Strict):
     region: str = "us-central1"
     labels: Labels = Field(default_factory=dict)
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    sensitive_vars: tuple[str, ...] = Field(
+        default=(),
+        description="Variables whose values plans, logs and messages never show (`--var` values "
+        "from CI secrets, say); they may be used in container env and args values only.",
+    )
     environments: dict[str, Environment] = Field(default_factory=dict)

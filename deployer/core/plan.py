@@ -285,6 +285,12 @@ class Plan:
     """The local twin's URL when the live state was read from it instead of Google Cloud."""
     commit: str = ""
     """The manifests' Git commit, when known."""
+    smoke_tests: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Smoke tests apply runs before it promotes a version, pinned like artifacts (filled by
+    deployer.apply.smoke.pin): `MODEL/VERSION` -> {instances, expect, tolerance, digest}."""
+    manifests: str = ""
+    """The manifests directory the plan was made from, relative to the working directory:
+    `apply PLAN.json` reads the sensitive values the plan file holds only as digests there."""
 
     @property
     def summary(self) -> Summary:

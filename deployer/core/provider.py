@@ -110,7 +110,7 @@ class Imported:
 
 
 @runtime_checkable
-class Adopts(Protocol):
+class Adopts(Provider, Protocol):
     """Live resources deployer did not create can be labelled as a stack's (`deployer import`)."""
 
     def manifest_entry(
@@ -124,6 +124,20 @@ class Adopts(Protocol):
         AdoptionError for what cannot be declared."""
         ...
 
+    def adopted(
+        self,
+        model: ObservedResource,
+        children: Sequence[ObservedResource],
+        desired: Sequence[DesiredResource],
+        origin: Mapping[str, str],
+        specs: Mapping[ResourceKey, str],
+        stack: str,
+    ) -> list[ObservedResource]:
+        """The live resources as a read will show them once `adopt` has labelled them (the
+        proof, before anything is written, that the import needs nothing else); AdoptionError
+        when the service would not take the labels."""
+        ...
+
     def adopt(
         self,
         model: ObservedResource,
@@ -133,6 +147,11 @@ class Adopts(Protocol):
         specs: Mapping[ResourceKey, str],
     ) -> list[str]:
         """Write the ownership labels of `desired`; notes on what was done."""
+        ...
+
+    def restore(self, model: ObservedResource, children: Sequence[ObservedResource]) -> list[str]:
+        """Undo `adopt` as far as the service lets (best effort): what could not be put back,
+        one line each."""
         ...
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from deployer.core.diagnostics import Diagnostic, SourceMap
 from deployer.core.manifest import ModelSpec, Settings, VersionSpec
+from deployer.core.sensitive import Sensitive
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,14 @@ class Stack:
 
     def version_count(self) -> int:
         return sum(len(m.spec.versions) * len(m.regions) for m in self.models)
+
+    def sensitive_values(self) -> list[Sensitive]:
+        """Every sensitive value the manifests hand a container (deployer.core.sensitive)."""
+        return [
+            value
+            for model in self.models
+            for version in model.spec.versions
+            if version.container is not None
+            for value in (*version.container.env.values(), *version.container.args)
+            if isinstance(value, Sensitive)
+        ]

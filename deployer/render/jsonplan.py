@@ -34,6 +34,7 @@ from deployer.core.plan import (
     note,
 )
 from deployer.core.resources import ResourceKey
+from deployer.core.sensitive import from_document, scrub, to_document
 
 Json = dict[str, Any]
 
@@ -45,9 +46,11 @@ def plan_to_json(plan: Plan) -> Json:
     """
     doc = _plan_core(plan)
     doc["backend"] = plan.backend
-    for key in ("environment", "emulator", "commit"):
+    for key in ("environment", "emulator", "commit", "manifests"):
         if getattr(plan, key):
             doc[key] = getattr(plan, key)
+    if plan.smoke_tests:
+        doc["smoke_tests"] = {k: dict(v) for k, v in sorted(plan.smoke_tests.items())}
     return doc
 
 
@@ -65,11 +68,11 @@ def _plan_core(plan: Plan) -> Json:
             "destroy": summary.destroy,
             "reroute": summary.reroute,
         },
-        "actions": [_action_to_json(a) for a in plan.actions],
+        "actions": [_action_to_json(a, plan.fingerprint) for a in plan.actions],
         "drift": [a.id for a in plan.drift],
         "ignored": [{"address": i.address, "reason": i.reason} for i in plan.ignored],
-        "warnings": list(plan.warnings),
-        "errors": list(plan.errors),
+        "warnings": [scrub(w) for w in plan.warnings],
+        "errors": [scrub(e) for e in plan.errors],
         "artifacts": dict(sorted((portable(k), v) for k, v in plan.artifacts.items())),
         "artifacts_uri": plan.artifacts_uri,
     }
@@ -151,11 +154,27 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             environment=_str(doc.get("environment", "")),
             emulator=_str(doc.get("emulator", "")),
             commit=_str(doc.get("commit", "")),
+            manifests=_str(doc.get("manifests", "")),
+            smoke_tests={
+                _str(k): _smoke_from_json(v) for k, v in dict(doc.get("smoke_tests", {})).items()
+            },
         )
     except KeyError as exc:
         raise DeployerError(f"plan document is missing {exc}") from exc
     except (TypeError, ValueError, AttributeError) as exc:
         raise DeployerError(f"plan document is malformed: {exc}") from exc
+
+
+def _smoke_from_json(doc: Mapping[str, Any]) -> dict[str, Any]:
+    tolerance = doc["tolerance"]
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+        raise TypeError(f"expected a number, got {tolerance!r}")
+    return {
+        "instances": _str(doc["instances"]),
+        "expect": _opt_str(doc.get("expect")),
+        "tolerance": float(tolerance),
+        "digest": _str(doc["digest"]),
+    }
 
 
 def _check_version(version: Any) -> None:
@@ -170,8 +189,10 @@ def _check_version(version: Any) -> None:
         )
 
 
-def _action_to_json(action: Action) -> Json:
-    doc = _core_to_json(action)
+def _action_to_json(action: Action, salt: str = "") -> Json:
+    """Sensitive values (deployer.core.sensitive) are written `{"sensitive": DIGEST}`, salted with
+    the plan's fingerprint."""
+    doc = _core_to_json(action, salt)
     if action.key.part:
         doc["part"] = action.key.part
     if action.key.instance:
@@ -186,11 +207,11 @@ def _action_to_json(action: Action) -> Json:
     if action.source:
         doc["source"] = action.source
     if action.before is not None:
-        doc["before"] = dict(action.before)
+        doc["before"] = to_document(dict(action.before), salt)
     return doc
 
 
-def _core_to_json(action: Action) -> Json:
+def _core_to_json(action: Action, salt: str = "") -> Json:
     return {
         "id": action.id,
         "kind": action.kind.value,
@@ -204,8 +225,8 @@ def _core_to_json(action: Action) -> Json:
         "drift": action.drift,
         "depends_on": list(action.depends_on),
         "ordered_after": list(action.ordered_after),
-        "changes": [_change_to_json(c) for c in action.changes],
-        "desired": None if action.desired is None else dict(action.desired),
+        "changes": [_change_to_json(c, salt) for c in action.changes],
+        "desired": None if action.desired is None else to_document(dict(action.desired), salt),
         "labels": None if action.labels is None else dict(action.labels),
         "artifact_source": None
         if action.artifact_source is None
@@ -239,13 +260,13 @@ def _reason_from_json(doc: Any) -> Reason:
     )
 
 
-def _change_to_json(change: FieldChange) -> Json:
+def _change_to_json(change: FieldChange, salt: str = "") -> Json:
     """A field change; its presentation keys (`label`, `hidden`, `shown`, `source`) only when
     set, so documents of plans without them are unchanged."""
     doc: Json = {
         "path": change.path,
-        "before": change.before,
-        "after": change.after,
+        "before": to_document(change.before, salt),
+        "after": to_document(change.after, salt),
         "forces_replacement": change.forces_replacement,
         "mask": change.mask,
     }
@@ -326,8 +347,8 @@ def _action(doc: Mapping[str, Any], key: ResourceKey, kind: ActionKind, reason: 
         changes=tuple(
             FieldChange(
                 path=_str(c["path"]),
-                before=c.get("before"),
-                after=c.get("after"),
+                before=from_document(c.get("before")),
+                after=from_document(c.get("after")),
                 forces_replacement=bool(c.get("forces_replacement", False)),
                 mask=_opt_str(c.get("mask")),
                 label=_str(c.get("label", "")),
@@ -339,13 +360,13 @@ def _action(doc: Mapping[str, Any], key: ResourceKey, kind: ActionKind, reason: 
         ),
         depends_on=tuple(_str(d) for d in doc.get("depends_on", [])),
         ordered_after=tuple(_str(d) for d in doc.get("ordered_after", [])),
-        desired=None if desired is None else dict(desired),
+        desired=None if desired is None else from_document(dict(desired)),
         labels=None if labels is None else {_str(k): _str(v) for k, v in dict(labels).items()},
         artifact_source=_opt_str(doc.get("artifact_source")),
         drift=bool(doc.get("drift", False)),
         route=_route_from_json(doc.get("route")),
         source=_str(doc.get("source", "")),
-        before=None if before is None else dict(before),
+        before=None if before is None else from_document(dict(before)),
     )
 
 

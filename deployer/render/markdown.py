@@ -67,21 +67,54 @@ GRAPH_EDGE_LIMIT = 300
 """Dependency edges drawn (GitHub's Mermaid refuses graphs over 500 edges)."""
 
 _ESCAPED = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_LIST_START = re.compile(r"^(\d*)([-.])")
+NO_MENTION = "@&#8203;"
+"""`@` followed by a zero-width space: `@team` in user text would notify that team (GitHub
+links mentions in text, whatever escaping Markdown saw; not inside code)."""
+
+# Every string a plan holds is user-controlled (a saved plan is a file anyone can edit), so each
+# lands through the helper for its context: `escape` (inline text), `code` (a code span),
+# `cell` (a code span in a table cell), `html_text` (inside an HTML element), `block_text` (a
+# line of a fenced block) and `mermaid_label`.
 
 
 def escape(text: str) -> str:
-    """User text as inline Markdown: one line, markup and HTML characters escaped."""
+    """User text as inline Markdown: one line, markup and HTML characters escaped (`|` and
+    `\\` too, so it may stand in a table cell), no mentions."""
     text = _ESCAPED.sub(r"\\\1", one_line(text)).replace("&", "&amp;")
-    return text if len(text) <= ITEM_LIMIT else text[: ITEM_LIMIT - 1] + "…"
+    text = _LIST_START.sub(r"\1\\\2", text)  # `- x`, `1. x` would start a list in a list item
+    text = text if len(text) <= ITEM_LIMIT else text[: ITEM_LIMIT - 1] + "…"
+    return text.replace("@", NO_MENTION)
 
 
 def code(text: str) -> str:
-    """An inline code span that holds any text (backticks included)."""
+    """An inline code span that holds any text (backticks included); not for table cells."""
     text = one_line(text)
     run = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (run + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def cell(text: str) -> str:
+    """Code in a table cell. GitHub splits a row at every `|` not escaped by a backslash, even
+    inside a code span, where no backslash can escape another: text with `|` or `\\` becomes
+    a `<code>` element holding escaped text instead."""
+    if "|" not in text and "\\" not in text:
+        return code(text)
+    return f"<code>{escape(text)}</code>"
+
+
+def html_text(text: str) -> str:
+    """Text inside an HTML element (`<summary>`): one line (a blank line would end the HTML
+    block and let Markdown in), entities escaped, no mentions."""
+    return html.escape(one_line(text)).replace("@", NO_MENTION)
+
+
+def block_text(text: str) -> str:
+    """A value on one line of a fenced block: never a line of its own (a newline in an
+    address or a path of a hand-made plan could pose as another action)."""
+    return " ".join(text.splitlines()) if text else text
 
 
 def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, regions: Sequence[str] = ()) -> str:
@@ -355,7 +388,7 @@ def _table(plan: Plan, limit: int = TABLE_LIMIT) -> str:
         return f"\n<sub>{len(ordered):,} actions: see the sections below.</sub>\n"
     for action in ordered[:limit]:
         rows.append(
-            f"| {_flag(action)} | {action.kind_text()} | {code(action.address)} "
+            f"| {_flag(action)} | {action.kind_text()} | {cell(action.address)} "
             f"| {escape(_detail(plan, action))} |\n"
         )
     if len(ordered) > limit:
@@ -381,14 +414,15 @@ def _detail(plan: Plan, action: Action) -> str:
 def _footer(plan: Plan) -> str:
     env = f" --env {plan.environment}" if plan.environment else ""
     if plan.errors:
-        how = f"Fix the errors above, then run `deployer plan{env}` again."
+        how = f"Fix the errors above, then run {code(f'deployer plan{env}')} again."
     elif not plan.actions:
         return ""
     else:
         how = (
-            f"To apply: `deployer apply{env}` plans again and asks before it changes anything; "
-            f"`deployer plan{env} --out plan.json` then `deployer apply plan.json` executes "
-            "exactly this plan (refused if the live state changed since)."
+            f"To apply: {code(f'deployer apply{env}')} plans again and asks before it changes "
+            f"anything; {code(f'deployer plan{env} --out plan.json')} then "
+            "`deployer apply plan.json` executes exactly this plan (refused if the live state "
+            "changed since)."
         )
     return f"\n---\n\n<sub>{how}</sub>\n"
 
@@ -451,7 +485,7 @@ def _unchanged_regions(regions: Sequence[str]) -> str:
 
 
 def _model_section(plan: Plan, model: str, actions: Sequence[Action]) -> str:
-    summary = f"<code>{html.escape(model)}</code>: {html.escape(group_summary(plan, actions))}"
+    summary = f"<code>{html_text(model)}</code>: {html_text(group_summary(plan, actions))}"
     block = "\n".join(_block_lines(actions))
     fence = "`" * max(3, _longest_backtick_run(block) + 1)
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{block}\n{fence}\n\n</details>\n"
@@ -465,15 +499,18 @@ def _block_lines(actions: Iterable[Action]) -> list[str]:
         drift = "  (drift)" if action.drift else ""
         create = action.kind is ActionKind.CREATE
         where = f"  ({action.source})" if action.source and create else ""
-        reason = reason_text(action)
-        lines.append(f"{mark} {symbol(action)} {action.address}  # {reason}{where}{drift}")
+        reason = block_text(reason_text(action))
+        lines.append(
+            f"{mark} {symbol(action)} {block_text(action.address)}  # {reason}"
+            f"{block_text(where)}{drift}"
+        )
         if action.kind.replaces:
             lines.append(f"{mark} {CHANGE_INDENT}# {replace_cost(action)}")
         for change in visible(action):
             forces = f"  {FORCES}" if change.forces_replacement else ""
             at = f"  ({change.source})" if change.source and not create else ""
             for text in change_lines(action, change):
-                lines.append(f"{mark} {CHANGE_INDENT}{text}{forces}{at}")
+                lines.append(f"{mark} {CHANGE_INDENT}{block_text(text + forces + at)}")
     return lines
 
 
@@ -602,7 +639,7 @@ def _overview(plans: Sequence[Plan]) -> str:
             else ""
         )
         rows.append(
-            f"| {flag} | {code(_env_name(plan))} | {code(plan.project)} | {code(plan.backend)} "
+            f"| {flag} | {cell(_env_name(plan))} | {cell(plan.project)} | {cell(plan.backend)} "
             f"| {escape(plan_outcome(plan))} |\n"
         )
     if len(plans) > LIST_LIMIT:
@@ -631,8 +668,8 @@ def _env_section(plan: Plan, limit: int, cap: int) -> str:
     if plan.actions or plan.errors or plan.warnings:
         return _render(plan, limit, (), level=3, title=title, cap=cap)
     summary = (
-        f"<details><summary>Environment <code>{html.escape(_env_name(plan))}</code>: "
-        f"{html.escape(plan_outcome(plan))}</summary>\n\n"
+        f"<details><summary>Environment <code>{html_text(_env_name(plan))}</code>: "
+        f"{html_text(plan_outcome(plan))}</summary>\n\n"
     )
     closing = "\n</details>\n"
     room = max(limit - len(summary) - len(closing), 0)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Summary, split_text
+from deployer.core.sensitive import SHOWN, is_secret, shown
 
 SYMBOLS: dict[ActionKind, str] = {
     ActionKind.CREATE: "+",
@@ -46,11 +47,14 @@ def elide(text: str, width: int = VALUE_WIDTH) -> str:
 
 
 def fmt_value(value: Any, width: int = VALUE_WIDTH) -> str:
-    """One-line rendering of a field value: strings quoted, containers as compact JSON."""
+    """One-line rendering of a field value: strings quoted, containers as compact JSON; a
+    sensitive value (deployer.core.sensitive) as `(sensitive value)`, wherever it is nested."""
     if value is None:
         return "(none)"
+    if is_secret(value):
+        return SHOWN
     try:
-        text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+        text = json.dumps(shown(value), sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
     except (TypeError, ValueError):
         text = repr(value)
     return elide(text, width)

@@ -89,10 +89,12 @@ def test_uploads_report_bytes_at_each_quarter(storage_client: Any, tmp_path: Pat
     source.mkdir()
     for i in range(8):
         (source / f"part{i}.bin").write_bytes(bytes(200_000))
+    from deployer.artifacts.digest import local_digest
+
     plan = Plan(
         stack="s",
         project="p",
-        artifacts={str(source): "d1"},
+        artifacts={str(source): local_digest(source)},  # the upload checks the bytes against it
         artifacts_uri=f"gs://{bucket.name}/deployer",
     )
     action = Action(

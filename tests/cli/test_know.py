@@ -140,5 +140,5 @@ def test_smoke_test_files_are_validated_at_their_line(repo: Repo) -> None:
         "manifests/models/m.yaml:10:18: smoke_test instances file not found: "
         "manifests/models/missing.jsonl",
         "manifests/models/m.yaml:11:15: smoke_test expect file manifests/models/bad.jsonl: "
-        "line 2 is not valid JSON (Expecting property name enclosed in double quotes)",
+        "line 2: not valid JSON (Expecting property name enclosed in double quotes at char 1)",
     ]

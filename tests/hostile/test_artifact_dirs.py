@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,3 +114,38 @@ def test_an_artifact_path_that_is_a_symlink_loop_is_a_validation_error(repo: Rep
     result = repo.run("validate", "manifests", timeout=30)
     assert result.returncode == 1 and "Traceback" not in result.stderr, str(result)
     assert "symlink that loops" in result.stderr, str(result)
+
+
+def _deployer(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_GCE_CHECK": "true", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "deployer", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_saved_model_pb_over_2_gib_is_refused_unread(tmp_path: Path) -> None:
+    """Issue 19 item 12: `inspect` read a 3 GB saved_model.pb whole into memory. No protobuf
+    may reach 2 GiB, so the size alone refuses it (the file here is sparse: nothing to read)."""
+    artifact = tmp_path / "huge"
+    artifact.mkdir()
+    with (artifact / "saved_model.pb").open("wb") as handle:
+        handle.truncate(3 * 1024**3)
+    result = _deployer(tmp_path, "inspect", str(artifact))
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "over the 2 GiB every protobuf must stay under" in lines[0], result
+    assert "saved_model.pb is 3" in lines[0], result
+
+
+def test_a_fifo_as_saved_model_pb_is_refused_not_read(tmp_path: Path) -> None:
+    artifact = tmp_path / "fifo"
+    artifact.mkdir()
+    os.mkfifo(artifact / "saved_model.pb")
+    result = _deployer(tmp_path, "inspect", str(artifact))
+    assert result.returncode == 1 and "not a regular file" in result.stderr, result

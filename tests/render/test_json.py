@@ -144,6 +144,15 @@ def test_every_plan_field_is_carried() -> None:
         environment="prod",
         emulator="http://127.0.0.1:8780",
         commit="0123abc",
+        manifests="manifests",
+        smoke_tests={
+            "fashion_mnist/v2": {
+                "instances": "manifests/models/smoke.jsonl",
+                "expect": None,
+                "tolerance": 0.001,
+                "digest": "ab" * 32,
+            }
+        },
     )
     carried = (
         (Plan, plan),

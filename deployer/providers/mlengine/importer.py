@@ -1,14 +1,16 @@
-"""Live `ml` v1 resources as manifest entries, for `deployer import` (pure: no I/O)."""
+"""Live `ml` v1 resources as manifest entries, for `deployer import`: the entry (pure), the
+resources as they will read once `MLEngineProvider.adopt` labelled them (pure: the check made
+before anything is written), and `restore`, which undoes `adopt`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from deployer.core import ownership
 from deployer.core.errors import AdoptionError
 from deployer.core.provider import Imported
-from deployer.core.resources import ObservedResource
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
 from deployer.providers.mlengine import catalog
 
 API_FRAMEWORKS = {v: k for k, v in catalog.FRAMEWORKS.items()}
@@ -105,3 +107,88 @@ def _version(v: ObservedResource, notes: list[str]) -> dict[str, Any]:
             "adopted: declare a new version on an n1-* machine and let deployer create it"
         )
     return out
+
+
+# ---- adopting: what it leaves, and undoing it -------------------------------------------------
+
+
+def _labels_written(resource: ObservedResource) -> bool:
+    """Whether `adopt` writes this resource's labels: the service fixes them at creation on
+    the global endpoint's models and on versions of machines other than n1-* (see
+    MLEngineWriter.patch_model and patch_version)."""
+    if resource.key.version is None:
+        return resource.key.endpoint != catalog.GLOBAL
+    return catalog.is_n1(str(resource.fields.get("machineType") or ""))
+
+
+def adopted(
+    model: ObservedResource,
+    children: Sequence[ObservedResource],
+    desired: Sequence[DesiredResource],
+    origin: Mapping[str, str],
+    specs: Mapping[ResourceKey, str],
+    stack: str,
+) -> list[ObservedResource]:
+    """`model` and its versions as a read will show them once `adopt` has labelled them."""
+    from deployer.providers.mlengine import state
+    from deployer.providers.mlengine.writer import written_labels
+
+    wanted = {d.key: d for d in desired}
+    fixed = [
+        r.key.address for r in [model, *children] if r.key in wanted and not _labels_written(r)
+    ]
+    if fixed:
+        raise AdoptionError(
+            f"the ml v1 service fixes labels at creation on {', '.join(fixed)} (models on the "
+            "global endpoint, versions on mls1-* machines), so deployer cannot label it as the "
+            "stack's; declare a new model or version on a regional endpoint instead; nothing was "
+            "changed"
+        )
+    out: list[ObservedResource] = []
+    for live in [model, *children]:
+        d = wanted.get(live.key)
+        body = dict(live.private)
+        if d is not None and _labels_written(live):
+            labels = written_labels(d.labels, specs[d.key])
+            if d.fields.get("artifactDigest"):
+                labels[state.LABEL_ARTIFACT] = str(d.fields["artifactDigest"])
+            body["labels"] = labels
+        if live.key.version is None:
+            out.append(state.observe_model(live.key.endpoint, body))
+        else:
+            out.append(state.observe_version(live.key.endpoint, live.key.model, body))
+    return out
+
+
+def restore(
+    provider: Any, model: ObservedResource, children: Sequence[ObservedResource]
+) -> list[str]:
+    """Put back the labels `adopt` replaced, the model's first (it decides ownership); returns
+    what could not be put back, one line each."""
+    from deployer.providers.errors import ProviderError
+
+    left: list[str] = []
+    for live in [model, *children]:
+        if live.key.part or not _labels_written(live):
+            continue
+        try:
+            _put_labels(provider, live.key, dict(live.private.get("labels") or {}))
+        except ProviderError as exc:
+            if not exc.not_found:
+                left.append(f"{live.key.address}: {exc}")
+    return left
+
+
+def _put_labels(provider: Any, key: ResourceKey, labels: dict[str, str]) -> None:
+    client, body = provider.client, {"labels": labels}
+    what = f"restore the labels of {key.address}"
+
+    def build(r: Any) -> Any:
+        if key.version is None:
+            request = r.projects().models()
+            return request.patch(name=client.model_name(key), updateMask="labels", body=body)
+        request = r.projects().models().versions()
+        return request.patch(name=client.version_name(key), updateMask="labels", body=body)
+
+    operation = client.execute(key.endpoint, what, build)
+    provider.writer.wait_operation(key.endpoint, operation, what)

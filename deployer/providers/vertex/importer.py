@@ -1,25 +1,28 @@
-"""Live Vertex AI resources as manifest entries, for `deployer import` (pure: no I/O).
+"""Live Vertex AI resources as manifest entries, for `deployer import`.
 
 A registry model's versions become manifest versions, named after a version alias when one is a
 valid name (else `v<versionId>`); the endpoint that deploys them gives machine, scaling and
-traffic. Each version keeps its serving image as `container:` (exactly what it runs).
+traffic. Each version keeps its serving image as `container:` (exactly what it runs). Besides
+the entry (pure), `adopted` says how the live resources will read once `VertexProvider.adopt`
+labelled them (pure: the check made before anything is written) and `restore` undoes `adopt`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from deployer.core import manifest, ownership
 from deployer.core.errors import AdoptionError
 from deployer.core.provider import Imported
-from deployer.core.resources import ObservedResource
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
 from deployer.providers.vertex import catalog as catalog_vertex
 
 INTERNAL = ownership.RESERVED_LABELS | {
     catalog_vertex.LABEL_MODEL,
     catalog_vertex.LABEL_VERSION,
-    ownership.LABEL_ARTIFACT,
+    "deployer-artifact",
 }
 METRIC_NAMES = {v: k for k, v in catalog_vertex.METRICS.items()}
 
@@ -46,13 +49,13 @@ def _container(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("healthRoute"):
         out["health_route"] = spec["healthRoute"]
     if spec.get("env"):
-        out["env"] = {e["name"]: e["value"] for e in spec["env"]}
+        out["env"] = {str(e["name"]): str(e["value"]) for e in spec["env"]}  # plain, for YAML
     if spec.get("ports"):
         out["ports"] = [p["containerPort"] for p in spec["ports"]]
     if spec.get("command"):
         out["command"] = list(spec["command"])
     if spec.get("args"):
-        out["args"] = list(spec["args"])
+        out["args"] = [str(a) for a in spec["args"]]
     return out
 
 
@@ -101,6 +104,12 @@ def manifest_entry(
         versions = [v for v in versions if names[str(v.private.get("versionId"))] == only]
         if not versions:
             raise AdoptionError(f"version {only!r} of {model.key.address} not found")
+    if not any(str(v.private.get("versionId")) in by_vid for v in versions):
+        raise AdoptionError(
+            f"{model.key.address} has no deployed version, and deployer manages models that "
+            "serve (a manifest whose versions all have deployed: false does not validate): "
+            "deploy one of its versions to an endpoint first, then import it"
+        )
     endpoint = endpoints[0] if endpoints else None
     split: dict[str, int] = {}
     if endpoint is not None:
@@ -174,3 +183,179 @@ def manifest_entry(
         }
     entry["versions"] = out_versions
     return Imported(entry, notes, origin)
+
+
+# ---- adopting: what it leaves, and undoing it -------------------------------------------------
+
+
+def _version_level(d: DesiredResource, spec: str) -> dict[str, str]:
+    """The labels `adopt` writes on a registry version (VertexWriter.version_labels)."""
+    from deployer.providers.vertex import observe
+    from deployer.providers.vertex.writer import label_values
+
+    labels = {
+        catalog_vertex.LABEL_MODEL: d.key.model,
+        catalog_vertex.LABEL_VERSION: str(d.key.version),
+        **d.labels,
+        ownership.LABEL_SPEC: spec,
+    }
+    if d.fields.get("artifactDigest"):
+        labels[observe.LABEL_ARTIFACT] = str(d.fields["artifactDigest"])
+    return label_values(labels)
+
+
+def adopted(
+    model: ObservedResource,
+    children: Sequence[ObservedResource],
+    desired: Sequence[DesiredResource],
+    origin: Mapping[str, str],
+    specs: Mapping[ResourceKey, str],
+    stack: str,
+) -> list[ObservedResource]:
+    """The model, its versions, endpoint and deployments as a read will show them once `adopt`
+    has written its labels, aliases and the endpoint's name (model and version labels merge
+    on read, the version's winning)."""
+    from deployer.providers.vertex import observe
+    from deployer.providers.vertex.writer import label_values
+
+    region = model.key.endpoint
+    head = next(d for d in desired if d.key.version is None and not d.key.part)
+    model_level = label_values({**head.labels, ownership.LABEL_SPEC: specs[head.key]})
+    bodies = {
+        str(r.private.get("versionId")): copy.deepcopy(dict(r.private))
+        for r in children
+        if r.key.version is not None and not r.key.part
+    }
+    for body in bodies.values():
+        body["labels"] = {**dict(body.get("labels") or {}), **model_level}
+    default_labels: dict[str, str] = {}
+    for d in desired:
+        if d.key.part or d.key.version is None:
+            continue
+        body = bodies[origin[str(d.key.version)]]
+        level = _version_level(d, specs[d.key])
+        body["labels"] = {**model_level, **level}
+        wanted = [str(d.key.version)] + ([catalog_vertex.DEFAULT_ALIAS] if d.is_default else [])
+        for alias in wanted:
+            for other in bodies.values():  # an alias held elsewhere moves
+                held = list(other.get("versionAliases") or ())
+                other["versionAliases"] = [a for a in held if a != alias]
+            body["versionAliases"] = [*body.get("versionAliases", []), alias]
+        if d.is_default:
+            default_labels = level
+    endpoints = []
+    wanted_ep = next((d for d in desired if d.key.part == "endpoint"), None)
+    for r in children:
+        if r.key.part != "endpoint":
+            continue
+        body = copy.deepcopy(dict(r.private))
+        if wanted_ep is not None and not r.key.instance:
+            body["displayName"] = wanted_ep.fields.get("displayName")
+            body["description"] = wanted_ep.fields.get("description") or ""
+            body["labels"] = label_values(
+                {
+                    catalog_vertex.LABEL_MODEL: wanted_ep.key.model,
+                    **wanted_ep.labels,
+                    ownership.LABEL_SPEC: specs[wanted_ep.key],
+                }
+            )
+        endpoints.append(body)
+    head_body = copy.deepcopy(dict(model.private))
+    head_body.update(
+        displayName=head.fields.get("displayName"),
+        description=head.fields.get("description") or "",
+        labels={**model_level, **default_labels},
+    )
+    return [
+        observe.observe_model(region, head_body),
+        *observe.assemble_model(region, model.key.model, list(bodies.values()), endpoints, stack),
+    ]
+
+
+def restore(
+    provider: Any, model: ObservedResource, children: Sequence[ObservedResource]
+) -> list[str]:
+    """Undo `adopt`: the model's name, description and labels first (they decide ownership),
+    the endpoint's, each version's labels, then the aliases as they were (a moved alias back to
+    its holder, an added one removed). Best effort: returns what could not be undone."""
+    from deployer.providers.errors import ProviderError
+    from deployer.providers.vertex.reader import list_versions
+
+    client = provider.client
+    region, name = model.key.endpoint, model.key.model
+    left: list[str] = []
+
+    def attempt(what: str, build: Any) -> Any:
+        try:
+            return client.execute(region, what, build)
+        except ProviderError as exc:
+            if not exc.not_found:
+                left.append(f"{what}: {exc}")
+            return None
+
+    head = {k: model.private.get(k) or ("" if k != "labels" else {}) for k in _MODEL_FIELDS}
+    attempt(
+        f"restore {model.key.address}",
+        lambda r: r.projects().locations().models().patch(
+            name=client.model_name(region, name), updateMask=",".join(_MODEL_FIELDS), body=head
+        ),
+    )  # fmt: skip
+    for endpoint in children:
+        if endpoint.key.part == "endpoint" and not endpoint.key.instance:
+            _restore_endpoint(client, endpoint, attempt)
+    original: dict[str, list[str]] = {}
+    for version in children:
+        if version.key.version is None or version.key.part:
+            continue
+        vid = str(version.private.get("versionId"))
+        original[vid] = list(version.private.get("versionAliases") or ())
+        body = {"labels": dict(version.private.get("labels") or {})}
+        attempt(
+            f"restore the labels of {model.key.address} version {vid}",
+            lambda r, v=vid, b=body: r.projects().locations().models().patch(
+                name=client.model_name(region, name, v), updateMask="labels", body=b
+            ),
+        )  # fmt: skip
+    try:
+        now = {
+            str(b.get("versionId")): list(b.get("versionAliases") or ())
+            for b in list_versions(client, region, name)
+        }
+    except ProviderError as exc:
+        return [*left, f"aliases of {model.key.address}: {exc}"]
+    every = {a for aliases in original.values() for a in aliases}
+    changes = {
+        vid: [a for a in aliases if a not in now.get(vid, [])] for vid, aliases in original.items()
+    }
+    for vid, aliases in now.items():
+        changes.setdefault(vid, []).extend(f"-{a}" for a in aliases if a not in every)
+    for vid, merge in changes.items():
+        if merge:
+            attempt(
+                f"restore the aliases of {model.key.address} version {vid}",
+                lambda r, v=vid, m=merge: r.projects().locations().models().mergeVersionAliases(
+                    name=client.model_name(region, name, v), body={"versionAliases": m}
+                ),
+            )  # fmt: skip
+    return left
+
+
+_MODEL_FIELDS = ("displayName", "description", "labels")
+
+
+def _restore_endpoint(client: Any, endpoint: ObservedResource, attempt: Any) -> None:
+    name = str(endpoint.private.get("name", ""))
+    current = attempt(
+        f"read {endpoint.key.address}",
+        lambda r: r.projects().locations().endpoints().get(name=name),
+    )
+    if current is None:
+        return
+    body = {k: endpoint.private.get(k) or ("" if k != "labels" else {}) for k in _MODEL_FIELDS}
+    body["etag"] = current.get("etag", "")
+    attempt(
+        f"restore {endpoint.key.address}",
+        lambda r: r.projects().locations().endpoints().patch(
+            name=name, updateMask=",".join(_MODEL_FIELDS), body=body
+        ),
+    )  # fmt: skip

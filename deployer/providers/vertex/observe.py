@@ -15,6 +15,7 @@ from typing import Any
 
 from deployer.core import ownership
 from deployer.core.resources import ObservedResource, ResourceKey
+from deployer.core.sensitive import Sensitive
 from deployer.providers.vertex import catalog as catalog_vertex
 
 Json = dict[str, Any]
@@ -67,11 +68,15 @@ def container_spec(spec: Mapping[str, Any] | None) -> Json:
         value = (spec or {}).get(key)
         if not value:
             continue
-        if key == "env":
-            value = [{"name": e.get("name", ""), "value": e.get("value", "")} for e in value]
+        if key == "env":  # read values are sensitive: plans never show them
+            value = [
+                {"name": e.get("name", ""), "value": Sensitive(e.get("value", ""))} for e in value
+            ]
         elif key == "ports":
             value = [{"containerPort": _int(p.get("containerPort"))} for p in value]
-        elif key in ("command", "args"):
+        elif key == "args":  # read args may hold secrets as well (deployer.core.sensitive)
+            value = [Sensitive(a) for a in value]
+        elif key == "command":
             value = list(value)
         out[key] = value
     return out

@@ -141,6 +141,24 @@ class VertexProvider:
 
         return manifest_entry(model, children, default_region, only)
 
+    def adopted(
+        self,
+        model: ObservedResource,
+        children: Sequence[ObservedResource],
+        desired: Sequence[DesiredResource],
+        origin: Mapping[str, str],
+        specs: Mapping[ResourceKey, str],
+        stack: str,
+    ) -> list[ObservedResource]:
+        from deployer.providers.vertex.importer import adopted
+
+        return adopted(model, children, desired, origin, specs, stack)
+
+    def restore(self, model: ObservedResource, children: Sequence[ObservedResource]) -> list[str]:
+        from deployer.providers.vertex.importer import restore
+
+        return restore(self, model, children)
+
     def adopt(
         self,
         model: ObservedResource,

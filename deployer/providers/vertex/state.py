@@ -143,7 +143,8 @@ def container_spec(version: VersionSpec, region: str) -> dict[str, Any]:
         "imageUri": custom.image_uri,
         "predictRoute": custom.predict_route,
         "healthRoute": custom.health_route,
-        "env": [{"name": k, "value": str(v)} for k, v in sorted((custom.env or {}).items())],
+        # `v` itself, not str(v): a Sensitive value must stay marked (deployer.core.sensitive)
+        "env": [{"name": k, "value": v} for k, v in sorted((custom.env or {}).items())],
         "ports": [{"containerPort": p} for p in custom.ports or ()],
         "command": list(custom.command or ()),
         "args": list(custom.args or ()),
