@@ -77,6 +77,10 @@ def cost_line(cost: Cost, total: Monthly | None = None, quote: Callable[[str], s
     piece of it that comes from outside (what has no price)."""
     found = total or cost.total
     currency = cost.currency
+    more = f" and {len(cost.unknown) - 1} more" if len(cost.unknown) > 1 else ""
+    twin = " (the local twin's prices)" if cost.twin else ""
+    if cost.unknown and not (found.priced_before or found.priced_after):
+        return f"serving cost: unknown ({quote(cost.unknown[0])}{more}){twin}"
     text = (
         f"serving cost: {money(found.priced_before, currency)}/mo {ARROW} "
         f"{money(found.priced_after, currency)}/mo ({money(found.delta, currency, sign=True)})"
@@ -86,13 +90,10 @@ def cost_line(cost: Cost, total: Monthly | None = None, quote: Callable[[str], s
     elif found.after is not None and found.after_max is None:
         text += ", no upper bound at max replicas"
     if cost.unknown:
-        more = f" and {len(cost.unknown) - 1} more" if len(cost.unknown) > 1 else ""
         text += f"; priced part only, unknown: {quote(cost.unknown[0])}{more}"
     elif found.after is None or found.before is None:
         text += "; priced part only"
-    if cost.twin:
-        text += " (the local twin's prices)"
-    return text
+    return text + twin
 
 
 def quota_text(room: QuotaRoom) -> str:

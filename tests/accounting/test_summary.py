@@ -88,4 +88,4 @@ def test_unknown_machine_types_are_noted_and_unpriced() -> None:
     assert cost is not None and cost.total.after is None
     assert cost.unknown == ("us-central1/fraud/v1: no price for z9-new-8 in us-central1 "
                             "(unknown machine type)",)  # fmt: skip
-    assert cost_line(cost).endswith("priced part only, unknown: " + cost.unknown[0])
+    assert cost_line(cost) == f"serving cost: unknown ({cost.unknown[0]})"  # nothing priced

@@ -245,3 +245,5 @@ def test_an_ml_v1_plan_counts_nodes_and_has_no_catalog_price(repo: Repo) -> None
     cost = doc["cost"]
     assert cost["monthly_after"] is None
     assert cost["source"].startswith("no prices: mlengine has no public price catalog")
+    text = repo.run("plan", "manifests").stdout
+    assert "  serving cost: unknown (us-central1/iris/v1: no N1 vCPU price for " in text

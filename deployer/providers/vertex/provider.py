@@ -96,10 +96,16 @@ class VertexProvider:
 
     def serving_quota(self, regions: Sequence[str], stack: str) -> QuotaReading:
         """Custom model serving quota (Service Usage) and others' deployments, per region."""
-        from deployer.providers.project.client import DOCTOR_RETRY, ServiceUsageQuotas
+        from deployer.providers.project.client import (
+            CHECK_TIMEOUT,
+            DOCTOR_RETRY,
+            ServiceUsageQuotas,
+        )
         from deployer.providers.vertex.usage import quota_reading
 
-        quotas = ServiceUsageQuotas(self.project, emulator=self.client.emulator, retry=DOCTOR_RETRY)
+        quotas = ServiceUsageQuotas(
+            self.project, emulator=self.client.emulator, retry=DOCTOR_RETRY, timeout=CHECK_TIMEOUT
+        )
         return quota_reading(self.client, quotas, regions, stack)
 
     def price_catalog_url(self) -> str:
@@ -112,9 +118,11 @@ class VertexProvider:
         return prediction_skus(self._billing(), currency)
 
     def _billing(self) -> Billing:
-        from deployer.providers.project.client import DOCTOR_RETRY, Billing
+        from deployer.providers.project.client import CHECK_TIMEOUT, DOCTOR_RETRY, Billing
 
-        return Billing(self.project, emulator=self.client.emulator, retry=DOCTOR_RETRY)
+        return Billing(
+            self.project, emulator=self.client.emulator, retry=DOCTOR_RETRY, timeout=CHECK_TIMEOUT
+        )
 
     # ---- writes ------------------------------------------------------------------------------
 
