@@ -37,14 +37,14 @@ class Accounting:
     def quota_failures(self) -> tuple[QuotaCheck, ...]:
         return tuple(c for c in self.quota if not c.ok)
 
-    def usage(self, notes: Iterable[str] = ()) -> record.Usage:
+    def usage(self) -> record.Usage:
         """The footprint as the plan records it, each region with its quota checks."""
         regions = {
             region: _footprint(each, [c for c in self.quota if c.region == region])
             for region, each in sorted(self.footprint.regions.items())
         }
         models = {m: _footprint(f) for m, f in sorted(self.footprint.models.items())}
-        return record.Usage(regions, models, (*self.notes, *notes))
+        return record.Usage(regions, models, self.notes)
 
     def plan_cost(self) -> record.Cost | None:
         """The cost as the plan records it (None when nothing was priced)."""
