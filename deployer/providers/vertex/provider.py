@@ -171,7 +171,6 @@ class VertexProvider:
         (and give it its alias, `default` too for the default), then the endpoint (ownership,
         `deployer-model`, display name and description as declared), the model last."""
         from deployer.providers.vertex import catalog as catalog_vertex
-        from deployer.providers.vertex.writer import label_values
 
         w, c = self.writer, self.client
         notes: list[str] = []
@@ -227,7 +226,7 @@ class VertexProvider:
         head = next(d for d in desired if d.key.version is None and not d.key.part)
         values = {
             **head.fields,
-            "labels": label_values({**head.labels, "deployer-spec": specs[head.key]}),
+            "labels": w.model_labels(head.labels),
         }
         w.patch_model(
             head.key,

@@ -106,6 +106,7 @@ def _model_resources(
                     "artifactDigest": digest,
                     "containerSpec": container_spec(version, region),
                     "versionDescription": version.description,
+                    "alias": name,
                 },
                 labels,
                 is_default=name == default,
