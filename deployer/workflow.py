@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from deployer.core import manifest, ownership
 from deployer.core.errors import OptionError
-from deployer.core.ownership import fingerprint
 from deployer.core.plan import Plan
 from deployer.core.provider import Provider
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
@@ -236,10 +235,6 @@ def check_targets(
                 f"--target {shown}: names nothing declared in the manifests or managed live by "
                 f"stack '{stack.name}'"
             )
-
-
-def current_fingerprint(plan: Plan, provider: Provider) -> str:
-    return fingerprint(read_observed(provider, plan.stack))
 
 
 def resolved(plan: Plan) -> Plan:

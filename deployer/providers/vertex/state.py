@@ -30,7 +30,6 @@ OWNERSHIP_KEYS = frozenset(
 )
 """Model-level labels: a registry read merges them into every version's, so deployer keeps them
 to ownership and puts user labels on versions and the endpoint."""
-COMPUTED_VERSION_LABELS = frozenset({ownership.LABEL_ARTIFACT})
 
 
 def ownership_labels(stack: str, model: ModelSpec) -> dict[str, str]:
