@@ -64,9 +64,13 @@ def compute_plan(
     allow_downtime: bool = False,
     targets: Sequence[str] = (),
     destroy: bool = False,
+    allow_over_quota: bool = False,
 ) -> Plan:
-    """The plan for `stack`; with `destroy`, the plan that removes every managed resource."""
+    """The plan for `stack`; with `destroy`, the plan that removes every managed resource.
+    It says what its deployments hold and cost, and is an error when its peak needs more
+    serving quota than is free (a warning with `allow_over_quota`)."""
     from deployer.artifacts import digests_for
+    from deployer.metering import metered
 
     parsed = scoped_targets(stack, parse_targets(targets))
     options = PlanOptions(
@@ -94,7 +98,8 @@ def compute_plan(
     )
     planned = _warn_left_behind(planned, stack, provider.name)
     index = ManifestIndex(stack, registry.backend(provider.name).key_name)
-    return annotate(planned, provider.model.vocabulary, index, observed)
+    planned = annotate(planned, provider.model.vocabulary, index, observed)
+    return metered(planned, stack, provider, observed, allow_over_quota=allow_over_quota)
 
 
 def _warn_left_behind(planned: Plan, stack: Stack, backend: str) -> Plan:

@@ -9,7 +9,7 @@ import typer
 
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, PathArg, VarOpt, load
-from deployer.cli.plan_cmd import DowntimeOpt, TargetOpt
+from deployer.cli.plan_cmd import DowntimeOpt, OverQuotaOpt, TargetOpt
 from deployer.core.errors import OptionError, UsageError
 
 AutoApproveOpt = Annotated[
@@ -224,6 +224,7 @@ def apply(
     parallelism: ParallelismOpt = None,
     lock_timeout: LockTimeoutOpt = "0s",
     allow_downtime: DowntimeOpt = False,
+    allow_over_quota: OverQuotaOpt = False,
 ) -> None:
     """Make the live cloud match the manifests (or execute exactly a saved plan)."""
     saved_doc = _read_plan_file(path)
@@ -241,7 +242,13 @@ def apply(
         "apply",
         lambda provider: pin(
             stack,
-            compute_plan(stack, provider, allow_downtime=allow_downtime, targets=target or ()),
+            compute_plan(
+                stack,
+                provider,
+                allow_downtime=allow_downtime,
+                targets=target or (),
+                allow_over_quota=allow_over_quota,
+            ),
         ),
         auto_approve,
         parallelism,

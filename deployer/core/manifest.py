@@ -255,3 +255,8 @@ class Settings(_Strict):
         "from CI secrets, say); they may be used in container env and args values only.",
     )
     environments: dict[str, Environment] = Field(default_factory=dict)
+    prices: str | None = Field(
+        default=None,
+        description="A YAML file of hourly prices (relative to deployer.yaml) that plans price "
+        "deployments with instead of the Cloud Billing Catalog.",
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployer.core.errors import UsageError
 from deployer.core.model import ResourceModel
@@ -19,6 +19,9 @@ from deployer.providers.mlengine.reader import read_state
 from deployer.providers.mlengine.writer import OPERATION_TIMEOUT, MLEngineWriter
 from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
+
+if TYPE_CHECKING:
+    from deployer.accounting.footprint import Deployment
 
 APPLY_PARALLELISM = catalog.MAX_CONCURRENT_VERSION_OPS
 """At most 10 version operations run at once per project: more threads would only queue."""
@@ -57,6 +60,13 @@ class MLEngineProvider(ImportsThrough):
 
     def read(self, endpoints: Iterable[str], stack: str | None = None) -> list[ObservedResource]:
         return read_state(self.project, endpoints, stack, self.parallelism, client=self.client)
+
+    def deployment(self, key: ResourceKey, fields: Mapping[str, Any]) -> Deployment | None:
+        """A version's nodes (deployer.accounting.capabilities.Metered); ml v1 has no public
+        serving quota to read and no price catalog any more (prices come from a prices file)."""
+        from deployer.providers.mlengine.footprint import of_resource
+
+        return of_resource(key, fields)
 
     def create(
         self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deployer.accounting.footprint import Deployment, Rollout
+from deployer.accounting.footprint import Deployment
+from deployer.core.resources import ResourceKey
 from deployer.providers.vertex import catalog as catalog_vertex
+from deployer.providers.vertex.schemas import DEPLOYMENT
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -37,5 +39,8 @@ def deployment(region: str, model: str, version: str, fields: Mapping[str, Any])
     )
 
 
-REPLACE_ROLLOUT = Rollout.CREATE_BEFORE_DESTROY
-"""A changed immutable field deploys the new version at 0% beside the old (DESIGN section 10)."""
+def of_resource(key: ResourceKey, fields: Mapping[str, Any]) -> Deployment | None:
+    """A `deployment` resource (desired or live) as accounting data; other kinds run nothing."""
+    if key.kind != DEPLOYMENT.name:
+        return None
+    return deployment(key.endpoint, key.model, key.version or "", fields)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployer.core.errors import UsageError
 from deployer.core.model import ResourceModel
@@ -22,6 +22,11 @@ from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexClient
 from deployer.providers.vertex.reader import read_state
 from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWriter
+
+if TYPE_CHECKING:
+    from deployer.accounting.capabilities import QuotaReading
+    from deployer.accounting.footprint import Deployment
+    from deployer.providers.project.client import Billing
 
 KINDS = ("model", "version", "endpoint", "deployment")
 
@@ -83,6 +88,45 @@ class VertexProvider(ImportsThrough):
         if stack is not None:
             self.stack = stack
         return read_state(self.project, endpoints, stack, self.parallelism, client=self.client)
+
+    # ---- accounting (deployer.accounting.capabilities) ----------------------------------------
+
+    def deployment(self, key: ResourceKey, fields: Mapping[str, Any]) -> Deployment | None:
+        from deployer.providers.vertex.footprint import of_resource
+
+        return of_resource(key, fields)
+
+    def serving_quota(self, regions: Sequence[str], stack: str) -> QuotaReading:
+        """Custom model serving quota (Service Usage) and others' deployments, per region."""
+        from deployer.providers.project.client import (
+            CHECK_TIMEOUT,
+            DOCTOR_RETRY,
+            ServiceUsageQuotas,
+        )
+        from deployer.providers.vertex.usage import quota_reading
+
+        quotas = ServiceUsageQuotas(
+            self.project, emulator=self.client.emulator, retry=DOCTOR_RETRY, timeout=CHECK_TIMEOUT
+        )
+        return quota_reading(self.client, quotas, regions, stack)
+
+    def price_catalog_url(self) -> str:
+        return self._billing().url()
+
+    def price_skus(self, currency: str) -> tuple[list[dict[str, Any]], bool]:
+        """Vertex AI's prediction SKUs from the Cloud Billing Catalog."""
+        from deployer.providers.project.billing import prediction_skus
+
+        return prediction_skus(self._billing(), currency)
+
+    def _billing(self) -> Billing:
+        from deployer.providers.project.client import CHECK_TIMEOUT, DOCTOR_RETRY, Billing
+
+        return Billing(
+            self.project, emulator=self.client.emulator, retry=DOCTOR_RETRY, timeout=CHECK_TIMEOUT
+        )
+
+    # ---- writes ------------------------------------------------------------------------------
 
     def _dispatch(self, action: str, key: ResourceKey) -> Callable[..., Any]:
         if key.kind not in KINDS:
