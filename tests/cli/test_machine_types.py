@@ -64,7 +64,9 @@ def test_mls1_nodes_change_with_a_default_move_converges_in_one_apply(
         ("reroute", "global/m/v2"),
         ("delete", "global/m/v1"),
     ], kinds
-    assert "scaling.nodes (patchable only if machineType is n1-*)" in (plan["actions"][0]["reason"])
+    assert (
+        "scaling.nodes (patchable only if machine_type is n1-*)" in (plan["actions"][0]["reason"])
+    )
     result = repo.apply()
     assert result.returncode == 0, str(result)
     repo.assert_no_changes()

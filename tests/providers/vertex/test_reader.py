@@ -104,6 +104,7 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
         "serviceAccount": None,
         "enableAccessLogging": True,
         "disableContainerLogging": False,
+        "displayName": deployed.private.get("displayName", ""),  # names it in plans
     }
     assert found[f"us-central1/fraud/v1:deployed#{dm3}"].private["modelVersionId"] == "3"
     assert found["us-central1/fraud/v2:deployed"].private["id"] == dm2
