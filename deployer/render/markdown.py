@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from deployer.core.plan import Action, ActionKind, Plan
-from deployer.render.serving import DOWNTIME, Event, Level, by_model, events, serves
+from deployer.render.serving import DOWNTIME, Event, Level, by_model, events, grouped, serves
 from deployer.render.values import (
     CHANGE_INDENT,
     DRIFT_TITLE,
@@ -329,11 +329,15 @@ HEADLINES = {
 }
 
 
-def event_text(event: Event) -> str:
-    """An event as Markdown: the tag in bold, the model as code."""
+def event_text(event: Event, models: Sequence[str] = ()) -> str:
+    """An event as Markdown: the tag in bold, the models it concerns as code."""
+    models = models or [event.model]
+    who = ", ".join(code(m) for m in models[:GROUP_NAMES])
+    if len(models) > GROUP_NAMES:
+        who += f" and {len(models) - GROUP_NAMES:,} more ({len(models):,} models)"
     if event.tag:
-        return f"**{event.tag}**: {code(event.model)} {escape(event.text)}"
-    return f"{code(event.model)}: {escape(event.text)}"
+        return f"**{event.tag}**: {who} {escape(event.text)}"
+    return f"{who}: {escape(event.text)}"
 
 
 def _banner(plan: Plan) -> str:
@@ -355,9 +359,10 @@ def _banner(plan: Plan) -> str:
     if top is Level.DOWN and not any(e.tag == DOWNTIME for e in found):
         headline = "**Something stops serving.**"
     lines = [f"[!{ALERTS.get(top, 'NOTE')}]", headline]
-    lines += [f"- {event_text(e)}" for e in found[:BANNER_LIMIT]]
-    if len(found) > BANNER_LIMIT:
-        lines.append(f"- … and {len(found) - BANNER_LIMIT:,} more (see the table below)")
+    said = grouped(found)
+    lines += [f"- {event_text(e, models)}" for e, models in said[:BANNER_LIMIT]]
+    if len(said) > BANNER_LIMIT:
+        lines.append(f"- … and {len(said) - BANNER_LIMIT:,} more (see the table below)")
     if recreated:
         lines.append(
             f"- **{len(recreated)} recreated** (deleted, then created again; none of them "

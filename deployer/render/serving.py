@@ -109,6 +109,17 @@ def _events(plan: Plan) -> list[Event]:
     return sorted(out, key=lambda e: -e.level)  # stable: models in plan order per level
 
 
+def grouped(found: Sequence[Event]) -> list[tuple[Event, list[str]]]:
+    """Events that read the same for several models, once, with every model they concern (a
+    fleet's 34 identical canaries are one line); downtime is said model by model."""
+    groups: dict[tuple[Level, str, str, str], tuple[Event, list[str]]] = {}
+    for event in found:
+        own = event.model if event.tag else ""
+        key = (event.level, event.tag, event.text, own)
+        groups.setdefault(key, (event, []))[1].append(event.model)
+    return list(groups.values())
+
+
 def downtime(plan: Plan) -> list[Event]:
     return [e for e in events(plan) if e.downtime]
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from deployer.core.plan import Action, ActionKind, Plan
-from deployer.render.serving import Level, by_model, events
+from deployer.render.serving import Event, Level, by_model, events, grouped
 from deployer.render.values import (
     CHANGE_INDENT,
     DRIFT_TITLE,
@@ -88,8 +88,8 @@ def _lines(plan: Plan) -> list[Line]:
     story = events(plan)
     if story:
         out += [[], [(f"{SERVING_TITLE}:", HEADING)]]
-        for event in story:
-            out.append([(f"  {event.line}", LEVEL_STYLES[event.level])])
+        for event, models in grouped(story):
+            out.append([(f"  {_event_line(event, models)}", LEVEL_STYLES[event.level])])
     drift = plan.drift
     if drift:
         out += [[], [(DRIFT_TITLE, HEADING)]]
@@ -114,6 +114,19 @@ def _lines(plan: Plan) -> list[Line]:
         out += _problems(plan)
     out += [[], [(plan_outcome(plan), "bold red" if plan.errors else HEADING)]]
     return out
+
+
+GROUP_NAMES = 5
+"""Models named on one line of the serving section; the rest are counted."""
+
+
+def _event_line(event: Event, models: list[str]) -> str:
+    if len(models) == 1:
+        return event.line
+    names = ", ".join(models[:GROUP_NAMES])
+    more = f" and {len(models) - GROUP_NAMES} more" if len(models) > GROUP_NAMES else ""
+    who = f"{names}{more} ({len(models)} models)"
+    return f"{event.tag}: {who} {event.text}" if event.tag else f"{who}: {event.text}"
 
 
 def _action_lines(plan: Plan, action: Action) -> list[Line]:
