@@ -659,18 +659,22 @@ def _env_flag(plan: Plan) -> str:
 
 
 def _env_alert(plan: Plan) -> str:
-    """One line on an environment a reviewer must look at: failed, downtime, or deletes."""
+    """One line on an environment a reviewer must look at: failed, downtime, deletes, or
+    something to check (more traffic on less capacity, drift undone)."""
     if plan.errors:
         n = len(plan.errors)
         return f"failed: {n} error{'s' if n != 1 else ''}, nothing will be applied"
-    down = [e for e in events(plan) if e.downtime]
+    found = events(plan)
+    down = [e for e in found if e.downtime]
     if down:
         models = ", ".join(code(m) for m in dict.fromkeys(e.model for e in down))
         return f"**downtime** in {models}"
+    check = [e for e in found if e.level is Level.WARN]
     destroyed = plan.summary.destroy
-    if destroyed:
-        return f"{destroyed} to destroy, no downtime"
-    return ""
+    said = [f"{destroyed} to destroy"] if destroyed else []
+    if check:
+        said.append(f"check {event_text(check[0])}")
+    return ", ".join(said) + ", no downtime" if said else ""
 
 
 def _overview(plans: Sequence[Plan]) -> str:
@@ -688,7 +692,8 @@ def _overview(plans: Sequence[Plan]) -> str:
         rows.append(f"| | … | {len(plans) - LIST_LIMIT:,} more plans | | |\n")
     alerts = [(p, _env_alert(p)) for p in plans[:LIST_LIMIT]]
     lines = [f"> - {code(_env_name(p))}: {text}\n" for p, text in alerts if text]
-    worst = "CAUTION" if any(p.errors or "downtime" in t for p, t in alerts if t) else "WARNING"
+    loud = any(p.errors or any(e.downtime for e in events(p)) for p, t in alerts if t)
+    worst = "CAUTION" if loud else "WARNING"
     banner = (
         f"\n> [!{worst}]\n> **Look at these environments first** (details in each "
         "environment's section):\n" + "".join(lines)
