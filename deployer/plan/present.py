@@ -307,10 +307,13 @@ def _routed_names(action: Action, changes: list[FieldChange], names: Names) -> l
         def renamed(value: Any) -> Any:
             if not isinstance(value, Mapping):
                 return value
-            return {
-                names.routed(action.key.model_key, route.target, str(k)): v
-                for k, v in value.items()
-            }
+            out: dict[str, Any] = {}
+            for k, v in value.items():
+                name = names.routed(action.key.model_key, route.target, str(k))
+                while name in out:  # two old instances that read the same stay two entries
+                    name += "'"
+                out[name] = v
+            return out
 
         before, after = renamed(change.before), renamed(change.after)
         if (before, after) == (change.before, change.after):

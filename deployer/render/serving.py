@@ -181,9 +181,25 @@ def _forcing(action: Action) -> str:
     return "a new instance"
 
 
-def fates(actions: Sequence[Action], names: Iterable[str]) -> str:
+def shown_names(action: Action) -> dict[str, str]:
+    """The names in a split as computed -> as people read them (the annotation renames ids
+    in a visible copy of the change, keys in the same order)."""
+    if not action.changes:
+        return {}
+    raw = action.changes[0]
+    shown = _visible_route(action) or raw
+    out: dict[str, str] = {}
+    for side in ("before", "after"):
+        a, b = getattr(raw, side), getattr(shown, side)
+        if isinstance(a, Mapping) and isinstance(b, Mapping) and len(a) == len(b):
+            out.update({str(k): str(n) for k, n in zip(a, b, strict=True)})
+    return out
+
+
+def fates(actions: Sequence[Action], names: Iterable[str], shown: Mapping[str, str] = {}) -> str:
     """`v1: deployment deleted, version deleted; v3 stays, serving nothing`: what the plan's
-    other actions do to the versions (`names`, instances too) a switch leaves."""
+    other actions do to the versions (`names`, instances too) a switch leaves; `shown` names
+    them for people."""
     words = {
         ActionKind.DELETE: "deleted",
         ActionKind.DELETE_THEN_CREATE: "replaced",
@@ -193,10 +209,11 @@ def fates(actions: Sequence[Action], names: Iterable[str]) -> str:
         ActionKind.WAIT: "waited for",
     }
     out = []
-    for name in dict.fromkeys(n.split("#", 1)[0] for n in names):
+    for raw in dict.fromkeys(names):
+        name = raw.split("#", 1)[0]
         done = [a for a in actions if a.key.version == name and not a.reroutes]
         if not done:
-            out.append(f"{name} stays, serving nothing")
+            out.append(f"{shown.get(raw, name)} stays, serving nothing")
             continue
         what = ", ".join(dict.fromkeys(f"{a.key.kind} {words[a.kind]}" for a in done))
         out.append(f"{name}: {what}")
@@ -283,7 +300,7 @@ def _model_events(model: str, actions: Sequence[Action]) -> list[Event]:
         bare = {k.split("#", 1)[0]: v for k, v in before.items()}
         if bare == after and set(after) <= set(rolling):
             continue  # the traffic of a rolling replacement moving to its new instance
-        then = fates(actions, left_by(s))
+        then = fates(actions, left_by(s), shown_names(s))
         text = switch_text(s) + (", no downtime" if not down else "") + _drifted(s)
         add(Level.WARN if _drift(s) else Level.SWITCH, text + (f"; then {then}" if then else ""))
         for name, gain in _gains(before, after).items():

@@ -28,6 +28,7 @@ from deployer.render.serving import (
     left_by,
     model_actions,
     percent_text,
+    shown_names,
     switch_text,
     touches_serving,
 )
@@ -261,7 +262,7 @@ def reroute_text(plan: Plan, action: Action) -> str:
             f"move{'s' if len(renewed) == 1 else ''} to {'its' if len(renewed) == 1 else 'their'} "
             "replacement once it serves"
         )
-    then = fates(model, left_by(action))
+    then = fates(model, left_by(action), shown_names(action))
     return text + (f"; then {then}" if then else "")
 
 

@@ -132,3 +132,56 @@ def test_a_serving_switch_that_undoes_drift_is_a_warning() -> None:
     ]
     drifted = dataclasses.replace(plan, actions=(dataclasses.replace(switch, drift=True),))
     assert "traffic v1 50%, v2 50% (live) -> v2 100%" in text_plain(drifted)
+
+
+def test_a_bystander_in_the_split_reads_by_its_name_never_by_its_id() -> None:
+    """Issue 22 item 9: someone's experiment deployed by hand on the endpoint with 10% of the
+    traffic reads as `bob-experiment (model iris_experiment, …)`, in the split and in the
+    ignored list, never as `@5309142862`."""
+    from plan.test_rollout import declare as vertex_declare
+    from plan.vertex_sim import VertexSim
+
+    from deployer.core.resources import ObservedResource
+    from deployer.plan.planner import PlanOptions
+    from deployer.plan.planner import plan as make_plan
+    from deployer.plan.present import annotate
+    from deployer.providers.vertex import schemas
+
+    iris = {"name": "iris", "versions": [{"name": "v1", "artifact": "gs://acme/v1"}]}
+    for entry in iris["versions"]:
+        entry["runtime_version"] = "2.11"
+    desired = vertex_declare(iris)
+    options = PlanOptions("vision", "demo-project")
+    sim = VertexSim()
+    sim.run(make_plan(desired, [], schemas.RESOURCES, options))
+    observed = []
+    for o in sim.observed():
+        if o.key.part == "endpoint":
+            o = dataclasses.replace(
+                o, fields={**o.fields, "traffic": {"v1": 90, "@5309142862": 10}}
+            )
+        observed.append(o)
+    bystander = ObservedResource(
+        ResourceKey("us-central1", "iris", "@5309142862", part="deployed", kind="deployment"),
+        {
+            "displayName": "bob-experiment",
+            "model": "iris_experiment",
+            "machineSpec": {"machineType": "n1-standard-4"},
+        },
+        {},
+        ident="5309142862",
+    )
+    observed.append(bystander)
+    planned = make_plan(desired, observed, schemas.RESOURCES, options)
+    shown = annotate(planned, schemas.VOCABULARY, observed=observed)
+    text, md = text_plain(shown), render_markdown(shown)
+    name = "bob-experiment (model iris_experiment, n1-standard-4, not managed by this stack)"
+    assert f"traffic {name} 10%, v1 90% -> v1 100%, no downtime; then {name} stays, serving" in (
+        text
+    )
+    assert f"us-central1/iris: {name}  # not managed by deployer" in text
+    for out in (text, md):
+        assert "5309142862" not in out
+    switch = next(a for a in shown.actions if a.reroutes)
+    assert switch.desired == {"traffic": {"v1": 100}}  # what apply writes is untouched
+    assert next(c for c in switch.changes if c.hidden).before == {"v1": 90, "@5309142862": 10}
