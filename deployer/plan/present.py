@@ -286,9 +286,8 @@ def _merged(
         if len(parts) != len(paths) or len(values) != 1 or not where.declares(action.key, key):
             continue
         first = parts[0]
-        one = dataclasses.replace(
-            first, label=key, mask=None, source=where.locate(action.key, key), hidden=False
-        )
+        source = "" if action.kind is ActionKind.DELETE else where.locate(action.key, key)
+        one = dataclasses.replace(first, label=key, mask=None, source=source, hidden=False)
         changes = [dataclasses.replace(c, hidden=True) if c in parts else c for c in changes] + [
             one
         ]

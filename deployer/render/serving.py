@@ -172,13 +172,25 @@ def _split(action: Action, side: str) -> dict[str, int]:
     return {str(value): 100} if value else {}
 
 
-def _forcing(action: Action) -> str:
-    """`machine_type n1-standard-4`: what the replacement changes, in the manifest's words."""
-    for c in action.changes:
-        if c.forces_replacement and not c.hidden:
-            value = c.shown or _plain(c.after)
+def _forcing(actions: Sequence[Action], action: Action) -> str:
+    """`machine_type n1-standard-4`: what the replacement changes, in the manifest's words;
+    for a part replaced because its version is (a deployment of a new upload), the version's."""
+    same = [
+        x
+        for x in actions
+        if x is not action and x.key.version == action.key.version and x.kind.replaces
+    ]
+    sentence = ""
+    for a in (action, *same):
+        for c in a.changes:
+            if not c.forces_replacement or c.hidden:
+                continue
+            if c.before is None and c.after is None and c.shown:
+                sentence = sentence or c.shown
+                continue
+            value = c.shown.split(" -> ")[-1] if c.shown else _plain(c.after)
             return f"{c.name} {value}"
-    return "a new instance"
+    return sentence or "a new instance"
 
 
 def shown_names(action: Action) -> dict[str, str]:
@@ -292,7 +304,10 @@ def _model_events(model: str, actions: Sequence[Action]) -> list[Event]:
     for name, a in rolling.items():
         share = next((_split(s, "before").get(name) for s in switches if s.split), None)
         keeps = f"keeps {share}% throughout" if share else "keeps serving throughout"
-        add(Level.SWITCH, f"rolling {name} to {_forcing(a)}, no downtime: {name} {keeps}")
+        add(
+            Level.SWITCH,
+            f"rolling {name} to {_forcing(actions, a)}, no downtime: {name} {keeps}",
+        )
     for s in switches:
         if s.reason.why in (Why.INTERIM, Why.RESTORED) or (s is last and ends_empty):
             continue

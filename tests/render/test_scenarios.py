@@ -223,3 +223,49 @@ def test_counts_in_the_json_say_one_replace_not_a_replace_and_a_destroy(
     kinds = [a["kind"] for a in doc["actions"]]
     assert kinds == ["create-then-delete", "reroute", "delete"]  # the old copy still goes
     assert ActionKind.DELETE in {a.kind for a in plan.actions}
+
+
+def test_vertex_plans_speak_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22 item 9: a new artifact redeploys the version (said in words, not as a registry
+    version number), manual nodes read as `scaling.nodes`, request logging as its manifest keys,
+    and every field's FILE:LINE is its own key's."""
+    from render.scenarios import m, scenario, v
+
+    monkeypatch.chdir(tmp_path)
+    before = [m("iris", v("v1", "vertex", scaling={"mode": "manual", "nodes": 1}))]
+    logging = {"bigquery_table": "acme.logs.iris", "sampling_percentage": 0.5}
+    after = [
+        m(
+            "iris",
+            {
+                **v("v1", "vertex", scaling={"mode": "manual", "nodes": 2}),
+                "artifact": "gs://acme/v1-retrained",
+                "request_logging": logging,
+            },
+        )
+    ]
+    plan = scenario(tmp_path, "vertex", before, after)
+    text = text_plain(plan)
+    for word in API_WORDS:
+        assert word not in text, word
+    manifest = (tmp_path / "manifests" / "models.yaml").read_text().splitlines()
+
+    def line_of(key: str) -> int:
+        return next(i for i, t in enumerate(manifest, 1) if t.strip().startswith(f"{key}:"))
+
+    assert (
+        "version: its version is uploaded again (artifact or container changed): the new upload "
+        "is deployed in place of the current one  # forces replacement" in text
+    )
+    assert f"scaling.nodes: 1 -> 2  (manifests/models.yaml:{line_of('nodes')})" in text
+    assert "scaling.min_nodes" not in text and "scaling.max_nodes" not in text
+    assert (
+        'request_logging.bigquery_table: (none) -> "acme.logs.iris"' in text
+        and "request_logging.sampling_percentage: (none) -> 0.5" in text
+    )
+    assert (
+        "us-central1/iris: rolling v1 to artifact gs://acme/v1-retrained (digest 4aaa71…), no "
+        "downtime: v1 keeps 100% throughout" in text
+    )
+    old = text[text.index("(old deployment, n1-standard-2)") :]
+    assert "scaling.nodes: 1\n" in old  # what the old deployment ran on, without a position
