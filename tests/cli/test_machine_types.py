@@ -34,7 +34,7 @@ def test_mls1_manual_nodes_change_is_a_replacement_of_the_default(repo: Repo, li
     repo.write([_global(_mls1("v1", 2))])
     result = repo.run("plan", "manifests")
     assert result.returncode == 1, str(result)
-    assert "replacing global/m/v1 (forced by: manualScaling.nodes" in result.stderr + result.stdout
+    assert "replacing global/m/v1 (forced by: scaling.nodes" in result.stderr + result.stdout
     assert "--allow-downtime" in result.stderr + result.stdout
 
     result = repo.apply("--allow-downtime")
