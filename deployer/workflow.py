@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from deployer.core import manifest, ownership
 from deployer.core.errors import OptionError
-from deployer.core.ownership import fingerprint
 from deployer.core.plan import Plan
 from deployer.core.provider import Provider
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
@@ -76,6 +75,7 @@ def compute_plan(
         allow_downtime=allow_downtime,
         targets=parsed,
         environment=stack.environment or "",
+        declared_protect=declared_protect(stack) if destroy else {},
     )
     if not destroy:
         check_artifacts(stack)
@@ -93,8 +93,27 @@ def compute_plan(
         emulator=emulator_url(),
         commit=git_commit(stack.root),
     )
+    planned = _warn_left_behind(planned, stack, provider.name)
     index = ManifestIndex(stack, registry.backend(provider.name).key_name)
     return annotate(planned, provider.model.vocabulary, index, observed)
+
+
+def _warn_left_behind(planned: Plan, stack: Stack, backend: str) -> Plan:
+    """What the stack still has on a backend it used before (deployer.backends_used)."""
+    from deployer.backends_used import left_behind
+
+    found = left_behind(stack, backend)
+    return dataclasses.replace(planned, warnings=(*planned.warnings, *found)) if found else planned
+
+
+def declared_protect(stack: Stack) -> dict[ResourceKey, bool]:
+    """Each declared model's `protect`, per region: a destroy honours the manifests, also where
+    the service keeps the label a model was created with."""
+    return {
+        ResourceKey(region, model.spec.name): model.spec.protect
+        for model in stack.models
+        for region in model.regions
+    }
 
 
 def emulator_url(environ: Mapping[str, str] | None = None) -> str:
@@ -225,10 +244,6 @@ def check_targets(
                 f"--target {shown}: names nothing declared in the manifests or managed live by "
                 f"stack '{stack.name}'"
             )
-
-
-def current_fingerprint(plan: Plan, provider: Provider) -> str:
-    return fingerprint(read_observed(provider, plan.stack))
 
 
 def resolved(plan: Plan) -> Plan:

@@ -68,6 +68,9 @@ class FieldSpec:
     otherwise: Behavior = Behavior.REPLACE
     """What a change is where `patch_only_if` does not hold: REPLACE, or OUTPUT (fixed at
     creation and not worth a replacement: the plan warns and leaves it)."""
+    at_creation: bool = True
+    """Listed among a create's fields (False for one that follows from the address, like an
+    alias named after its version: worth showing only when it changes)."""
 
     def behavior_for(self, live: Mapping[str, Any]) -> Behavior:
         """The behavior of a change of this field on the live resource with fields `live`."""

@@ -73,7 +73,13 @@ def annotate(
         dataclasses.replace(i, title=i.title or names.address_title(i.address))
         for i in plan.ignored
     )
-    return dataclasses.replace(plan, actions=actions, ignored=ignored)
+    return dataclasses.replace(
+        plan,
+        actions=actions,
+        ignored=ignored,
+        errors=tuple(names.said(m) for m in plan.errors),
+        warnings=tuple(names.said(m) for m in plan.warnings),
+    )
 
 
 class Names:
@@ -129,6 +135,15 @@ class Names:
         whose = "not managed by this stack" if owner is None else f"of stack '{owner}'"
         label = name or f"{self.vocabulary.noun(o.key.kind)} {o.ident or o.key.version}"
         return f"{label} ({f'{details}, ' if details else ''}{whose})"
+
+    def said(self, message: str) -> str:
+        """A message with each address that holds a service-assigned id named for people."""
+        for address in sorted(self.by_address, key=len, reverse=True):
+            if address in message and ("#" in address or "/@" in address):
+                title = self.address_title(address)
+                if title:
+                    message = message.replace(address, title)
+        return message
 
     def address_title(self, address: str) -> str:
         o = self.by_address.get(address)
@@ -208,7 +223,9 @@ def _removed(
     gone = [
         FieldChange(path, value, None)
         for path, value in before.items()
-        if _known(vocabulary, kind, path) and value not in (None, "", {}, [])
+        if _known(vocabulary, kind, path)
+        and value not in (None, "", {}, [])
+        and value != action.key.version  # the name the address says already
     ]
     if live is not None and vocabulary.keys.get(kind, {}).get("labels") is not None:
         gone.append(FieldChange("labels", ownership.compared_labels(live.labels), None))

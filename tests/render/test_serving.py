@@ -134,10 +134,10 @@ def test_a_serving_switch_that_undoes_drift_is_a_warning() -> None:
     assert "traffic v1 50%, v2 50% (live) -> v2 100%" in text_plain(drifted)
 
 
-def test_a_bystander_in_the_split_reads_by_its_name_never_by_its_id() -> None:
+def test_a_bystander_holding_traffic_reads_by_its_name_never_by_its_id() -> None:
     """Issue 22 item 9: someone's experiment deployed by hand on the endpoint with 10% of the
-    traffic reads as `bob-experiment (model iris_experiment, …)`, in the split and in the
-    ignored list, never as `@5309142862`."""
+    traffic reads as `bob-experiment (model iris_experiment, …)` in the error that stops the
+    plan and in the ignored list, never as `@5309142862`."""
     from plan.test_rollout import declare as vertex_declare
     from plan.vertex_sim import VertexSim
 
@@ -176,12 +176,9 @@ def test_a_bystander_in_the_split_reads_by_its_name_never_by_its_id() -> None:
     shown = annotate(planned, schemas.VOCABULARY, observed=observed)
     text, md = text_plain(shown), render_markdown(shown)
     name = "bob-experiment (model iris_experiment, n1-standard-4, not managed by this stack)"
-    assert f"traffic {name} 10%, v1 90% -> v1 100%, no downtime; then {name} stays, serving" in (
-        text
-    )
+    # it holds traffic: the plan refuses to take it away (issue 19), and says whose it is
+    assert f"us-central1/iris:endpoint routes 10% to us-central1/iris: {name}, which" in text
     assert f"us-central1/iris: {name}  # not managed by deployer" in text
     for out in (text, md):
         assert "5309142862" not in out
-    switch = next(a for a in shown.actions if a.reroutes)
-    assert switch.desired == {"traffic": {"v1": 100}}  # what apply writes is untouched
-    assert next(c for c in switch.changes if c.hidden).before == {"v1": 90, "@5309142862": 10}
+    assert "@5309142862" in planned.errors[0]  # the plan as computed keeps the address

@@ -165,13 +165,26 @@ class Identity:
         return f"{self.version}#{self.instance}" if self.instance else self.version
 
 
+def version_of(body: Mapping[str, Any]) -> str | None:
+    """The manifest version (its alias) a registry version is: its `deployer-version` label,
+    unless the label contradicts the one alias it holds. A read merges model and version labels
+    and which level wins is undocumented: a model-level `deployer-version` left by an older
+    deployer (or a first upload that failed halfway) would name every version alike when the
+    model level wins (issue 19); the aliases are the registry's own."""
+    label = (body.get("labels") or {}).get(catalog_vertex.LABEL_VERSION)
+    held = [a for a in body.get("versionAliases") or () if a != catalog_vertex.DEFAULT_ALIAS]
+    if label is None or label in held or len(held) != 1:
+        return label
+    return held[0]
+
+
 def version_identities(versions: Sequence[Mapping[str, Any]]) -> dict[str, Identity]:
     """versionId -> identity: per ALIAS the alias holder (else the highest id) is current."""
     by_alias: dict[str, list[Mapping[str, Any]]] = {}
     out: dict[str, Identity] = {}
     for body in versions:
         vid = str(body.get("versionId", ""))
-        alias = (body.get("labels") or {}).get(catalog_vertex.LABEL_VERSION)
+        alias = version_of(body)
         if alias:
             by_alias.setdefault(alias, []).append(body)
         else:
@@ -188,9 +201,7 @@ def version_identities(versions: Sequence[Mapping[str, Any]]) -> dict[str, Ident
 
 def newest_labelled(versions: Sequence[Mapping[str, Any]], alias: str) -> Mapping[str, Any] | None:
     """The registry version labelled `alias` with the highest id (the latest upload)."""
-    labelled = [
-        b for b in versions if (b.get("labels") or {}).get(catalog_vertex.LABEL_VERSION) == alias
-    ]
+    labelled = [b for b in versions if version_of(b) == alias]
     return max(labelled, key=lambda b: _vid_order(str(b.get("versionId", ""))), default=None)
 
 
@@ -205,6 +216,7 @@ def observe_version(
             "artifactDigest": labels.get(LABEL_ARTIFACT),
             "containerSpec": container_spec(body.get("containerSpec")),
             "versionDescription": body.get("versionDescription", ""),
+            "alias": who.version if who.version in (body.get("versionAliases") or ()) else None,
         },
         labels={k: v for k, v in labels.items() if k != LABEL_ARTIFACT},
         is_default=catalog_vertex.DEFAULT_ALIAS in (body.get("versionAliases") or ()),
@@ -300,6 +312,7 @@ def observe_deployment(
     dm: Mapping[str, Any],
     who: Identity,
     endpoint_labels: Mapping[str, str],
+    within: str = "",
 ) -> ObservedResource:
     fields = {**deployment_fields(dm), "displayName": dm.get("displayName") or ""}
     if not who.managed:  # someone else's: which registry model it serves names it for people
@@ -312,6 +325,7 @@ def observe_deployment(
         labels=dict(endpoint_labels) if who.managed else {},
         ident=str(dm.get("id", "")),
         ref=str(dm.get("modelVersionId", "")),
+        within=within,
         private=dict(dm),
     )
 
@@ -347,6 +361,9 @@ def assemble_model(
             }
         out.append(observe_endpoint(region, model, body, who, endpoint_instance))
         out.extend(
-            observe_deployment(region, model, dm, who[str(dm.get("id", ""))], labels) for dm in dms
+            observe_deployment(
+                region, model, dm, who[str(dm.get("id", ""))], labels, endpoint_instance
+            )
+            for dm in dms
         )
     return out

@@ -8,13 +8,15 @@ writes look endpoints up by labels, and must never pick another stack's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
 from deployer.core.errors import UsageError
 from deployer.core.model import ResourceModel
-from deployer.core.provider import Answer, Imported
+from deployer.core.provider import Answer
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
 from deployer.core.stack import Stack
+from deployer.providers.adoption import ImportsThrough
 from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexClient
@@ -29,7 +31,7 @@ APPLY_PARALLELISM = 64
 quota; the LRO limiter keeps submissions within 60 per region and minute however many run."""
 
 
-class VertexProvider:
+class VertexProvider(ImportsThrough):
     """Vertex AI (`aiplatform` v1) for one project.
 
     Constructing one costs nothing and imports no Google client code. Pass `client` to share one
@@ -130,34 +132,10 @@ class VertexProvider:
         """Nothing on Vertex is transitional once its operation is done: the resource now."""
         return self.writer.observed(key)
 
-    def manifest_entry(
-        self,
-        model: ObservedResource,
-        children: Sequence[ObservedResource],
-        default_region: str,
-        only: str | None,
-    ) -> Imported:
-        from deployer.providers.vertex.importer import manifest_entry
+    def importer(self) -> ModuleType:
+        from deployer.providers.vertex import importer
 
-        return manifest_entry(model, children, default_region, only)
-
-    def adopted(
-        self,
-        model: ObservedResource,
-        children: Sequence[ObservedResource],
-        desired: Sequence[DesiredResource],
-        origin: Mapping[str, str],
-        specs: Mapping[ResourceKey, str],
-        stack: str,
-    ) -> list[ObservedResource]:
-        from deployer.providers.vertex.importer import adopted
-
-        return adopted(model, children, desired, origin, specs, stack)
-
-    def restore(self, model: ObservedResource, children: Sequence[ObservedResource]) -> list[str]:
-        from deployer.providers.vertex.importer import restore
-
-        return restore(self, model, children)
+        return importer
 
     def adopt(
         self,
@@ -171,7 +149,6 @@ class VertexProvider:
         (and give it its alias, `default` too for the default), then the endpoint (ownership,
         `deployer-model`, display name and description as declared), the model last."""
         from deployer.providers.vertex import catalog as catalog_vertex
-        from deployer.providers.vertex.writer import label_values
 
         w, c = self.writer, self.client
         notes: list[str] = []
@@ -227,7 +204,7 @@ class VertexProvider:
         head = next(d for d in desired if d.key.version is None and not d.key.part)
         values = {
             **head.fields,
-            "labels": label_values({**head.labels, "deployer-spec": specs[head.key]}),
+            "labels": w.model_labels(head.labels),
         }
         w.patch_model(
             head.key,

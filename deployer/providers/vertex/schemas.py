@@ -48,6 +48,7 @@ VERSION = ResourceKind(
     (
         FieldSpec("versionDescription", P, "versionDescription"),
         FieldSpec("labels", P, "labels"),
+        FieldSpec("alias", P, "versionAliases", at_creation=False),
         FieldSpec("artifactUri", R),
         FieldSpec("artifactDigest", R),
         FieldSpec("containerSpec", R),
@@ -203,6 +204,7 @@ VOCABULARY = Vocabulary(
             "artifactUri": None,
             "artifactDigest": "artifact",
             "containerSpec": "container",
+            "alias": "alias",
             "defaultVersion": "default_version",
         },
         "endpoint": {

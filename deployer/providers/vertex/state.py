@@ -30,7 +30,6 @@ OWNERSHIP_KEYS = frozenset(
 )
 """Model-level labels: a registry read merges them into every version's, so deployer keeps them
 to ownership and puts user labels on versions and the endpoint."""
-COMPUTED_VERSION_LABELS = frozenset({ownership.LABEL_ARTIFACT})
 
 
 def ownership_labels(stack: str, model: ModelSpec) -> dict[str, str]:
@@ -106,6 +105,7 @@ def _model_resources(
                     "artifactDigest": digest,
                     "containerSpec": container_spec(version, region),
                     "versionDescription": version.description,
+                    "alias": name,
                 },
                 labels,
                 is_default=name == default,

@@ -107,6 +107,11 @@ class ModelView:
             None,
         )
 
+    def deploys_this_model(self, deployment: ObservedResource) -> bool:
+        """A deployed model of this model, not another one deployed on the same endpoint, whose
+        version numbers are the same ("1", "2", ...)."""
+        return observe.model_id(str(deployment.private.get("model", ""))) == self.model
+
     @property
     def endpoint(self) -> Json | None:
         """The model's current endpoint (this stack's, oldest first)."""
@@ -114,11 +119,7 @@ class ModelView:
         return None if found is None else dict(found.private)
 
     def labelled(self, alias: str) -> list[Json]:
-        return [
-            b
-            for b in self.versions
-            if (b.get("labels") or {}).get(catalog_vertex.LABEL_VERSION) == alias
-        ]
+        return [b for b in self.versions if observe.version_of(b) == alias]
 
     def version(self, vid: str) -> Json | None:
         return next((b for b in self.versions if _vid(b) == vid), None)
@@ -369,7 +370,27 @@ class VertexWriter:
         vid = str((done.get("response") or {}).get("modelVersionId", ""))
         if "modelId" in body:
             self._patch_version_labels(key, vid, written, what)
+        self._settle_labels(key, vid, written, what)
         return self._version_resource(self.view(key.endpoint, key.model), vid)
+
+    def _settle_labels(
+        self, key: ResourceKey, vid: str, written: Mapping[str, str], what: str
+    ) -> None:
+        """Reads merge model and version labels, and which level wins is undocumented: when a
+        version does not read back as labelled, the model level holds something else (left by
+        an older deployer, or a first upload that failed halfway), so it is put back to the
+        ownership labels every version shares (issue 19). Then it reads right either way."""
+        version = self.view(key.endpoint, key.model).version(vid)
+        read = dict((version or {}).get("labels") or {})
+        if version is None or read == dict(written):
+            return
+        labels = self.model_labels(written)
+        self.patch_model(
+            ResourceKey(key.endpoint, key.model),
+            f"{what}: reset the model's labels",
+            ["labels"],
+            {"labels": labels},
+        )
 
     def _patch_version_labels(
         self, key: ResourceKey, vid: str, labels: Mapping[str, str], what: str
@@ -408,6 +429,12 @@ class VertexWriter:
         target = self._target(view, key)
         if target is None:
             raise ProviderError(f"{what}: not found: no registry version is labelled {key.version}")
+        wanted = _masks(mask)
+        if "versionAliases" in wanted and fields.get("alias"):
+            # Taken back from wherever it was moved (an alias held elsewhere moves, [DOCS]).
+            alias = str(fields["alias"])
+            if alias not in (target.get("versionAliases") or ()):
+                self.merge_aliases(key, _vid(target), [alias])
         masks = [m for m in _masks([*mask, "labels"]) if m in ("versionDescription", "labels")]
         values = {**fields, "labels": self.version_labels(key, fields, labels, spec)}
         name = c.model_name(key.endpoint, key.model, _vid(target))
@@ -419,6 +446,7 @@ class VertexWriter:
                 name=name, updateMask=",".join(masks), body=body
             ),
         )  # fmt: skip
+        self._settle_labels(key, _vid(target), values["labels"], what)
         return self._version_resource(self.view(key.endpoint, key.model), _vid(target))
 
     def merge_aliases(self, key: ResourceKey, vid: str, aliases: list[str]) -> Json:
@@ -544,7 +572,10 @@ class VertexWriter:
         return self._must(key.current, what)
 
     def _endpoint_or_fail(self, key: ResourceKey, what: str) -> Json:
-        body = self.view(key.endpoint, key.model).endpoint
+        """The endpoint `key` names: the model's current one, or a duplicate by its id."""
+        view = self.view(key.endpoint, key.model)
+        found = view.find(key) if key.instance else None
+        body = dict(found.private) if found is not None else view.endpoint
         if body is None:
             raise ProviderError(f"{what}: not found: {key.model} has no endpoint in {key.endpoint}")
         return body
@@ -669,7 +700,8 @@ class VertexWriter:
 
     def _dm_for(self, view: ModelView, name: str, what: str) -> str:
         """The deployed model id serving `name`: the newest one of the newest version labelled
-        ALIAS (`ALIAS#id` and `@id` name one directly)."""
+        ALIAS (`ALIAS#id` and `@id` name one directly). Only this model's deployments count:
+        another model deployed on the endpoint may have the same version number (issue 19)."""
         if name.startswith("@"):
             return name[1:]
         alias, _, instance = name.partition("#")
@@ -681,6 +713,7 @@ class VertexWriter:
             for r in view.resources
             if r.key.kind == "deployment"
             and version is not None
+            and view.deploys_this_model(r)
             and str(r.private.get("modelVersionId")) == _vid(version)
         ]
         endpoint = view.endpoint or {}
@@ -729,6 +762,7 @@ class VertexWriter:
         for live in view.resources:
             if (
                 live.key.kind == "deployment"
+                and view.deploys_this_model(live)
                 and str(live.private.get("modelVersionId")) == vid
                 and all(live.fields.get(k) == v for k, v in wanted.items())
             ):
