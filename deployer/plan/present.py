@@ -73,13 +73,7 @@ def annotate(
         dataclasses.replace(i, title=i.title or names.address_title(i.address))
         for i in plan.ignored
     )
-    return dataclasses.replace(
-        plan,
-        actions=actions,
-        ignored=ignored,
-        errors=tuple(names.said(m) for m in plan.errors),
-        warnings=tuple(names.said(m) for m in plan.warnings),
-    )
+    return dataclasses.replace(plan, actions=actions, ignored=ignored)
 
 
 class Names:
@@ -135,15 +129,6 @@ class Names:
         whose = "not managed by this stack" if owner is None else f"of stack '{owner}'"
         label = name or f"{self.vocabulary.noun(o.key.kind)} {o.ident or o.key.version}"
         return f"{label} ({f'{details}, ' if details else ''}{whose})"
-
-    def said(self, message: str) -> str:
-        """A message with each address that holds a service-assigned id named for people."""
-        for address in sorted(self.by_address, key=len, reverse=True):
-            if address in message and ("#" in address or "/@" in address):
-                title = self.address_title(address)
-                if title:
-                    message = message.replace(address, title)
-        return message
 
     def address_title(self, address: str) -> str:
         o = self.by_address.get(address)

@@ -46,6 +46,7 @@ from deployer.render.values import (
     replace_cost,
     replace_text,
     reroute_text,
+    said,
     symbol,
     visible,
 )
@@ -298,14 +299,16 @@ def _head(plan: Plan, level: int, title: str, rows: int = TABLE_LIMIT) -> str:
     outcome = f"\n**{':x: ' if plan.errors else ''}{escape(plan_outcome(plan))}**\n"
     if plan.errors:  # a failed plan says so first, with what to fix
         parts.append(outcome)
-        parts.append(_list(f"{sub} :x: Errors", [escape(e) for e in plan.errors], "errors"))
+        errors = [escape(said(plan, e)) for e in plan.errors]
+        parts.append(_list(f"{sub} :x: Errors", errors, "errors"))
     parts.append(_banner(plan))
     if not plan.errors:
         parts.append(outcome)
     if plan.actions:
         parts.append(_table(plan, rows))
     if plan.warnings:
-        parts.append(_list(f"{sub} Warnings", [escape(w) for w in plan.warnings], "warnings"))
+        warnings = [escape(said(plan, w)) for w in plan.warnings]
+        parts.append(_list(f"{sub} Warnings", warnings, "warnings"))
     drift = plan.drift
     if drift:
         parts.append(

@@ -25,6 +25,7 @@ from deployer.render.values import (
     reason_text,
     replace_cost,
     reroute_text,
+    said,
     symbol,
     visible,
 )
@@ -73,7 +74,7 @@ def _problems(plan: Plan) -> list[Line]:
     ):
         if messages:
             out += [[], [(title, f"bold {style}")]]
-            out += [[(f"  - {one_line(m)}", style)] for m in messages]
+            out += [[(f"  - {one_line(said(plan, m))}", style)] for m in messages]
     return out
 
 

@@ -87,6 +87,18 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def said(plan: Plan, message: str) -> str:
+    """An error or warning with each address that holds a service-assigned id (an old
+    instance, someone else's deployment) named as the plan's titles name it; the JSON keeps
+    the message as computed."""
+    titles = {a.address: a.title for a in plan.actions if a.title}
+    titles.update({i.address: i.title for i in plan.ignored if i.title})
+    for address in sorted(titles, key=len, reverse=True):
+        if address in message:
+            message = message.replace(address, titles[address])
+    return message
+
+
 def reason_text(action: Action) -> str:
     return one_line(action.reason.text())
 

@@ -181,4 +181,4 @@ def test_a_bystander_holding_traffic_reads_by_its_name_never_by_its_id() -> None
     assert f"us-central1/iris: {name}  # not managed by deployer" in text
     for out in (text, md):
         assert "5309142862" not in out
-    assert "@5309142862" in planned.errors[0]  # the plan as computed keeps the address
+    assert "@5309142862" in shown.errors[0]  # the plan (and its JSON) keeps the address
