@@ -78,6 +78,7 @@ def compute_plan(
         project=stack.project,
         allow_downtime=allow_downtime,
         targets=parsed,
+        environment=stack.environment or "",
         declared_protect=declared_protect(stack) if destroy else {},
     )
     if not destroy:
@@ -190,6 +191,14 @@ class ManifestIndex:
                     break
         return f"{model.display_file}:{model.source.key(path).line}"
 
+    def declares(self, key: ResourceKey, manifest_key: str) -> bool:
+        found = self._entry(key)
+        if found is None:
+            return False
+        model, path = found
+        keys = tuple(manifest_key.split("."))
+        return any((*base, *keys) in model.source.keys for base in (path, path[:2]))
+
     def artifact(self, key: ResourceKey) -> str:
         found = self._entry(key)
         if found is None or key.version is None:
@@ -253,5 +262,12 @@ def resolved(plan: Plan) -> Plan:
         kind = model.with_part(key.part)
         if kind is not None and key.kind != kind.name:
             key = dataclasses.replace(key, kind=kind.name)
-        actions.append(dataclasses.replace(action, key=key))
+        route = action.route
+        routing = model.routing(route.path) if route is not None else None
+        if route is not None and routing is not None and not route.target:
+            # format 1.0 named a route by its path only: its words and rules from the model
+            route = dataclasses.replace(
+                route, name=routing.name, serves=routing.serves, target=routing.target
+            )
+        actions.append(dataclasses.replace(action, key=key, route=route))
     return dataclasses.replace(plan, backend=backend.name, actions=tuple(actions))

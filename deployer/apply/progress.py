@@ -1,4 +1,10 @@
-"""Progress of an apply: a live view on a terminal, timestamped lines in CI logs."""
+"""Progress of an apply: a live view on a terminal, timestamped lines in CI logs.
+
+Both say where traffic went when a serving move finishes (before -> after), what an action is
+waiting for once its upload is done, and how far the run is (`12 of 80 done`). The live view
+never grows taller than the terminal: rows that do not fit are counted, not drawn, so nothing
+stale is left in the scrollback when it redraws.
+"""
 
 from __future__ import annotations
 
@@ -34,10 +40,19 @@ def describe(action: Action) -> str:
         return f"{verb} {action.address}"
     change = action.changes[0]
     if route.split:
+        if change.before == change.after:  # the same shares, onto replacements
+            return f"{verb} {action.address} ({split_text(change.after)}, onto the new instances)"
         return (
             f"{verb} {action.address} ({split_text(change.before)} -> {split_text(change.after)})"
         )
     return f"{verb} {action.address} ({change.before or '(none)'} -> {change.after})"
+
+
+def done_text(action: Action) -> str:
+    """`set-traffic complete: v1 100 -> v2 100`: what finished, with where traffic went."""
+    moved = describe(action)
+    route = moved[moved.index("(") :] if action.reroutes and "(" in moved else ""
+    return f"{action.kind_text()} complete{f' {route}' if route else ''}"
 
 
 def _bytes(n: int) -> str:
@@ -48,8 +63,11 @@ def _bytes(n: int) -> str:
 
 
 def upload_text(done: int, total: int) -> str:
+    """Upload progress; once every byte is up, that the service is now creating it (an upload
+    is the start of a create, not all of it)."""
     share = 100 * done // total if total else 100
-    return f"uploading artifact: {_bytes(done)} of {_bytes(total)} ({share}%)"
+    text = f"uploading artifact: {_bytes(done)} of {_bytes(total)} ({share}%)"
+    return text if done < total else f"{text}; waiting for the service to create it"
 
 
 def _stamp() -> str:
@@ -77,7 +95,7 @@ class PlainProgress:
     def finished(self, outcome: Outcome) -> None:
         a = outcome.action
         if outcome.status is Status.DONE:
-            self.line(f"{a.address}: {a.kind_text()} complete after {outcome.seconds:.1f}s")
+            self.line(f"{a.address}: {done_text(a)} after {outcome.seconds:.1f}s")
         elif outcome.status is Status.FAILED:
             self.line(f"{a.address}: {a.kind_text()} FAILED: {outcome.error}")
         else:
@@ -94,19 +112,34 @@ class PlainProgress:
 
 
 class LiveProgress:
-    """A rich live table of actions in flight with elapsed times, and a log of finished ones."""
+    """A rich live table of actions in flight with elapsed times and an overall count, and a
+    log of finished ones (with where traffic went)."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Any, total: int = 0) -> None:
         from rich.live import Live
 
         self.console = console
+        self.total = total
         self._lock = threading.Lock()
         self._running: dict[str, tuple[Action, float]] = {}
         self._details: dict[str, str] = {}
-        self._live = Live(self._render(), console=console, refresh_per_second=4, transient=True)
-        self._live.get_renderable = self._render  # type: ignore[method-assign]
+        self._done = self._failed = self._skipped = 0
+        self._live = Live(self.view(), console=console, refresh_per_second=4, transient=True)
+        self._live.get_renderable = self.view  # type: ignore[method-assign]
 
-    def _render(self) -> Any:
+    def count_text(self) -> str:
+        """`12 of 80 done, 3 running, 1 failed`."""
+        with self._lock:
+            done, failed, skipped = self._done, self._failed, self._skipped
+            running = len(self._running)
+        total = f" of {self.total}" if self.total else ""
+        parts = [f"{done}{total} done", f"{running} running"]
+        parts += [f"{failed} failed"] if failed else []
+        parts += [f"{skipped} skipped"] if skipped else []
+        return ", ".join(parts)
+
+    def view(self) -> Any:
+        """The live table: running actions oldest first, as many as the terminal holds."""
         from rich.table import Table
 
         table = Table.grid(padding=(0, 2))
@@ -114,13 +147,18 @@ class LiveProgress:
         with self._lock:
             running = sorted(self._running.values(), key=lambda item: item[1])
             details = dict(self._details)
-        for action, started in running:
+        room = max(1, self.console.size.height - 3)  # the count, a "more" line, the cursor
+        shown = running if len(running) <= room else running[: room - 1]
+        for action, started in shown:
             table.add_row(
                 "[cyan]⠿[/]",
                 escape(describe(action)),
                 f"[dim]{now - started:.0f}s[/]",
                 f"[dim]{escape(details.get(action.id, ''))}[/]",
             )
+        if len(shown) < len(running):
+            table.add_row("", f"[dim]… and {len(running) - len(shown)} more running[/]", "", "")
+        table.add_row("", f"[bold]{escape(self.count_text())}[/]", "", "")
         return table
 
     def detail(self, action: Action, text: str) -> None:
@@ -136,16 +174,25 @@ class LiveProgress:
         with self._lock:
             self._running.pop(a.id, None)
             self._details.pop(a.id, None)
+            if outcome.status is Status.DONE:
+                self._done += 1
+            elif outcome.status is Status.FAILED:
+                self._failed += 1
+            else:
+                self._skipped += 1
         if outcome.status is Status.DONE:
             self.console.print(
-                f"[green]✓[/] {a.address}: {a.kind_text()} complete after {outcome.seconds:.1f}s"
+                f"[green]✓[/] {escape(a.address)}: {escape(done_text(a))} "
+                f"after {outcome.seconds:.1f}s"
             )
         elif outcome.status is Status.FAILED:
             self.console.print(
-                f"[red]✗[/] {a.address}: {a.kind_text()} failed: {escape(outcome.error)}"
+                f"[red]✗[/] {escape(a.address)}: {a.kind_text()} failed: {escape(outcome.error)}"
             )
         else:
-            self.console.print(f"[yellow]-[/] {a.address}: {a.kind_text()} {escape(outcome.error)}")
+            self.console.print(
+                f"[yellow]-[/] {escape(a.address)}: {a.kind_text()} {escape(outcome.error)}"
+            )
 
     def note(self, text: str) -> None:
         self.console.print(escape(text))

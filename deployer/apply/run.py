@@ -72,11 +72,13 @@ class Report:
         def count(*kinds: ActionKind) -> int:
             return sum(1 for a in done if a.kind in kinds)
 
+        # the delete of a replacement's old instance is part of that replacement
+        destroyed = sum(1 for a in done if a.kind is ActionKind.DELETE and not a.superseded)
         counts = (
             f"{count(ActionKind.CREATE)} added, "
             f"{count(ActionKind.UPDATE)} changed, "
             f"{count(ActionKind.DELETE_THEN_CREATE, ActionKind.CREATE_THEN_DELETE)} replaced, "
-            f"{count(ActionKind.DELETE)} destroyed, {count(ActionKind.REROUTE)} rerouted"
+            f"{destroyed} destroyed, {count(ActionKind.REROUTE)} rerouted"
         )
         if not self.failed:
             return f"Apply complete! Resources: {counts}."

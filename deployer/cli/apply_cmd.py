@@ -110,7 +110,7 @@ def _execute(
     from deployer.apply.smoke import SmokeGate
 
     console = _console()
-    progress = LiveProgress(console) if console.is_terminal else PlainProgress()
+    progress = LiveProgress(console, len(plan.actions)) if console.is_terminal else PlainProgress()
     gate = SmokeGate(provider, smoke, progress.note, plan) if smoke else None
     if hasattr(provider, "on_stage"):  # deployments report their stage as they go
         provider.on_stage = lambda key, stage: progress.note(

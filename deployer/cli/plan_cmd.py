@@ -81,17 +81,30 @@ def plan(
 ) -> None:
     """Show what apply would change, without changing anything."""
     from deployer.apply.smoke import pin
+    from deployer.core.errors import DeployerError
     from deployer.workflow import compute_plan, provider_for
 
-    stack = load(path, env, var)
-    result = compute_plan(
-        stack,
-        provider_for(stack.project, stack.backend),
-        allow_downtime=allow_downtime,
-        targets=target or (),
-        allow_over_quota=allow_over_quota,
-    )
-    result = pin(stack, result)  # a saved plan runs the same smoke tests, or is stale
+    stack = None
+    try:
+        stack = load(path, env, var)
+        result = compute_plan(
+            stack,
+            provider_for(stack.project, stack.backend),
+            allow_downtime=allow_downtime,
+            targets=target or (),
+            allow_over_quota=allow_over_quota,
+        )
+        result = pin(stack, result)  # a saved plan runs the same smoke tests, or is stale
+    except DeployerError as exc:
+        # CI posts what `--format markdown` prints and keeps the `--out` file: both say the
+        # plan failed and why, at the manifests' FILE:LINE:COL, instead of being empty.
+        failed = failed_plan(path, env, stack, exc)
+        if fmt is not Format.text:
+            show(failed, fmt)
+        if out is not None:
+            write_plan_file(failed, out)
+        raise
+    result = with_manifest_warnings(result, stack)
     show(result, fmt, stack.regions())
     if out is not None:
         write_plan_file(result, out)
@@ -110,6 +123,73 @@ def plan(
         raise typer.Exit(1)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
+
+
+def with_manifest_warnings(plan, stack):  # -> deployer.core.plan.Plan
+    """The plan with the manifests' warnings first, so the PR comment shows them too (they are
+    on stderr already)."""
+    import dataclasses
+
+    found = tuple(str(w) for w in stack.warnings)
+    return dataclasses.replace(plan, warnings=found + plan.warnings) if found else plan
+
+
+def failed_plan(path: Path, env, stack, exc):  # -> deployer.core.plan.Plan
+    """A plan that only says it failed and why: every problem of a ManifestError on its own
+    `FILE:LINE:COL` line, else the error's message; the header from whatever loaded."""
+    from deployer.core.diagnostics import ManifestError
+    from deployer.core.plan import Plan
+    from deployer.workflow import emulator_url, git_commit
+
+    if isinstance(exc, ManifestError):
+        errors = tuple(str(d) for d in exc.diagnostics) or (str(exc),)
+        warnings = tuple(str(w) for w in exc.warnings)
+    else:
+        errors, warnings = (str(exc),), ()
+    if stack is not None:
+        name, project, backend = stack.name, stack.project, stack.backend
+        warnings = tuple(str(w) for w in stack.warnings) + warnings
+    else:
+        name, project, backend = _settings_header(path, env)
+    root = path if path.is_dir() else path.parent
+    return Plan(
+        stack=name,
+        project=project,
+        errors=errors,
+        warnings=warnings,
+        backend=backend,
+        environment=env or "",
+        emulator=emulator_url(),
+        commit=git_commit(root),
+    )
+
+
+def _settings_header(path: Path, env: str | None) -> tuple[str, str, str]:
+    """(stack, project, backend) read plainly from deployer.yaml when the manifests did not
+    load; what cannot be read (a missing file, a variable) stays unknown."""
+    import yaml
+
+    unknown = "(unknown: the manifests did not load)"
+    root = path if path.is_dir() else path.parent
+    for folder in (root, *root.parents):
+        settings = folder / "deployer.yaml"
+        if settings.is_file():
+            break
+    else:
+        return unknown, unknown, ""
+    try:
+        doc = yaml.safe_load(settings.read_text(encoding="utf-8")[:1_000_000])
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc = None
+    doc = doc if isinstance(doc, dict) else {}
+    chosen = (doc.get("environments") or {}).get(env) if env else None
+    chosen = chosen if isinstance(chosen, dict) else {}
+
+    def plain(value: object) -> str:
+        return value if isinstance(value, str) and "${" not in value else unknown
+
+    backend = chosen.get("backend") or doc.get("backend") or ""
+    return plain(doc.get("stack")), plain(doc.get("project")), str(backend)
 
 
 class ShowFormat(StrEnum):

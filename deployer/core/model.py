@@ -22,7 +22,7 @@ this alone; it names no backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -165,6 +165,10 @@ class Routing:
     take traffic); otherwise it is only ordered after them."""
 
 
+SENTENCE = ""
+"""A `Vocabulary.words` key whose value is a sentence that says the whole change."""
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """How a provider's field paths and kinds read in the manifest, for plans shown to people.
@@ -186,9 +190,26 @@ class Vocabulary:
     unserved: Mapping[str, str] | None = None
     unprotect: str = "delete it by hand if it must go"
     """What to do with a protected resource whose labels cannot change."""
+    words: Mapping[str, Mapping[str, Callable[[Any], Mapping[str, Any]]]] | None = None
+    """Per kind, field path -> how one of its values reads in the manifest, as manifest key ->
+    value, for a field whose API shape is not the manifest's: a map (`machineSpec` ->
+    `machine_type`, `accelerator`), an enum (`TENSORFLOW` -> `tensorflow`), a negated flag
+    (`disableContainerLogging` -> `console_logging`), an image derived from `runtime_version`."""
+    merged: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
+    """Per kind, a manifest key -> the field paths that all hold its value when the manifest
+    writes that key (`scaling.nodes` -> the minimum and maximum replica counts)."""
+    describe: Mapping[str, Callable[[Mapping[str, Any]], tuple[str, str]]] | None = None
+    """Per kind, how people tell live instances apart from their fields: (its own name, if it
+    has one, e.g. a display name; details, e.g. its machine), shown instead of the ids the
+    service assigned (an old deployment, one not managed by deployer)."""
 
     def key(self, kind: str, path: str) -> str | None:
         return self.keys.get(kind, {}).get(path, path)
+
+    def say(self, kind: str, path: str, value: Any) -> Mapping[str, Any] | None:
+        """`value` of field `path` as manifest key -> value, when the field has `words`."""
+        speak = (self.words or {}).get(kind, {}).get(path)
+        return None if speak is None else speak(value)
 
     def noun(self, kind: str) -> str:
         return (self.nouns or {}).get(kind, kind)

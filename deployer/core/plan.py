@@ -8,14 +8,15 @@ data and the executor dispatches on the action's kind alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from deployer.core.resources import ResourceKey
 
-FORMAT_VERSION = "2.0"
+FORMAT_VERSION = "2.1"
+"""2.1 added optional keys: `targets`, an action's `serving` and `title`, a change's `drift`."""
 
 
 class ActionKind(StrEnum):
@@ -164,6 +165,8 @@ class Route:
     name: str
     split: bool = False
     serves: bool = True
+    target: str = ""
+    """The kind of resource it routes to (names in its value are of that kind)."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,10 @@ class FieldChange:
     `../export/iris/2 (digest 8cf5d1…)`); "" = the values."""
     source: str = ""
     """`FILE:LINE` of the manifest key that declares the new value, when known."""
+    drift: bool = False
+    """The live value (`before`) was set outside deployer: deployer last applied this very
+    declaration of the field (its `deployer-spec` record says so), so applying undoes a live
+    change, not a change of the manifests."""
 
     @property
     def name(self) -> str:
@@ -210,14 +217,37 @@ class Action:
     """`FILE:LINE` of the manifest entry behind this resource, when known."""
     before: Mapping[str, Any] | None = None
     """The live fields of what a delete removes (kept so a reviewer and the JSON see them)."""
+    serving: bool = False
+    """When the plan begins, a routing that serves requests routes to the live resource this
+    action deletes or replaces (its traffic, its default): what stops serving, or keeps serving
+    through a replacement, reads from this and the plan's reroutes."""
+    title: str = ""
+    """How the address reads to people when it holds service-assigned ids (an old instance:
+    `us-central1/iris/v1 (old deployment, n1-standard-2)`); "" = the address."""
 
     @property
     def address(self) -> str:
         return self.key.address
 
     @property
+    def shown(self) -> str:
+        """The address as plans for people print it."""
+        return self.title or self.key.address
+
+    @property
+    def superseded(self) -> bool:
+        """The delete of the old instance of a create-then-delete replacement: part of that
+        replacement, not a destroy of its own."""
+        return self.kind is ActionKind.DELETE and self.reason.why is Why.SUPERSEDED
+
+    @property
     def destructive(self) -> bool:
         return self.kind is ActionKind.DELETE or self.kind.replaces
+
+    @property
+    def drifted(self) -> tuple[FieldChange, ...]:
+        """The changes that undo a live change (drift), each with its live value as `before`."""
+        return tuple(c for c in self.changes if c.drift and not c.hidden)
 
     @property
     def reroutes(self) -> bool:
@@ -249,6 +279,12 @@ class Action:
 class Ignored:
     address: str
     reason: str
+    title: str = ""
+    """How the address reads to people when it holds service-assigned ids; "" = the address."""
+
+    @property
+    def shown(self) -> str:
+        return self.title or self.address
 
 
 @dataclass(frozen=True)
@@ -362,6 +398,23 @@ class Cost:
     """Priced with the local twin's fixture prices, not Google's."""
 
 
+def summarize(actions: Iterable[Action]) -> Summary:
+    """Counts per kind; the delete of a replacement's old instance is part of that replacement
+    (counted once, as the replace), not a destroy."""
+    actions = tuple(actions)
+
+    def count(*kinds: ActionKind) -> int:
+        return sum(1 for a in actions if a.kind in kinds)
+
+    return Summary(
+        add=count(ActionKind.CREATE),
+        change=count(ActionKind.UPDATE),
+        replace=count(ActionKind.DELETE_THEN_CREATE, ActionKind.CREATE_THEN_DELETE),
+        destroy=sum(1 for a in actions if a.kind is ActionKind.DELETE and not a.superseded),
+        reroute=count(ActionKind.REROUTE),
+    )
+
+
 @dataclass(frozen=True)
 class Plan:
     stack: str
@@ -393,19 +446,13 @@ class Plan:
     quota checked (None: not counted, e.g. a plan saved before deployer counted them)."""
     cost: Cost | None = None
     """What the deployments cost a month (None: not priced)."""
+    targets: tuple[str, ...] = ()
+    """The `--target` values the plan was limited to (`MODEL`, `MODEL/VERSION`); () when it
+    covers everything. A targeted plan is partial: other changes may be pending."""
 
     @property
     def summary(self) -> Summary:
-        def count(*kinds: ActionKind) -> int:
-            return sum(1 for a in self.actions if a.kind in kinds)
-
-        return Summary(
-            add=count(ActionKind.CREATE),
-            change=count(ActionKind.UPDATE),
-            replace=count(ActionKind.DELETE_THEN_CREATE, ActionKind.CREATE_THEN_DELETE),
-            destroy=count(ActionKind.DELETE),
-            reroute=count(ActionKind.REROUTE),
-        )
+        return summarize(self.actions)
 
     @property
     def drift(self) -> tuple[Action, ...]:

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
 from deployer.core import ownership
-from deployer.core.model import Behavior, ResourceKind, ResourceModel, Routing, Strategy
+from deployer.core.model import Behavior, FieldSpec, ResourceKind, ResourceModel, Routing, Strategy
 from deployer.core.plan import (
     Action,
     ActionKind,
@@ -52,6 +52,7 @@ from deployer.core.plan import (
     Why,
 )
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey, State
+from deployer.plan.drift import drifted
 
 Targets = tuple[tuple[str, str | None], ...]
 
@@ -63,6 +64,8 @@ class PlanOptions:
     allow_downtime: bool = False
     targets: Targets = ()
     """(model, version or None) pairs from --target; empty means everything."""
+    environment: str = ""
+    """The --env the manifests were loaded for: commands the plan suggests repeat it."""
     declared_protect: Mapping[ResourceKey, bool] = field(default_factory=dict)
     """`protect` of each model the manifests declare, by model key: what a destroy honours
     (nothing is desired then, but the manifests still say what is protected)."""
@@ -89,6 +92,7 @@ def plan(
         errors=tuple(m for k, m in b.errors if _concerns(k, targets)),
         warnings=tuple(m for k, m in b.warnings if _concerns(k, targets)),
         fingerprint=ownership.fingerprint(observed_list),
+        targets=tuple(m if v is None else f"{m}/{v}" for m, v in targets if m),
     )
 
 
@@ -240,13 +244,28 @@ class Builder:
         self.ignored.append(Ignored(resource.key.address, why))
 
     def clash(self, resource: ObservedResource) -> None:
+        key = resource.key
         owner = ownership.owner(resource.labels)
-        held = "is not managed by deployer" if owner is None else f"belongs to stack '{owner}'"
-        self.error(
-            resource.key,
-            f"{resource.key.address} is declared but the live {resource.key.kind} {held}: "
-            f"adopt it with `deployer import {resource.key.address}` or choose another name",
-        )
+        kind = self.model.vocabulary.noun(key.kind)
+        if owner is None:
+            self.error(
+                key,
+                f"{key.address} is declared but the live {kind} of that name is not managed by "
+                f"deployer: adopt it with `{self.import_command(key)}` or choose another name",
+            )
+        else:
+            self.error(
+                key,
+                f"{key.address} is declared but the live {kind} of that name belongs to stack "
+                f"'{owner}': remove it from that stack's manifests first or choose another name",
+            )
+
+    def import_command(self, key: ResourceKey) -> str:
+        """The `deployer import` that adopts `key` (its model, or one version of it), in the
+        syntax import takes: MODEL[/VERSION] --region LOCATION [--env ENV]."""
+        target = key.model if key.version is None or key.part else f"{key.model}/{key.version}"
+        env = f" --env {self.options.environment}" if self.options.environment else ""
+        return f"deployer import {target} --region {key.endpoint}{env}"
 
     def field_changes(
         self,
@@ -258,6 +277,7 @@ class Builder:
         creation here is not a change: its note goes to `fixed` when given (the caller warns
         unless the resource is replaced anyway), else it is a warning at once."""
         kind = self.model.kind(desired.key.kind)
+        live = drifted(desired, observed) or frozenset()
         changes = []
         for spec in kind.compared:
             if spec.path == "labels":
@@ -276,8 +296,8 @@ class Builder:
                     after = {k: v for k, v in after.items() if k != ownership.LABEL_PROTECT}
                 if before != after:
                     note = (
-                        f"{desired.key.address}: {spec.path} cannot change after creation "
-                        f"here; not applied ({_short(before)} -> {_short(after)})"
+                        f"{desired.key.address}: {self.word(kind, spec.path)} cannot change "
+                        f"after creation here; not applied ({_short(before)} -> {_short(after)})"
                     )
                     if fixed is None:
                         self.warn(desired.key, note)
@@ -291,6 +311,7 @@ class Builder:
                     after,
                     forces_replacement=behavior is Behavior.REPLACE,
                     mask=spec.mask,
+                    drift=spec.path in live,
                 )
             )
         return changes
@@ -301,14 +322,27 @@ class Builder:
         spec = kind.spec("labels") if kind is not None else None
         return spec is not None and spec.behavior_for(resource.fields) is Behavior.OUTPUT
 
+    def word(self, kind: ResourceKind, path: str) -> str:
+        """A field as the manifest names it (the vocabulary's key), for messages."""
+        return self.model.vocabulary.key(kind.name, path) or path
+
+    def only_if(self, kind: ResourceKind, spec: FieldSpec) -> str:
+        """`machine_type is n1-*`: where a field patchable only on some resources is."""
+        only = spec.patch_only_if
+        if only is None:
+            return ""
+        shown = " or ".join(p + "*" for p in only.prefixes)
+        return f"patchable only if {self.word(kind, only.path)} is {shown}"
+
     def forcing(self, kind: ResourceKind, changes: Iterable[FieldChange]) -> str:
         """The fields forcing a replacement; one patchable only on some resources says where."""
         out = []
         for c in changes:
             if c.forces_replacement:
                 spec = kind.spec(c.path)
-                only = spec.patch_only_if if spec and spec.behavior is Behavior.PATCH else None
-                out.append(f"{c.path} (patchable only if {only.describe()})" if only else c.path)
+                only = self.only_if(kind, spec) if spec and spec.behavior is Behavior.PATCH else ""
+                word = self.word(kind, c.path)
+                out.append(f"{word} ({only})" if only else word)
         return ", ".join(out)
 
 
@@ -573,7 +607,7 @@ class GroupPlanner:
         """A root whose fields cannot change in place: everything under it goes first, then it
         is replaced, then its children are created again. False when that is refused."""
         key = s.key
-        forcing = ", ".join(c.path for c in s.changes if c.forces_replacement)
+        forcing = ", ".join(self.b.word(s.kind, c.path) for c in s.changes if c.forces_replacement)
         if s.kind.replace is not Strategy.DELETE_THEN_CREATE:
             self.error(key, f"{key.address} must be replaced ({forcing} cannot change in place)")
             return False
@@ -637,7 +671,8 @@ class GroupPlanner:
             return
         if o.state is State.FAILED:
             failed = FieldChange("state", "FAILED", "READY", forces_replacement=True)
-            s.changes = [failed, *self.b.field_changes(d, o)]
+            fields = [replace(c, drift=False) for c in self.b.field_changes(d, o)]
+            s.changes = [failed, *fields]
             s.fate = Fate.REPLACE
             message = f": {o.error_message}" if o.error_message else ""
             self.b.warn(s.key, f"{s.key.address} is FAILED{message}; it will be replaced")
@@ -728,7 +763,7 @@ class GroupPlanner:
         for c in s.changes:
             spec = s.kind.spec(c.path) if c.forces_replacement else None
             if spec is not None and spec.behavior is Behavior.PATCH and spec.patch_only_if:
-                notes.append(f"patchable only if {spec.patch_only_if.describe()}")
+                notes.append(self.b.only_if(s.kind, spec))
         if s.kind.replace is Strategy.CREATE_THEN_DELETE:
             notes.append("the new one serves before the old goes")
         return Reason(
@@ -806,7 +841,7 @@ class GroupPlanner:
                     changes=tuple(s.changes),
                     desired=d.fields,
                     labels=d.labels,
-                    drift=ownership.last_applied(o, d),
+                    drift=any(c.drift for c in s.changes),
                 )
             )
         elif s.fate is Fate.REPLACE and s.root:
@@ -848,7 +883,7 @@ class GroupPlanner:
         d, o = s.desired, s.observed
         assert d is not None
         kind = self.replace_kind(s)
-        drift = o is not None and o.state is not State.FAILED and ownership.last_applied(o, d)
+        drift = any(c.drift for c in s.changes)
         return Action(
             _id(kind, s.key),
             kind,
@@ -860,6 +895,7 @@ class GroupPlanner:
             labels=d.labels,
             artifact_source=d.artifact_source,
             drift=drift,
+            serving=self.serving(s.kind, o),
         )
 
     # ---- routings ---------------------------------------------------------------------------
@@ -892,6 +928,12 @@ class GroupPlanner:
             return {chosen[0].version or "": 100} if chosen else None
         value = router.desired.fields.get(r.path) or {}
         return {str(k): int(v) for k, v in dict(value).items()}
+
+    def serving(self, kind: ResourceKind, o: ObservedResource | None) -> bool:
+        """Whether a routing that serves requests routes to `o` as the plan begins."""
+        return o is not None and any(
+            self.routed(r, o) for r in self.model.routings if r.serves and r.target == kind.name
+        )
 
     def routed(self, r: Routing, o: ObservedResource) -> bool:
         """Whether `o` was routed to when the plan began."""
@@ -1008,7 +1050,7 @@ class GroupPlanner:
                 depends_on=tuple([*deps, *wait_for]),
                 ordered_after=tuple(ordered),
                 desired={r.path: dict(after) if r.split else now},
-                route=Route(r.path, r.name, split=r.split, serves=r.serves),
+                route=Route(r.path, r.name, split=r.split, serves=r.serves, target=r.target),
             )
         )
         return _Reroute(r, action_id, dict(after))
@@ -1223,13 +1265,12 @@ class GroupPlanner:
                 self.delete_key(removal),
                 removal.reason,
                 depends_on=own,
+                serving=self.serving(kind, o),
             )
         )
 
 
 def _with_deps(action: Action, deps: tuple[str, ...], ordered: tuple[str, ...]) -> Action:
-    from dataclasses import replace
-
     return replace(action, depends_on=deps, ordered_after=ordered)
 
 

@@ -50,6 +50,8 @@ def plan_to_json(plan: Plan) -> Json:
     for key in ("environment", "emulator", "commit", "manifests"):
         if getattr(plan, key):
             doc[key] = getattr(plan, key)
+    if plan.targets:
+        doc["targets"] = list(plan.targets)
     if plan.smoke_tests:
         doc["smoke_tests"] = {k: dict(v) for k, v in sorted(plan.smoke_tests.items())}
     if plan.resources is not None:
@@ -75,12 +77,19 @@ def _plan_core(plan: Plan) -> Json:
         },
         "actions": [_action_to_json(a, plan.fingerprint) for a in plan.actions],
         "drift": [a.id for a in plan.drift],
-        "ignored": [{"address": i.address, "reason": i.reason} for i in plan.ignored],
+        "ignored": [_ignored_to_json(i) for i in plan.ignored],
         "warnings": [scrub(w) for w in plan.warnings],
         "errors": [scrub(e) for e in plan.errors],
         "artifacts": dict(sorted((portable(k), v) for k, v in plan.artifacts.items())),
         "artifacts_uri": plan.artifacts_uri,
     }
+
+
+def _ignored_to_json(ignored: Ignored) -> Json:
+    doc: Json = {"address": ignored.address, "reason": ignored.reason}
+    if ignored.title:
+        doc["title"] = ignored.title
+    return doc
 
 
 def dumps_plan(plan: Plan) -> str:
@@ -148,7 +157,8 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
                 _legacy_action(a) if old else _action_from_json(a) for a in doc["actions"]
             ),
             ignored=tuple(
-                Ignored(_str(i["address"]), _str(i["reason"])) for i in doc.get("ignored", [])
+                Ignored(_str(i["address"]), _str(i["reason"]), _str(i.get("title", "")))
+                for i in doc.get("ignored", [])
             ),
             errors=tuple(_str(e) for e in doc.get("errors", [])),
             warnings=tuple(_str(w) for w in doc.get("warnings", [])),
@@ -165,6 +175,7 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             },
             resources=usage_from_json(doc),
             cost=cost_from_json(doc),
+            targets=tuple(_str(t) for t in doc.get("targets", ())),
         )
     except KeyError as exc:
         raise DeployerError(f"plan document is missing {exc}") from exc
@@ -211,8 +222,11 @@ def _action_to_json(action: Action, salt: str = "") -> Json:
             "split": action.route.split,
             "serves": action.route.serves,
         }
-    if action.source:
-        doc["source"] = action.source
+        if action.route.target:
+            doc["route"]["target"] = action.route.target
+    for key in ("source", "title", "serving"):
+        if getattr(action, key):
+            doc[key] = getattr(action, key)
     if action.before is not None:
         doc["before"] = to_document(dict(action.before), salt)
     return doc
@@ -268,8 +282,8 @@ def _reason_from_json(doc: Any) -> Reason:
 
 
 def _change_to_json(change: FieldChange, salt: str = "") -> Json:
-    """A field change; its presentation keys (`label`, `hidden`, `shown`, `source`) only when
-    set, so documents of plans without them are unchanged."""
+    """A field change; its presentation keys (`label`, `hidden`, `shown`, `source`, `drift`)
+    only when set, so documents of plans without them are unchanged."""
     doc: Json = {
         "path": change.path,
         "before": to_document(change.before, salt),
@@ -277,7 +291,7 @@ def _change_to_json(change: FieldChange, salt: str = "") -> Json:
         "forces_replacement": change.forces_replacement,
         "mask": change.mask,
     }
-    for key in ("label", "hidden", "shown", "source"):
+    for key in ("label", "hidden", "shown", "source", "drift"):
         if getattr(change, key):
             doc[key] = getattr(change, key)
     return doc
@@ -307,6 +321,7 @@ def _route_from_json(doc: Any) -> Route | None:
         _str(doc["name"]),
         split=bool(doc.get("split", False)),
         serves=bool(doc.get("serves", True)),
+        target=_str(doc.get("target", "")),
     )
 
 
@@ -324,12 +339,9 @@ def _legacy_action(doc: Mapping[str, Any]) -> Action:
     if old == "replace":
         first = bool(doc.get("create_before_destroy", False))
         kind = ActionKind.CREATE_THEN_DELETE if first else ActionKind.DELETE_THEN_CREATE
-    action = _action(
-        doc,
-        _key_from_json(doc),
-        kind or ActionKind(old),
-        note(_str(doc["reason"])),
-    )
+    text = _str(doc["reason"])
+    reason = Reason(Why.SUPERSEDED) if text == Reason(Why.SUPERSEDED).text() else note(text)
+    action = _action(doc, _key_from_json(doc), kind or ActionKind(old), reason)
     if action.kind is not ActionKind.REROUTE or not action.changes:
         return action
     change = action.changes[0]
@@ -362,6 +374,7 @@ def _action(doc: Mapping[str, Any], key: ResourceKey, kind: ActionKind, reason: 
                 hidden=bool(c.get("hidden", False)),
                 shown=_str(c.get("shown", "")),
                 source=_str(c.get("source", "")),
+                drift=bool(c.get("drift", False)),
             )
             for c in doc.get("changes", [])
         ),
@@ -374,6 +387,8 @@ def _action(doc: Mapping[str, Any], key: ResourceKey, kind: ActionKind, reason: 
         route=_route_from_json(doc.get("route")),
         source=_str(doc.get("source", "")),
         before=None if before is None else from_document(dict(before)),
+        serving=bool(doc.get("serving", False)),
+        title=_str(doc.get("title", "")),
     )
 
 

@@ -1,21 +1,25 @@
 """The plan as a pull-request comment (GitHub-flavored Markdown).
 
-What changes is readable without expanding anything: the header (stack, environment, project,
-backend, commit, the local twin), a banner when anything is destroyed, replaced or loses
-traffic (with every default/traffic switch), the outcome, a compact table of the first actions
-(serving changes first, then destructive ones, both flagged), errors, warnings and drift. Then a
-collapsible Mermaid graph of the actions' order, one section per region (regions without
-changes on one line) holding one collapsible section per model whose `diff` block GitHub colors
-line by line (the marker in column 0: `+` create, `-` delete, `!` update, replace or serving
-change), the ignored resources and a short "how to apply" footer.
+What matters is readable without expanding anything: the header (stack, environment, project,
+backend, commit, the local twin), that the plan is partial (`--target`), a failure and its
+errors first, then a banner saying per model, in plain words, what happens to serving: downtime
+named as downtime, a rollout that keeps serving said to, a version gaining traffic while losing
+capacity, a serving switch that undoes a change made outside deployer; then the outcome, a
+compact table of the first actions (dangerous first, identical rows grouped), warnings and
+drift. A collapsible Mermaid graph is added only when it says something the table cannot: an
+action waiting for one of another model. Then one section per region (regions without changes
+on one line) holding one collapsible section per model whose `diff` block GitHub colors line by
+line (the marker in column 0: `+` create, `-` delete, `!` update, replace or serving change),
+the ignored resources and a short "how to apply" footer.
 
 `render_markdown_many` puts several plans (one per environment, read back from `--out` files)
 in one comment: an overview table and banner, then each plan as its own environment section;
 environments without changes are collapsed.
 
-The comment never exceeds `limit` characters: the graph goes first, then whole model sections
-from the end, with a note saying how many; long lists are cut with a count. Several plans share
-the limit fairly (a plan that needs less leaves the rest to the others).
+The comment never exceeds `limit` characters: the graph goes first, then model sections, the
+most benign first (creates and in-place updates before serving switches, those before deletes
+and downtime), with a note naming the models left out; long lists are cut with a count. Several
+plans share the limit fairly (a plan that needs less leaves the rest to the others).
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from deployer.core.plan import Action, ActionKind, Cost, Plan
 from deployer.render.resources import TITLE as RESOURCES_TITLE
@@ -37,23 +40,24 @@ from deployer.render.resources import (
     quota_text,
     region_cost,
 )
+from deployer.render.serving import DOWNTIME, Event, Level, by_model, events, grouped, serves
 from deployer.render.values import (
     CHANGE_INDENT,
-    CREATE_FIRST_COST,
-    DELETE_FIRST_COST,
     DRIFT_TITLE,
     FORCES,
     IGNORED_TITLE,
-    by_model,
+    SET_LIVE,
     change_lines,
     drift_fields,
     group_summary,
     one_line,
+    partial_note,
     plan_outcome,
     reason_text,
     replace_cost,
+    replace_text,
     reroute_text,
-    split_route,
+    said,
     symbol,
     visible,
 )
@@ -63,7 +67,9 @@ MARKDOWN_LIMIT = 65_000
 LIST_LIMIT = 30
 """Items shown per list (destructive changes, errors, warnings, drift, ignored)."""
 TABLE_LIMIT = 25
-"""Actions listed in the summary table (serving changes and destructive ones first)."""
+"""Rows of the summary table (the most dangerous first; identical rows grouped)."""
+GROUP_NAMES = 3
+"""Addresses named in one grouped row of the table."""
 TABLE_STEPS = (TABLE_LIMIT, 10, 5, 0)
 """Shorter tables tried in turn when the header alone leaves less than SECTION_ROOM."""
 SECTION_ROOM = 2_000
@@ -175,7 +181,7 @@ def _render(
     unchanged = [r for r in dict.fromkeys(regions) if r not in by_region]
     quiet = _unchanged_regions(unchanged)
     sections = [
-        (region, _model_section(plan, model, actions))
+        (region, model, actions, _model_section(plan, model, actions))
         for region, models in by_region.items()
         for model, actions in models
     ]
@@ -185,30 +191,55 @@ def _render(
     }
     title_line = f"\n{'#' * (level + 1)} Changes by region\n" if sections or quiet else ""
     fixed = len(head) + len(tail) + len(title_line) + len(quiet)
-    note_room = len(_truncation_note(len(groups), len(groups), 10**9, cap))
-    whole = sum(len(s) + 1 for _, s in sections) + sum(len(h) for h in region_heads.values())
+    note_room = len(_truncation_note([m for _, m, _, _ in sections], 10**9, cap))
+    whole = sum(len(s) + 1 for *_, s in sections) + sum(len(h) for h in region_heads.values())
     if fixed + len(graph) + whole > limit:
         graph = _graph_left_out(plan, cap) if graph else ""
     budget = limit - fixed - len(graph) - note_room
-    kept: list[str] = []
-    used = 0
+    kept = _kept(plan, sections, region_heads, budget)
+    body: list[str] = []
     seen: set[str] = set()
-    for region, section in sections:
-        cost = len(section) + 1 + (0 if region in seen else len(region_heads[region]))
-        if used + cost > budget:
-            break
+    for i, (region, _, _, section) in enumerate(sections):
+        if i not in kept:
+            continue
         if region not in seen:
-            kept.append(region_heads[region])
+            body.append(region_heads[region])
             seen.add(region)
-        kept.append(section + "\n")
+        body.append(section + "\n")
+    text = head + graph + title_line + "".join(body).rstrip("\n") + ("\n" if kept else "")
+    if len(kept) < len(sections):
+        left = [(m, a) for i, (_, m, a, _) in enumerate(sections) if i not in kept]
+        text += _truncation_note([m for m, _ in left], sum(len(a) for _, a in left), cap)
+    return _fit(text + quiet + tail, limit)
+
+
+def _kept(
+    plan: Plan,
+    sections: Sequence[tuple[str, str, list[Action], str]],
+    region_heads: dict[str, str],
+    budget: int,
+) -> set[int]:
+    """The model sections that fit in `budget`, the most dangerous kept first (downtime and
+    deletes, then serving switches and replacements, then the rest), in plan order within
+    the same danger."""
+    order = sorted(range(len(sections)), key=lambda i: (_section_rank(sections[i][2]), i))
+    kept: set[int] = set()
+    heads: set[str] = set()
+    used = 0
+    for i in order:
+        region, _, _, section = sections[i]
+        cost = len(section) + 1 + (0 if region in heads else len(region_heads[region]))
+        if used + cost > budget:
+            continue
+        kept.add(i)
+        heads.add(region)
         used += cost
-    body = head + graph + title_line + "".join(kept).rstrip("\n") + ("\n" if kept else "")
-    shown = len(kept) - len(seen)
-    if shown < len(sections):
-        left_out = sum(len(actions) for _, actions in groups[shown:])
-        body += _truncation_note(len(sections) - shown, len(sections), left_out, cap)
-    body += quiet + tail
-    return _fit(body, limit)
+    return kept
+
+
+def _section_rank(actions: Sequence[Action]) -> int:
+    """Lower is more dangerous: the section is kept longer when the comment is cut."""
+    return min((_rank(a) for a in actions), default=len(FLAGS))
 
 
 def _fit(body: str, limit: int) -> str:
@@ -234,8 +265,31 @@ MARKERS: dict[ActionKind, str] = {
     ActionKind.WAIT: " ",
 }
 """The column-0 marker GitHub colors in a `diff` block: green, red, orange (changed), none."""
-REROUTE_FLAG = ":twisted_rightwards_arrows:"
+DOWNTIME_FLAG = ":rotating_light:"
 DESTRUCTIVE_FLAG = ":warning:"
+REROUTE_FLAG = ":twisted_rightwards_arrows:"
+DRIFT_FLAG = ":pencil2:"
+FLAGS = (
+    (DOWNTIME_FLAG, "serves nothing for a while"),
+    (DESTRUCTIVE_FLAG, "deletes or recreates"),
+    (REROUTE_FLAG, "serving switch"),
+    (DRIFT_FLAG, "undoes a change made outside deployer"),
+    ("", ""),
+)
+"""Table flags, most dangerous first (their index is the action's rank)."""
+
+
+def _rank(action: Action) -> int:
+    """The index in FLAGS: downtime, destructive, serving switch, drift, the rest."""
+    if action.kind is ActionKind.DELETE_THEN_CREATE and action.serving:
+        return 0
+    if (action.kind is ActionKind.DELETE and not action.superseded) or action.kind is (
+        ActionKind.DELETE_THEN_CREATE
+    ):
+        return 1
+    if serves(action):
+        return 2
+    return 3 if action.drift else 4
 
 
 def _head(plan: Plan, level: int, title: str, rows: int = TABLE_LIMIT) -> str:
@@ -250,136 +304,95 @@ def _head(plan: Plan, level: int, title: str, rows: int = TABLE_LIMIT) -> str:
             f"\n> [!NOTE]\n> Live state read from the local twin at {code(plan.emulator)}, "
             "not Google Cloud.\n"
         )
+    partial = partial_note(plan)
+    if partial:
+        parts.append(f"\n> [!WARNING]\n> **{escape(partial)}**\n")
+    sub = "#" * (level + 1)
+    outcome = f"\n**{':x: ' if plan.errors else ''}{escape(plan_outcome(plan))}**\n"
+    if plan.errors:  # a failed plan says so first, with what to fix
+        parts.append(outcome)
+        errors = [escape(said(plan, e)) for e in plan.errors]
+        parts.append(_list(f"{sub} :x: Errors", errors, "errors"))
     parts.append(_banner(plan))
-    outcome = plan_outcome(plan)
-    parts.append(f"\n**{':x: ' if plan.errors else ''}{outcome}**\n")
+    if not plan.errors:
+        parts.append(outcome)
     if plan.actions:
         parts.append(_table(plan, rows))
-    sub = "#" * (level + 1)
-    if plan.errors:
-        parts.append(_list(f"{sub} :x: Errors", [escape(e) for e in plan.errors], "errors"))
     if plan.warnings:
-        parts.append(_list(f"{sub} Warnings", [escape(w) for w in plan.warnings], "warnings"))
+        warnings = [escape(said(plan, w)) for w in plan.warnings]
+        parts.append(_list(f"{sub} Warnings", warnings, "warnings"))
     drift = plan.drift
     if drift:
         parts.append(
             _list(
                 f"{sub} {DRIFT_TITLE}",
-                [f"{code(a.address)}: changed live: {escape(drift_fields(a))}" for a in drift],
+                [f"{code(a.shown)}: {escape(drift_fields(a))}" for a in drift],
                 "drifted resources",
             )
         )
     return "".join(parts)
 
 
-# --- the banner: what is destroyed, replaced, loses traffic; every serving switch ----------
+# --- the banner: what happens to serving, per model, in plain words --------------------------
+
+ALERTS = {Level.DOWN: "CAUTION", Level.WARN: "WARNING", Level.SWITCH: "IMPORTANT"}
+HEADLINES = {
+    Level.DOWN: "**Downtime: something serves nothing for a while.**",
+    Level.WARN: "**No downtime, but check these.**",
+    Level.SWITCH: "**What serves changes; no downtime.**",
+    Level.QUIET: "**Nothing that serves is touched; no downtime.**",
+}
 
 
-@dataclass(frozen=True)
-class Dangers:
-    destroyed: tuple[Action, ...]
-    replaced_first: tuple[Action, ...]
-    """Replaced create-before-destroy: the new one serves first."""
-    replaced_gap: tuple[Action, ...]
-    """Replaced delete-then-create: unavailable in between."""
-    traffic_lost: tuple[tuple[Action, str], ...]
-    """Serving switches that take all traffic (or the default) away from a version, and how."""
-    switches: tuple[Action, ...]
-
-    @property
-    def any(self) -> bool:
-        return bool(self.destroyed or self.replaced_first or self.replaced_gap or self.traffic_lost)
-
-    def counts(self) -> str:
-        """`2 to destroy, 1 to replace (create-before-destroy), 1 version loses traffic`."""
-        parts = []
-        if self.destroyed:
-            parts.append(f"{len(self.destroyed)} to destroy")
-        if self.replaced_gap:
-            parts.append(f"{len(self.replaced_gap)} to replace (delete-then-create)")
-        if self.replaced_first:
-            parts.append(f"{len(self.replaced_first)} to replace (create-before-destroy)")
-        if self.traffic_lost:
-            n = len(self.traffic_lost)
-            parts.append(f"{n} serving switch{'es' if n != 1 else ''} taking traffic away")
-        return ", ".join(parts)
-
-
-def dangers(plan: Plan) -> Dangers:
-    """What a reviewer must not miss, read from the plan's action kinds and the before/after
-    of its serving switches."""
-    lost: list[tuple[Action, str]] = []
-    for action in plan.actions:
-        text = _lost(action)
-        if text:
-            lost.append((action, text))
-    return Dangers(
-        destroyed=tuple(a for a in plan.actions if a.kind is ActionKind.DELETE),
-        replaced_first=tuple(a for a in plan.actions if a.kind is ActionKind.CREATE_THEN_DELETE),
-        replaced_gap=tuple(a for a in plan.actions if a.kind is ActionKind.DELETE_THEN_CREATE),
-        traffic_lost=tuple(lost),
-        switches=tuple(a for a in plan.actions if a.reroutes),
-    )
-
-
-def _lost(action: Action) -> str:
-    """`v1 100% -> 0%` / `default moves away from v1` when a switch leaves a version without
-    traffic; "" otherwise."""
-    if not action.reroutes or not action.changes:
-        return ""
-    change = action.changes[0]
-    if split_route(action):
-        before = dict(change.before) if isinstance(change.before, dict) else {}
-        after = dict(change.after) if isinstance(change.after, dict) else {}
-        gone = [f"{v} {before[v]}% -> 0%" for v in sorted(before) if before[v] and not after.get(v)]
-        return ", ".join(gone)
-    old = [v.strip() for v in str(change.before or "").split(",") if v.strip()]
-    away = [v for v in old if v != change.after]
-    return f"default moves away from {', '.join(away)}" if away else ""
+def event_text(event: Event, models: Sequence[str] = ()) -> str:
+    """An event as Markdown: the tag in bold, the models it concerns as code."""
+    models = models or [event.model]
+    who = ", ".join(code(m) for m in models[:GROUP_NAMES])
+    if len(models) > GROUP_NAMES:
+        who += f" and {len(models) - GROUP_NAMES:,} more ({len(models):,} models)"
+    if event.tag:
+        return f"**{event.tag}**: {who} {escape(event.text)}"
+    return f"{who}: {escape(event.text)}"
 
 
 def _banner(plan: Plan) -> str:
-    found = dangers(plan)
-    if not found.any and not found.switches:
+    found = [e for e in events(plan) if e.level >= Level.SWITCH]
+    stopped = {e.model for e in found if e.downtime}
+    quiet_deletes = [
+        a
+        for a in plan.actions
+        if a.kind is ActionKind.DELETE
+        and not a.superseded
+        and not a.serving
+        and a.key.model_key.address not in stopped
+    ]
+    recreated = [a for a in plan.actions if _rank(a) == 1 and a.kind is not ActionKind.DELETE]
+    if not found and not quiet_deletes and not recreated:
         return ""
-    lines: list[str] = []
-    if found.any:
-        lines += [
-            "[!CAUTION]",
-            "**This plan destroys, replaces or takes traffic away from live resources.**",
-        ]
-    else:
-        lines += [
-            "[!IMPORTANT]",
-            "**This plan changes what serves predictions; nothing loses traffic.**",
-        ]
-    if found.destroyed:
-        lines.append(f"- **{len(found.destroyed)} to destroy**: {_addresses(found.destroyed)}")
-    if found.replaced_gap:
+    top = max((e.level for e in found), default=Level.QUIET)
+    headline = HEADLINES[top]
+    if top is Level.DOWN and not any(e.tag == DOWNTIME for e in found):
+        headline = "**Something stops serving.**"
+    lines = [f"[!{ALERTS.get(top, 'NOTE')}]", headline]
+    said = grouped(found)
+    lines += [f"- {event_text(e, models)}" for e, models in said[:BANNER_LIMIT]]
+    if len(said) > BANNER_LIMIT:
+        lines.append(f"- … and {len(said) - BANNER_LIMIT:,} more (see the table below)")
+    if recreated:
         lines.append(
-            f"- **{len(found.replaced_gap)} to replace, delete-then-create** "
-            f"({DELETE_FIRST_COST}): {_addresses(found.replaced_gap)}"
+            f"- **{len(recreated)} recreated** (deleted, then created again; none of them "
+            f"serves requests): {_addresses(recreated)}"
         )
-    if found.replaced_first:
+    if quiet_deletes:
         lines.append(
-            f"- **{len(found.replaced_first)} to replace, create-before-destroy** "
-            f"({CREATE_FIRST_COST}): {_addresses(found.replaced_first)}"
-        )
-    for action, text in found.traffic_lost[:BANNER_LIMIT]:
-        lines.append(f"- **loses traffic**: {code(action.address)}: {escape(text)}")
-    if len(found.traffic_lost) > BANNER_LIMIT:
-        lines.append(f"- … and {len(found.traffic_lost) - BANNER_LIMIT:,} more that lose traffic")
-    if found.switches:
-        n = len(found.switches)
-        lines.append(
-            f"- {REROUTE_FLAG} **{n} serving switch{'es' if n != 1 else ''}** (default version, "
-            "traffic split): first in the table below, with what happens to what served before"
+            f"- **{len(quiet_deletes)} to destroy**, none of them serving requests: "
+            f"{_addresses(quiet_deletes)}"
         )
     return "\n" + "".join(f"> {line}\n" for line in lines)
 
 
 def _addresses(actions: Sequence[Action]) -> str:
-    shown = ", ".join(code(a.address) for a in actions[:BANNER_LIMIT])
+    shown = ", ".join(code(a.shown) for a in actions[:BANNER_LIMIT])
     more = len(actions) - BANNER_LIMIT
     return shown + (f", … and {more:,} more" if more > 0 else "")
 
@@ -388,39 +401,41 @@ def _addresses(actions: Sequence[Action]) -> str:
 
 
 def _table(plan: Plan, limit: int = TABLE_LIMIT) -> str:
-    """The first actions as `flag | action | address | detail`: serving changes, destructive
-    ones, then the rest, each group in plan order."""
-    ordered = (
-        [a for a in plan.actions if a.reroutes]
-        + [a for a in plan.actions if a.destructive]
-        + [a for a in plan.actions if not a.reroutes and not a.destructive]
-    )
-    rows = ["| | action | address | detail |\n", "|---|---|---|---|\n"]
+    """`flag | action | address | detail`, the most dangerous rows first (downtime, deletes,
+    serving switches, drift, the rest), actions that read the same grouped in one row."""
+    ordered = sorted(plan.actions, key=_rank)  # stable: plan order within a rank
     if not limit:
         return f"\n<sub>{len(ordered):,} actions: see the sections below.</sub>\n"
-    for action in ordered[:limit]:
-        rows.append(
-            f"| {_flag(action)} | {action.kind_text()} | {cell(action.address)} "
-            f"| {escape(_detail(plan, action))} |\n"
-        )
-    if len(ordered) > limit:
-        rows.append(f"| | … | {len(ordered) - limit:,} more actions | see the sections below |\n")
-    legend = f"{REROUTE_FLAG} serving change · {DESTRUCTIVE_FLAG} destructive"
-    return "\n" + "".join(rows) + f"\n<sub>{legend}</sub>\n"
+    groups: dict[tuple[str, str, str], list[Action]] = {}
+    for action in ordered:
+        key = (FLAGS[_rank(action)][0], action.kind_text(), _detail(plan, action))
+        groups.setdefault(key, []).append(action)
+    rows = ["| | action | address | detail |\n", "|---|---|---|---|\n"]
+    shown = list(groups.items())
+    for (flag, kind, detail), actions in shown[:limit]:
+        count = f" ×{len(actions)}" if len(actions) > 1 else ""
+        rows.append(f"| {flag} | {kind}{count} | {_grouped(actions)} | {escape(detail)} |\n")
+    if len(shown) > limit:
+        left = sum(len(a) for _, a in shown[limit:])
+        rows.append(f"| | … | {left:,} more actions | see the sections below |\n")
+    used = {flag for (flag, _, _) in groups if flag}
+    legend = " · ".join(f"{flag} {what}" for flag, what in FLAGS if flag in used)
+    return "\n" + "".join(rows) + (f"\n<sub>{legend}</sub>\n" if legend else "")
 
 
-def _flag(action: Action) -> str:
-    if action.reroutes:
-        return REROUTE_FLAG
-    return DESTRUCTIVE_FLAG if action.destructive else ""
+def _grouped(actions: Sequence[Action]) -> str:
+    names = ", ".join(cell(a.shown) for a in actions[:GROUP_NAMES])
+    more = len(actions) - GROUP_NAMES
+    return names + (f" and {more:,} more" if more > 0 else "")
 
 
 def _detail(plan: Plan, action: Action) -> str:
+    drift = " (undoes a change made outside deployer)" if action.drift else ""
     if action.reroutes:
         return reroute_text(plan, action)
     if action.kind.replaces:
-        return f"{reason_text(action)} ({replace_cost(action)})"
-    return reason_text(action)
+        return f"{replace_text(action)}{drift}"
+    return reason_text(action) + drift
 
 
 def _footer(plan: Plan) -> str:
@@ -442,7 +457,7 @@ def _footer(plan: Plan) -> str:
 def _ignored(plan: Plan, level: int) -> str:
     if not plan.ignored:
         return ""
-    items = [f"{code(i.address)}: {escape(i.reason)}" for i in plan.ignored]
+    items = [f"{code(i.shown)}: {escape(i.reason)}" for i in plan.ignored]
     return _list(f"{'#' * level} {IGNORED_TITLE}", items, "ignored resources")
 
 
@@ -475,14 +490,8 @@ def _region_heading(
     plan: Plan, region: str, models: Sequence[tuple[str, list[Action]]], level: int
 ) -> str:
     actions = [a for _, group in models for a in group]
-    flags = "".join(
-        flag
-        for flag, hit in (
-            (f" {DESTRUCTIVE_FLAG}", any(a.destructive for a in actions)),
-            (f" {REROUTE_FLAG}", any(a.reroutes for a in actions)),
-        )
-        if hit
-    )
+    ranks = {_rank(a) for a in actions}
+    flags = "".join(f" {flag}" for i, (flag, _) in enumerate(FLAGS[:3]) if i in ranks)
     return f"\n{'#' * level} Region {code(region)}: {group_summary(plan, actions)}{flags}\n\n"
 
 
@@ -498,12 +507,12 @@ def _unchanged_regions(regions: Sequence[str]) -> str:
 
 def _model_section(plan: Plan, model: str, actions: Sequence[Action]) -> str:
     summary = f"<code>{html_text(model)}</code>: {html_text(group_summary(plan, actions))}"
-    block = "\n".join(_block_lines(actions))
+    block = "\n".join(_block_lines(plan, actions))
     fence = "`" * max(3, _longest_backtick_run(block) + 1)
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{block}\n{fence}\n\n</details>\n"
 
 
-def _block_lines(actions: Iterable[Action]) -> list[str]:
+def _block_lines(plan: Plan, actions: Iterable[Action]) -> list[str]:
     """Diff lines, each starting with the marker GitHub colors (column 0)."""
     lines: list[str] = []
     for action in actions:
@@ -511,18 +520,19 @@ def _block_lines(actions: Iterable[Action]) -> list[str]:
         drift = "  (drift)" if action.drift else ""
         create = action.kind is ActionKind.CREATE
         where = f"  ({action.source})" if action.source and create else ""
-        reason = block_text(reason_text(action))
+        reason = block_text(reroute_text(plan, action) if action.reroutes else reason_text(action))
         lines.append(
-            f"{mark} {symbol(action)} {block_text(action.address)}  # {reason}"
+            f"{mark} {symbol(action)} {block_text(action.shown)}  # {reason}"
             f"{block_text(where)}{drift}"
         )
         if action.kind.replaces:
             lines.append(f"{mark} {CHANGE_INDENT}# {replace_cost(action)}")
         for change in visible(action):
             forces = f"  {FORCES}" if change.forces_replacement else ""
+            live = f"  {SET_LIVE}" if change.drift else ""
             at = f"  ({change.source})" if change.source and not create else ""
             for text in change_lines(action, change):
-                lines.append(f"{mark} {CHANGE_INDENT}{block_text(text + forces + at)}")
+                lines.append(f"{mark} {CHANGE_INDENT}{block_text(text + forces + live + at)}")
     return lines
 
 
@@ -530,10 +540,13 @@ def _longest_backtick_run(text: str) -> int:
     return max((len(m) for m in re.findall(r"`+", text)), default=0)
 
 
-def _truncation_note(left_out: int, total: int, actions: int, limit: int) -> str:
+def _truncation_note(left_out: Sequence[str], actions: int, limit: int) -> str:
+    names = ", ".join(code(m) for m in left_out[:LIST_LIMIT])
+    more = len(left_out) - LIST_LIMIT
     return (
         f"\n> [!NOTE]\n> Output truncated to stay under {limit:,} characters: "
-        f"{left_out:,} of {total:,} model sections ({actions:,} actions) were left out. "
+        f"{len(left_out):,} model sections ({actions:,} actions), the least dangerous, were "
+        f"left out: {names}{f', … and {more:,} more' if more > 0 else ''}. "
         "Run `deployer plan` locally for the full output.\n"
     )
 
@@ -563,20 +576,34 @@ def _node_class(action: Action) -> str:
     return {ActionKind.CREATE: "create", ActionKind.DELETE: "destroy"}.get(action.kind, "")
 
 
-def mermaid_graph(plan: Plan) -> str:
-    """`graph TD` of the first GRAPH_NODE_LIMIT actions, one subgraph per region, an edge from
-    each action to those that wait for it (solid: must succeed; dotted: must only finish)."""
-    drawn = plan.actions[:GRAPH_NODE_LIMIT]
+def crossing(plan: Plan) -> list[Action]:
+    """The actions on either end of a dependency between two models: what the per-model
+    sections cannot show (each lists its own model's actions in order)."""
+    by_id = {a.id: a for a in plan.actions}
+    ends: set[str] = set()
+    for a in plan.actions:
+        for dep in (*a.depends_on, *a.ordered_after):
+            other = by_id.get(dep)
+            if other is not None and other.key.model_key != a.key.model_key:
+                ends |= {a.id, dep}
+    return [a for a in plan.actions if a.id in ends]
+
+
+def mermaid_graph(plan: Plan, actions: Sequence[Action] | None = None) -> str:
+    """`graph TD` of `actions` (default: the plan's) up to GRAPH_NODE_LIMIT, one subgraph per
+    region, an edge from each action to those that wait for it (solid: must succeed; dotted:
+    must only finish)."""
+    drawn = list(plan.actions if actions is None else actions)[:GRAPH_NODE_LIMIT]
     ids = {a.id: f"a{i}" for i, a in enumerate(drawn)}
     lines = ["graph TD"]
     regions: dict[str, list[Action]] = {}
     for action in drawn:
         regions.setdefault(action.key.endpoint, []).append(action)
-    for r, (region, actions) in enumerate(regions.items()):
+    for r, (region, inside) in enumerate(regions.items()):
         lines.append(f"  subgraph r{r}[{mermaid_label(region)}]")
-        for action in actions:
+        for action in inside:
             kind = action.kind_text(strategy=True)
-            lines.append(f"    {ids[action.id]}[{mermaid_label(f'{kind} {action.address}')}]")
+            lines.append(f"    {ids[action.id]}[{mermaid_label(f'{kind} {action.shown}')}]")
         lines.append("  end")
     edges = [
         f"  {ids[dep]} {arrow} {ids[action.id]}"
@@ -595,33 +622,37 @@ def mermaid_graph(plan: Plan) -> str:
 
 
 def _graph_section(plan: Plan) -> str:
-    if len(plan.actions) < 2:
+    """The graph of the waits across models, when there are any; else nothing (the sections
+    already list each model's actions in the order they run)."""
+    shown = crossing(plan)
+    if not shown:
         return ""
-    total = len(plan.actions)
-    drawn = min(total, GRAPH_NODE_LIMIT)
+    total = len(shown)
+    drawn = shown[:GRAPH_NODE_LIMIT]
+    ids = {a.id for a in drawn}
     edges = sum(
         1
-        for a in plan.actions[:drawn]
+        for a in drawn
         for dep in (*dict.fromkeys(a.depends_on), *dict.fromkeys(a.ordered_after))
-        if dep in {b.id for b in plan.actions[:drawn]}
+        if dep in ids
     )
     note = ""
-    if drawn < total or edges > GRAPH_EDGE_LIMIT:
+    if len(drawn) < total or edges > GRAPH_EDGE_LIMIT:
         cut = f" and {GRAPH_EDGE_LIMIT:,} of their {edges:,} dependencies"
         note = (
-            f"The graph shows the first {drawn:,} of {total:,} actions"
+            f"The graph shows the first {len(drawn):,} of {total:,} actions"
             f"{cut if edges > GRAPH_EDGE_LIMIT else ''}.\n\n"
         )
     return (
-        f"\n<details><summary>Order of the actions: {total:,} steps, an arrow from each to "
+        f"\n<details><summary>Waits across models: {total:,} actions, an arrow from each to "
         "what waits for it (dotted: waits only for it to finish)</summary>\n\n"
-        f"{note}```mermaid\n{mermaid_graph(plan)}\n```\n\n</details>\n"
+        f"{note}```mermaid\n{mermaid_graph(plan, drawn)}\n```\n\n</details>\n"
     )
 
 
 def _graph_left_out(plan: Plan, limit: int) -> str:
     return (
-        f"\n<sub>The graph of the order of the {len(plan.actions):,} actions was left out "
+        "\n<sub>The graph of the waits across models was left out "
         f"to stay under {limit:,} characters.</sub>\n"
     )
 
@@ -633,6 +664,34 @@ def _env_name(plan: Plan) -> str:
     return plan.environment or "(no --env)"
 
 
+def _env_flag(plan: Plan) -> str:
+    if plan.errors:
+        return ":x:"
+    ranks = {_rank(a) for a in plan.actions}
+    if any(e.downtime for e in events(plan)):
+        return DOWNTIME_FLAG
+    return next((FLAGS[i][0] for i in sorted(ranks) if FLAGS[i][0]), "")
+
+
+def _env_alert(plan: Plan) -> str:
+    """One line on an environment a reviewer must look at: failed, downtime, deletes, or
+    something to check (more traffic on less capacity, drift undone)."""
+    if plan.errors:
+        n = len(plan.errors)
+        return f"failed: {n} error{'s' if n != 1 else ''}, nothing will be applied"
+    found = events(plan)
+    down = [e for e in found if e.downtime]
+    if down:
+        models = ", ".join(code(m) for m in dict.fromkeys(e.model for e in down))
+        return f"**downtime** in {models}"
+    check = [e for e in found if e.level is Level.WARN]
+    destroyed = plan.summary.destroy
+    said = [f"{destroyed} to destroy"] if destroyed else []
+    if check:
+        said.append(f"check {event_text(check[0])}")
+    return ", ".join(said) + ", no downtime" if said else ""
+
+
 def _overview(plans: Sequence[Plan]) -> str:
     stacks = list(dict.fromkeys(p.stack for p in plans))
     which = ("stack " if len(stacks) == 1 else "stacks ") + ", ".join(
@@ -640,35 +699,24 @@ def _overview(plans: Sequence[Plan]) -> str:
     )
     rows = ["| | environment | project | backend | outcome |\n", "|---|---|---|---|---|\n"]
     for plan in plans[:LIST_LIMIT]:
-        found = dangers(plan)
-        flag = (
-            ":x:"
-            if plan.errors
-            else DESTRUCTIVE_FLAG
-            if found.any
-            else REROUTE_FLAG
-            if found.switches
-            else ""
-        )
         rows.append(
-            f"| {flag} | {cell(_env_name(plan))} | {cell(plan.project)} | {cell(plan.backend)} "
-            f"| {escape(plan_outcome(plan))} |\n"
+            f"| {_env_flag(plan)} | {cell(_env_name(plan))} | {cell(plan.project)} "
+            f"| {cell(plan.backend)} | {escape(plan_outcome(plan))} |\n"
         )
     if len(plans) > LIST_LIMIT:
         rows.append(f"| | … | {len(plans) - LIST_LIMIT:,} more plans | | |\n")
-    banner = [
-        f"> - {code(_env_name(p))}: {dangers(p).counts()}\n"
-        for p in plans[:LIST_LIMIT]
-        if dangers(p).any
-    ]
-    caution = (
-        "\n> [!CAUTION]\n> **Something is destroyed, replaced or loses traffic** "
-        "(details in each environment's section):\n" + "".join(banner)
-        if banner
+    alerts = [(p, _env_alert(p)) for p in plans[:LIST_LIMIT]]
+    lines = [f"> - {code(_env_name(p))}: {text}\n" for p, text in alerts if text]
+    loud = any(p.errors or any(e.downtime for e in events(p)) for p, t in alerts if t)
+    worst = "CAUTION" if loud else "WARNING"
+    banner = (
+        f"\n> [!{worst}]\n> **Look at these environments first** (details in each "
+        "environment's section):\n" + "".join(lines)
+        if lines
         else ""
     )
     return (
-        f"## deployer plan: {which}, {len(plans)} environments\n\n" + "".join(rows) + caution + "\n"
+        f"## deployer plan: {which}, {len(plans)} environments\n\n" + "".join(rows) + banner + "\n"
     )
 
 

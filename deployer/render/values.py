@@ -8,11 +8,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
-from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Summary, split_text
+from deployer.core.plan import (
+    Action,
+    ActionKind,
+    FieldChange,
+    Plan,
+    Summary,
+    Why,
+    summarize,
+)
 from deployer.core.sensitive import SHOWN, is_secret, shown
+from deployer.render.serving import (
+    DOWNTIME,
+    STOPS,
+    downtime,
+    fates,
+    left_by,
+    model_actions,
+    percent_text,
+    shown_names,
+    switch_text,
+    touches_serving,
+)
 
 SYMBOLS: dict[ActionKind, str] = {
     ActionKind.CREATE: "+",
@@ -27,14 +46,17 @@ SYMBOLS: dict[ActionKind, str] = {
 SYMBOL_WIDTH = max(len(s) for s in SYMBOLS.values())
 
 NO_CHANGES = "No changes. The live state matches the manifests."
-DRIFT_TITLE = "Drift: changed outside deployer"
+DRIFT_TITLE = "Drift: changed outside deployer (applying undoes it)"
 IGNORED_TITLE = "Ignored (not managed by this stack)"
-REROUTE_TITLE = "Serving changes (default version, traffic)"
+SERVING_TITLE = "Serving"
 FORCES = "# forces replacement"
+SET_LIVE = "# set outside deployer"
+"""Marks a change whose live value (`before`) was set outside deployer: applying undoes it."""
 VALUE_WIDTH = 72
 """Characters of one value shown; longer ones are elided in the middle."""
-CREATE_FIRST_COST = "new one created and serving first, then traffic moves, then the old one goes"
+CREATE_FIRST_COST = "no downtime: the new one is created and serving first, then the old one goes"
 DELETE_FIRST_COST = "deleted, then created again: unavailable in between"
+DELETE_FIRST_SERVING = "deleted, then created again: it serves nothing in between"
 
 
 def elide(text: str, width: int = VALUE_WIDTH) -> str:
@@ -65,6 +87,18 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def said(plan: Plan, message: str) -> str:
+    """An error or warning with each address that holds a service-assigned id (an old
+    instance, someone else's deployment) named as the plan's titles name it; the JSON keeps
+    the message as computed."""
+    titles = {a.address: a.title for a in plan.actions if a.title}
+    titles.update({i.address: i.title for i in plan.ignored if i.title})
+    for address in sorted(titles, key=len, reverse=True):
+        if address in message:
+            message = message.replace(address, titles[address])
+    return message
+
+
 def reason_text(action: Action) -> str:
     return one_line(action.reason.text())
 
@@ -82,14 +116,45 @@ def summary_line(summary: Summary) -> str:
     )
 
 
+def downtime_note(plan: Plan) -> str:
+    """`No downtime.` or `DOWNTIME in 1 model: global/iris.` when the plan touches what serves;
+    "" otherwise (and for a failed plan, which applies nothing)."""
+    if plan.errors or not touches_serving(plan):
+        return ""
+    down = downtime(plan)
+    if not down:
+        return "No downtime."
+    out = []
+    for tag, says in ((DOWNTIME, "DOWNTIME in"), (STOPS, "Stops serving:")):
+        models = list(dict.fromkeys(e.model for e in down if e.tag == tag))
+        if models:
+            n = len(models)
+            what = f" {n} model{'s' if n != 1 else ''}:" if tag == DOWNTIME else ""
+            out.append(f"{says}{what} {', '.join(models)}.")
+    return " ".join(out)
+
+
 def plan_outcome(plan: Plan) -> str:
-    """The closing line: that the plan failed, the summary, or that nothing changes."""
+    """The closing line: that the plan failed, the summary, or that nothing changes; whether
+    anything serves nothing for a while is said with the summary."""
     if plan.errors:
         n = len(plan.errors)
         return f"Plan failed: {n} error{'s' if n != 1 else ''}. Nothing will be applied."
     if not plan.actions:
         return NO_CHANGES
-    return summary_line(plan.summary)
+    note = downtime_note(plan)
+    return summary_line(plan.summary) + (f" {note}" if note else "")
+
+
+def partial_note(plan: Plan) -> str:
+    """Terraform's "Resource targeting is in effect", for a plan limited by --target."""
+    if not plan.targets:
+        return ""
+    shown = ", ".join(plan.targets)
+    return (
+        f"Resource targeting is in effect: only {shown} (and what it needs) was planned; "
+        "other changes may be pending. Plan without --target to see everything."
+    )
 
 
 def header_lines(plan: Plan) -> list[str]:
@@ -107,7 +172,7 @@ def header_lines(plan: Plan) -> list[str]:
 def group_summary(plan: Plan, actions: Iterable[Action]) -> str:
     """Short counts for a subset of actions, e.g. `1 to add, 2 to destroy, 1 to wait for`."""
     subset = tuple(actions)
-    s = replace(plan, actions=subset).summary
+    s = summarize(subset)
     waits = sum(1 for a in subset if a.kind is ActionKind.WAIT)
     parts = [
         f"{n} {what}"
@@ -124,21 +189,39 @@ def group_summary(plan: Plan, actions: Iterable[Action]) -> str:
     return ", ".join(parts) or "no changes"
 
 
-def by_model(actions: Iterable[Action]) -> list[tuple[str, list[Action]]]:
-    """Actions grouped by model address, groups in order of first appearance, actions in order."""
-    groups: dict[str, list[Action]] = {}
-    for action in actions:
-        groups.setdefault(action.key.model_key.address, []).append(action)
-    return list(groups.items())
-
-
 def drift_fields(action: Action) -> str:
-    return ", ".join(c.name for c in action.changes if not c.hidden) or "live state"
+    """`scaling.nodes 4 (live) -> 1`: each field set outside deployer, its live value first."""
+    drifted = action.drifted or tuple(c for c in action.changes if not c.hidden)
+    out = []
+    for c in drifted:
+        if c.shown:
+            out.append(f"{c.name}: {c.shown}")
+        elif action.split:
+            out.append(f"{c.name} {percent_text(c.before)} (live) -> {percent_text(c.after)}")
+        else:
+            out.append(f"{c.name} {fmt_value(c.before, 40)} (live) -> {fmt_value(c.after, 40)}")
+    return "; ".join(out) or "live state"
 
 
 def replace_cost(action: Action) -> str:
-    """What a replace costs, from how it is done (create-then-delete or not)."""
-    return CREATE_FIRST_COST if action.kind is ActionKind.CREATE_THEN_DELETE else DELETE_FIRST_COST
+    """What a replace costs, from how it is done (create-then-delete or not) and whether what
+    it replaces serves."""
+    if action.kind is ActionKind.CREATE_THEN_DELETE:
+        return CREATE_FIRST_COST
+    return DELETE_FIRST_SERVING if action.serving else DELETE_FIRST_COST
+
+
+def replace_text(action: Action) -> str:
+    """`forced by machine_type; no downtime: …`: why a replacement, and what it costs."""
+    reason = action.reason
+    paths = ", ".join(reason.paths)
+    if reason.why is Why.FAILED:
+        why = "the live one is FAILED"
+    elif reason.why is Why.FORCED and paths:
+        why = f"forced by {paths}"
+    else:
+        why = reason_text(action)
+    return f"{why}; {replace_cost(action)}"
 
 
 def visible(action: Action) -> list[FieldChange]:
@@ -146,14 +229,17 @@ def visible(action: Action) -> list[FieldChange]:
 
 
 def change_lines(action: Action, change: FieldChange) -> list[str]:
-    """`name: before -> after` (`name: value` for a create); maps key by key."""
+    """`name: before -> after` (`name: value` for a create, and for what a delete removes);
+    maps key by key."""
     name = change.name
     if change.shown:
         return [f"{name}: {change.shown}"]
     if split_route(action):
-        return [f"{name}: {split_text(change.before)} -> {split_text(change.after)}"]
+        return [f"{name}: {percent_text(change.before)} -> {percent_text(change.after)}"]
     if action.kind is ActionKind.CREATE and change.before is None:
         return [f"{name}: {fmt_value(change.after)}"]
+    if action.kind is ActionKind.DELETE and change.after is None:
+        return [f"{name}: {fmt_value(change.before)}"]
     before, after = change.before, change.after
     if _is_map(before) and _is_map(after) and (before or after):
         b, a = dict(before or {}), dict(after or {})
@@ -170,51 +256,34 @@ def _is_map(value: Any) -> bool:
 
 
 def reroute_text(plan: Plan, action: Action) -> str:
-    """A default move or traffic change, and what then happens to what served before."""
-    change = action.changes[0] if action.changes else None
-    if change is None:
-        return reason_text(action)
-    if split_route(action):
-        text = f"traffic: {split_text(change.before)} -> {split_text(change.after)}"
-        before = dict(change.before or {})
-        after = dict(change.after or {})
-        old = [v for v in sorted(before) if not after.get(v)]
-    else:
-        text = f"default version: {change.before or '(none)'} -> {change.after}"
-        old = [v.strip() for v in str(change.before or "").split(",") if v.strip()]
-    fates = [f"{v}: {_fate(plan, action, v)}" for v in old if v != change.after]
-    if split_route(action):
-        fates += [
-            f"{v} moves to its replacement"
-            for v in sorted(after)
-            if any(
-                a.kind.replaces and a.key.model_key == action.key.model_key and a.key.version == v
-                for a in plan.actions
-            )
-        ]
-    return text + ("; then " + "; ".join(fates) if fates else "")
-
-
-def _fate(plan: Plan, move: Action, version: str) -> str:
-    """`version deleted`, `deployment deleted, version deleted`, … : the plan's other actions
-    on a version that stops serving."""
-    model = move.key.model_key
-    done = [
-        a
-        for a in plan.actions
-        if a.key.model_key == model and a.key.version == version and not a.reroutes
+    """A default move or traffic change in words, with what happens to what served before."""
+    text = switch_text(action)
+    if action.route is not None and not action.route.serves:
+        return f"{text} (routes no requests)"
+    model = model_actions(plan, action)
+    before = {n.split("#", 1)[0] for n in _names(action, "before")}
+    after = _names(action, "after")
+    renewed = [
+        name for name in after if any(a.kind.replaces and a.key.version == name for a in model)
     ]
-    if not done:
-        return "stays, no traffic" if move.key.part else "stays, no longer the default"
-    words = {
-        ActionKind.DELETE: "deleted",
-        ActionKind.DELETE_THEN_CREATE: "replaced",
-        ActionKind.CREATE_THEN_DELETE: "replaced",
-        ActionKind.UPDATE: "updated",
-        ActionKind.CREATE: "created",
-        ActionKind.WAIT: "waited for",
-    }
-    return ", ".join(dict.fromkeys(f"{a.key.kind} {words[a.kind]}" for a in done))
+    if action.split and before == set(after) and renewed:
+        change = next((c for c in action.changes if not c.hidden), action.changes[0])
+        return (
+            f"{action.route.name if action.route else 'traffic'} stays "
+            f"{percent_text(change.after)}: {', '.join(renewed)} "
+            f"move{'s' if len(renewed) == 1 else ''} to {'its' if len(renewed) == 1 else 'their'} "
+            "replacement once it serves"
+        )
+    then = fates(model, left_by(action), shown_names(action))
+    return text + (f"; then {then}" if then else "")
+
+
+def _names(action: Action, side: str) -> list[str]:
+    change = action.changes[0] if action.changes else None
+    value = getattr(change, side) if change is not None else None
+    if isinstance(value, Mapping):
+        return [str(k) for k, v in sorted(value.items()) if v]
+    return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
 def symbol(action: Action) -> str:

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from deployer.apply.executor import perform
-from deployer.apply.progress import PlainProgress
+from deployer.apply.executor import Outcome, Status, perform
+from deployer.apply.progress import LiveProgress, PlainProgress
 from deployer.apply.run import Uploader
 from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Route, note
 from deployer.core.resources import ResourceKey
@@ -105,4 +105,67 @@ def test_uploads_report_bytes_at_each_quarter(storage_client: Any, tmp_path: Pat
     lines = [line for line in _lines(progress) if "uploading artifact" in line]
     shares = [int(re.search(r"\((\d+)%\)", line).group(1)) for line in lines]  # type: ignore[union-attr]
     assert shares == sorted(shares) and shares[-1] == 100 and len(shares) <= 5
-    assert lines[-1].endswith("uploading artifact: 1.5 MB of 1.5 MB (100%)")
+    assert lines[-1].endswith(
+        "uploading artifact: 1.5 MB of 1.5 MB (100%); waiting for the service to create it"
+    )
+
+
+def _switch() -> Action:
+    return Action(
+        "set-traffic:us-central1/m:endpoint",
+        ActionKind.REROUTE,
+        ResourceKey("us-central1", "m", part="endpoint"),
+        note("moves"),
+        changes=(FieldChange("traffic", {"v1": 100}, {"v2": 100}),),
+        route=Route("traffic", "traffic", split=True),
+    )
+
+
+def _console(height: int = 12) -> Any:
+    from rich.console import Console
+
+    return Console(
+        file=io.StringIO(), force_terminal=True, width=120, height=height, color_system=None
+    )
+
+
+def test_where_traffic_went_is_printed_when_a_move_finishes() -> None:
+    """Issue 22 item 10: a terminal and a log both say where traffic went, not only that a
+    set-traffic completed."""
+    plain = PlainProgress(io.StringIO())
+    plain.finished(Outcome(_switch(), Status.DONE, 2.0))
+    assert _lines(plain) == [
+        "us-central1/m:endpoint: set-traffic complete (v1 100 -> v2 100) after 2.0s"
+    ]
+    console = _console()
+    live = LiveProgress(console, total=3)
+    live.finished(Outcome(_switch(), Status.DONE, 2.0))
+    out = console.file.getvalue()
+    assert "✓ us-central1/m:endpoint: set-traffic complete (v1 100 -> v2 100) after 2.0s" in out
+
+
+def test_live_view_never_outgrows_the_terminal_and_counts_the_run() -> None:
+    """32 models in flight on a 12-line terminal: the view keeps to the screen (so a redraw
+    leaves nothing stale in the scrollback), counts what it cannot draw and the whole run."""
+    from rich.console import Console
+
+    console = _console(height=12)
+    live = LiveProgress(console, total=40)
+    actions = [
+        Action(
+            f"create:m{i}", ActionKind.CREATE, ResourceKey("us-central1", f"m{i}", "v1"), note("")
+        )
+        for i in range(32)
+    ]
+    for action in actions:
+        live.started(action)
+    for action in actions[:3]:
+        live.finished(Outcome(action, Status.DONE, 1.0))
+    live.finished(Outcome(actions[3], Status.FAILED, 1.0, error="boom"))
+    drawn = Console(file=io.StringIO(), width=120, color_system=None)
+    drawn.print(live.view())
+    lines = drawn.file.getvalue().splitlines()
+    assert len(lines) <= 12 - 1
+    assert "… and 20 more running" in lines[-2]
+    assert lines[-1].strip() == "3 of 40 done, 28 running, 1 failed"
+    assert live.count_text() == "3 of 40 done, 28 running, 1 failed"

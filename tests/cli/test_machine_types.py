@@ -34,7 +34,7 @@ def test_mls1_manual_nodes_change_is_a_replacement_of_the_default(repo: Repo, li
     repo.write([_global(_mls1("v1", 2))])
     result = repo.run("plan", "manifests")
     assert result.returncode == 1, str(result)
-    assert "replacing global/m/v1 (forced by: manualScaling.nodes" in result.stderr + result.stdout
+    assert "replacing global/m/v1 (forced by: scaling.nodes" in result.stderr + result.stdout
     assert "--allow-downtime" in result.stderr + result.stdout
 
     result = repo.apply("--allow-downtime")
@@ -64,7 +64,9 @@ def test_mls1_nodes_change_with_a_default_move_converges_in_one_apply(
         ("reroute", "global/m/v2"),
         ("delete", "global/m/v1"),
     ], kinds
-    assert "scaling.nodes (patchable only if machineType is n1-*)" in (plan["actions"][0]["reason"])
+    assert (
+        "scaling.nodes (patchable only if machine_type is n1-*)" in (plan["actions"][0]["reason"])
+    )
     result = repo.apply()
     assert result.returncode == 0, str(result)
     repo.assert_no_changes()

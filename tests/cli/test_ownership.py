@@ -62,7 +62,10 @@ def test_a_deployment_of_another_model_is_never_routed_to_nor_undeployed(
     assert result.returncode == 0, str(result)
     assert doc["actions"] == []
     ignored = {i["address"]: i["reason"] for i in doc["ignored"]}
-    assert ignored == {f"us-central1/iris/@{other}:deployed": "not managed by deployer"}
+    assert ignored == {
+        f"us-central1/iris/@{other}:deployed": "not managed by deployer",
+        "us-central1/other": "not managed by deployer",  # its registry model (issue 22 item 5)
+    }
 
     # A canary moves the split: the bystander, whose registry version is also "1", keeps none.
     write(

@@ -135,7 +135,7 @@ def test_canary_then_full_switch_then_prune(repo: Repo, vlive: VertexLive) -> No
     assert repo.apply().returncode == 0
     write(repo, iris(v("v1"), v("v2", "b"), default_version="v1", traffic={"v1": 90, "v2": 10}))
     result = repo.run("plan", "manifests")
-    assert "traffic: v1 100 -> v1 90, v2 10" in result.stdout, str(result)
+    assert "traffic: v1 100% -> v1 90%, v2 10%" in result.stdout, str(result)
     assert repo.apply().returncode == 0
     assert vlive.serving("us-central1", "iris") == {"iris/v1": 90, "iris/v2": 10}
     repo.assert_no_changes()

@@ -47,7 +47,7 @@ def test_a_label_change_on_mls1_is_a_replacement_not_a_refused_patch(
     _, allowed = repo.plan_json("--allow-downtime")
     replaced = [a for a in allowed["actions"] if a["kind"] == "delete-then-create"]
     assert [a["address"] for a in replaced] == ["global/g/v1"], allowed
-    assert "labels (patchable only if machineType is n1-*)" in replaced[0]["reason"]
+    assert "labels (patchable only if machine_type is n1-*)" in replaced[0]["reason"]
     assert repo.apply("--allow-downtime").returncode == 0
     repo.assert_no_changes()
     assert live.snapshot()["global/g/v1"]["labels"]["team"] == "b"

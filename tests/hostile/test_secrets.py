@@ -68,7 +68,8 @@ def test_secrets_never_shown_anywhere_and_applied_from_a_saved_plan(
     everything = _outputs(text, markdown, as_json, saved) + plan_file
     for value in (TOKEN, SIGNING):
         assert value not in everything
-    assert "container: {" in text.stdout and "container: {" in markdown.stdout
+    assert "container.env: {" in text.stdout and "container.env: {" in markdown.stdout
+    assert "(sensitive value)" in text.stdout and "(sensitive value)" in markdown.stdout
     doc = json.loads(plan_file)
     create = next(a for a in doc["actions"] if a["address"] == "us-central1/m/v1")
     env = {e["name"]: e["value"] for e in create["desired"]["containerSpec"]["env"]}

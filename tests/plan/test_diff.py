@@ -165,7 +165,7 @@ CASES = [
         declare(model("m", gv("v1", nodes=2), regions=["global"])),
         live(model("m", gv("v1", nodes=1), regions=["global"])),
         [],
-        errors=("global/m/v1 (forced by: manualScaling.nodes (patchable only if machineType",),
+        errors=("global/m/v1 (forced by: scaling.nodes (patchable only if machine_type is n1-*)",),
     ),
     Case(
         "mls1 manual nodes of the only version with --allow-downtime: replaced",
@@ -347,7 +347,7 @@ CASES = [
         declare(m2(online_prediction_logging=True)),
         live(M2),
         [],
-        errors=("must be replaced (onlinePredictionLogging cannot change in place)",),
+        errors=("must be replaced (online_prediction_logging cannot change in place)",),
     ),
     Case(
         "model replace with --allow-downtime: versions out, model, versions back",
@@ -464,7 +464,7 @@ CASES = [
         declare(model("m", version("v1"), protect=True, online_prediction_logging=True)),
         live(model("m", version("v1"), protect=True)),
         [],
-        errors=("must be replaced (onlinePredictionLogging cannot change in place) but it is",),
+        errors=("must be replaced (online_prediction_logging cannot change in place) but it is",),
         kw={"allow_downtime": True},
     ),
     # -- ownership ----------------------------------------------------------------------------
@@ -487,21 +487,24 @@ CASES = [
         declare(M1),
         Live().add("m", {}),
         [],
-        errors=("adopt it with `deployer import us-central1/m`",),
+        errors=("adopt it with `deployer import m --region us-central1`",),
     ),
     Case(
         "declared model name held by another stack",
         declare(M1),
         live(M1, stack="other"),
         [],
-        errors=("us-central1/m is declared but the live model belongs to stack 'other'",),
+        errors=(
+            "us-central1/m is declared but the live model of that name belongs to stack 'other': "
+            "remove it from that stack's manifests first",
+        ),
     ),
     Case(
         "declared version name held by an unmanaged version",
         declare(M1),
         live(M1).set("m/v1", labels={}),
         [],
-        errors=("adopt it with `deployer import us-central1/m/v1`",),
+        errors=("adopt it with `deployer import m/v1 --region us-central1`",),
     ),
     Case(
         "unmanaged version inside a managed model ignored",
@@ -713,7 +716,7 @@ def test_target_hides_problems_of_other_models_only() -> None:
     plan = plan_for(declare(*TWO), observed, targets=(("a", None),))
     assert plan.errors == () and len(plan.actions) == 2
     plan = plan_for(declare(*TWO), observed, targets=(("b", "v1"),))
-    assert len(plan.errors) == 1 and "deployer import us-central1/b" in plan.errors[0]
+    assert len(plan.errors) == 1 and "deployer import b --region us-central1" in plan.errors[0]
     assert plan.actions == ()
 
 

@@ -232,23 +232,47 @@ def test_what_a_reviewer_needs_is_in_the_text(backend_plan: tuple[str, Plan, Pat
     head = out.splitlines()[:3]
     assert head[0] == f'Stack "vision" (environment prod) in project "demo-project", backend {name}'
     assert "local twin at http://127.0.0.1:8780" in head[2]
-    # the default move comes before any model section, with what happens to the old default
-    assert out.index("default version: v1 -> v2; then v1: ") < out.index("Model ")
+    # what happens to serving comes before any model section, in plain words, said once
+    serving = out[out.index("Serving:") : out.index("Model ")]
+    if name == "mlengine":
+        assert (
+            "  global/iris: default version v1 -> v2, no downtime; then v1: version deleted\n"
+            in (serving)
+        )
+        assert "STOPS SERVING: us-central1/old_model is no longer declared" in serving
+    else:
+        assert (
+            "  us-central1/iris: traffic v1 100% -> v2 100%, no downtime; then v1: deployment "
+            "deleted, version deleted\n" in serving
+        )
+        assert (
+            "  us-central1/fashion: rolling v1 to machine_type n1-standard-4, no downtime: v1 "
+            "keeps 100% throughout\n" in serving
+        )
+        assert "registry default alias" not in serving  # it routes no request
+        assert "STOPS SERVING: us-central1/old is no longer declared" in serving
     # manifest vocabulary with positions; internal fields and deployer's labels never shown
     assert "artifact: ../export/iris/2 (digest 8cf5d1…)" in out
     assert "runtime_version" in out or name == "vertex"
     for internal in ("artifactDigest", "deploymentUri", "artifactUri", "scalingMode", "etag"):
         assert internal not in out
+    for api in ("machineSpec", "machineType", "disableContainerLogging", "imageUri", "TENSORFLOW"):
+        assert api not in out
+    assert not re.search(r"#\d|@\d", out)  # no service-assigned ids in addresses
     assert "managed-by" not in out and "deployer-stack" not in out
     assert re.search(r"\(manifests/models\.yaml:\d+\)", out)
     assert all(len(line) < 160 for line in out.splitlines())
-    assert out.rstrip().endswith("to reroute.")
+    assert out.rstrip().endswith(
+        "Stops serving: us-central1/old_model."
+        if name == "mlengine"
+        else "Stops serving: us-central1/old."
+    )
 
 
 def test_markdown_as_github_renders_it(backend_plan: tuple[str, Plan, Path]) -> None:
     """Render with a CommonMark/GFM parser: the default move and every destructive action are
     visible outside <details>, and each line of a diff block starts with its marker."""
-    name, plan, _ = backend_plan
+    _, plan, _ = backend_plan
     md = render_markdown(plan)
     gfm = MarkdownIt("commonmark").enable(["table", "strikethrough"])  # GFM minus autolinks
     tokens = gfm.parse(md)
@@ -257,16 +281,16 @@ def test_markdown_as_github_renders_it(backend_plan: tuple[str, Plan, Path]) -> 
     assert "<table>" in outside
     for action in plan.actions:
         if action.destructive or action.reroutes:
-            assert f"<code>{action.address}</code>" in outside, action.address
-    assert "default version: v1 -&gt; v2; then v1: " in outside
+            assert f"<code>{action.shown}</code>" in outside, action.address
+    assert "then v1: " in outside
     fences = [t for t in tokens if t.type == "fence" and t.info == "diff"]
     assert fences
-    assert [t.info for t in tokens if t.type == "fence" and t.info != "diff"] == ["mermaid"]
-    # the banner: destroyed, replaced (which way) and lost traffic, outside <details>
-    assert "This plan destroys, replaces or takes traffic away" in outside
-    way = "create-before-destroy" if name == "vertex" else "delete-then-create"
-    assert f"to replace, {way}</strong>" in outside
-    assert "<strong>loses traffic</strong>" in outside
+    # no graph: every dependency is inside one model, and its section lists it in order
+    assert [t.info for t in tokens if t.type == "fence" and t.info != "diff"] == []
+    # the banner: what stops serving, and the switches without downtime, outside <details>
+    assert "<strong>Something stops serving.</strong>" in outside
+    assert "<strong>STOPS SERVING</strong>" in outside
+    assert "no downtime" in outside
     markers = {"+": ActionKind.CREATE, "-": ActionKind.DELETE, "!": None, " ": ActionKind.WAIT}
     for fence in fences:
         for line in fence.content.splitlines():

@@ -80,13 +80,14 @@ def test_huge_plan_is_truncated_by_whole_model_sections() -> None:
     assert len(out) <= MARKDOWN_LIMIT
     assert out == render_markdown(plan)
     assert "**Plan: 1500 to add, 0 to change, 0 to replace, 1500 to destroy, 0 to reroute.**" in out
-    # destructive changes stay first in the summary table, cut with a count
-    assert "| :warning: | delete | `us-central1/model_0000/v1` |" in out
-    assert "| | … | 2,975 more actions | see the sections below |" in out
+    # destructive changes stay first in the summary table, identical rows grouped
+    assert (
+        "| :warning: | delete ×1500 | `us-central1/model_0000/v1`, `us-central1/model_0000/v3`, "
+        "`us-central1/model_0000/v5` and 1,497 more | reason |" in out
+    )
+    assert "|  | create ×1500 |" in out
     assert out.index("| :warning: | delete") < out.index("Changes by region")
-    # the graph went first, with a note, before any model section
-    assert "```mermaid" not in out
-    assert "The graph of the order of the 3,000 actions was left out" in out
+    assert "```mermaid" not in out  # no model waits for another
 
     kept = re.findall(r"<summary><code>us-central1/(model_\d+)</code>", out)
     assert 0 < len(kept) < 300
@@ -95,9 +96,10 @@ def test_huge_plan_is_truncated_by_whole_model_sections() -> None:
     assert out.count("#### Region `us-central1`") == 1
     left = 300 - len(kept)
     assert (
-        f"{left:,} of 300 model sections ({left * 10:,} actions) were left out. "
-        "Run `deployer plan` locally for the full output." in out
+        f"{left:,} model sections ({left * 10:,} actions), the least dangerous, were left out: "
+        f"`us-central1/model_{len(kept):04d}`, " in out
     )
+    assert f"… and {left - 30:,} more. Run `deployer plan` locally for the full output." in out
     # the sections that are shown are complete
     last = kept[-1]
     assert out.count(f"us-central1/{last}/v") >= 10
@@ -107,8 +109,8 @@ def test_plan_under_the_limit_is_not_truncated() -> None:
     plan = many_models_plan(models=5)
     out = render_markdown(plan)
     assert "left out" not in out
-    assert out.count("<details>") == 5 + 1  # the models and the graph
-    assert out.count("```mermaid\n") == 1
+    assert out.count("<details>") == 5  # the models; no graph: no model waits for another
+    assert out.count("```mermaid\n") == 0
 
 
 @pytest.mark.parametrize("limit", [4_000, 9_000])
@@ -125,7 +127,7 @@ def test_enormous_fixed_parts_are_summarized_not_cut() -> None:
             f"replace:{version(f'v{i}').address}",
             ActionKind.DELETE_THEN_CREATE,
             version(f"v{i}"),
-            note(f"replacement forced by: {long}"),
+            note(f"replacement forced by: {i} {long}"),
             changes=(FieldChange("runtimeVersion", "2.8", long, forces_replacement=True),),
             drift=True,
         )
@@ -149,4 +151,4 @@ def test_enormous_fixed_parts_are_summarized_not_cut() -> None:
         "- … and 4,970 more ignored resources",
     ):
         assert count in out
-    assert "1 of 1 model sections (1,000 actions) were left out" in out
+    assert "1 model sections (1,000 actions), the least dangerous, were left out" in out

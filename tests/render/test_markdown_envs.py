@@ -1,9 +1,10 @@
-"""Issue 11 item 3: Markdown for repos with environments and regions.
+"""Issue 11 item 3, revised by issue 22: Markdown for repos with environments and regions.
 
-One plan: a section per region (regions without changes on one line), a banner when anything is
-destroyed, replaced or loses traffic, serving switches called out, a Mermaid graph of the
-actions' order. Several saved plans (`deployer show-plans`): one comment, one section per
-environment, unchanged environments collapsed. Always at most 65,000 characters.
+One plan: a section per region (regions without changes on one line), a banner saying what
+happens to serving (issue 22: downtime named as such, switches without downtime said to be), a
+Mermaid graph only of waits across models. Several saved plans (`deployer show-plans`): one
+comment, one section per environment, unchanged environments collapsed. Always at most 65,000
+characters.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from deployer.render.jsonplan import dumps_plan
 from deployer.render.markdown import (
     GRAPH_NODE_LIMIT,
     MARKDOWN_LIMIT,
-    dangers,
     mermaid_graph,
     mermaid_label,
     render_markdown,
@@ -63,6 +63,19 @@ def rollout(region: str, model: str, first: str = "v1", then: str = "v2") -> lis
     return [create, switch, delete]
 
 
+def chained(plan: Plan) -> Plan:
+    """`plan` with each model's first action waiting for the previous model's last one: the
+    waits across models the Mermaid graph is for."""
+    out: list[Action] = []
+    previous: Action | None = None
+    for action in plan.actions:
+        if previous is not None and previous.key.model_key != action.key.model_key:
+            action = dataclasses.replace(action, ordered_after=(previous.id,))
+        out.append(action)
+        previous = action
+    return dataclasses.replace(plan, actions=tuple(out))
+
+
 def env_plan(env: str, regions: int, models: int, project: str = "acme-ml") -> Plan:
     actions = [
         a
@@ -100,7 +113,7 @@ def test_one_section_per_region_and_unchanged_regions_on_one_line() -> None:
     assert out.index("<code>region-00/model_001</code>") < out.index("Region `region-01`")
 
 
-def test_banner_names_what_is_destroyed_replaced_and_loses_traffic() -> None:
+def test_banner_says_what_happens_to_serving_and_names_what_is_recreated_or_destroyed() -> None:
     plan = env_plan("prod", regions=1, models=1)
     replace_first = Action(
         "replace:region-00/model_000/v2:deployed",
@@ -116,14 +129,17 @@ def test_banner_names_what_is_destroyed_replaced_and_loses_traffic() -> None:
     )
     plan = dataclasses.replace(plan, actions=(*plan.actions, replace_first, replace_gap))
     out = render_markdown(plan)
-    banner = out[out.index("> [!CAUTION]") : out.index("**Plan:")]
-    assert "- **1 to destroy**: `region-00/model_000/v1`" in banner
-    assert "- **1 to replace, create-before-destroy** (new one created and serving first" in banner
-    assert "`region-00/model_000/v2:deployed`" in banner
-    assert "- **1 to replace, delete-then-create** (deleted, then created again" in banner
-    assert "- **loses traffic**: `region-00/model_000:endpoint`: v1 100% -\\> 0%" in banner
-    assert "**1 serving switch** (default version, traffic split)" in banner
-    assert out.index("> [!CAUTION]") < out.index("| | action |")
+    banner = out[out.index("> [!IMPORTANT]") : out.index("**Plan:")]
+    assert "> **What serves changes; no downtime.**" in banner
+    assert (
+        "- `region-00/model_000`: traffic v1 100% -\\> v2 100%, no downtime; then v1: "
+        "version deleted" in banner
+    )
+    assert "- **1 recreated** (deleted, then created again; none of them serves" in banner
+    assert "`global/m/v1`" in banner
+    assert "- **1 to destroy**, none of them serving requests: `region-00/model_000/v1`" in banner
+    assert "create-before-destroy" not in banner and "[!CAUTION]" not in out
+    assert out.index("> [!IMPORTANT]") < out.index("| | action |")
 
 
 def test_a_switch_that_takes_nothing_away_is_important_not_caution() -> None:
@@ -137,10 +153,9 @@ def test_a_switch_that_takes_nothing_away_is_important_not_caution() -> None:
         route=Route("traffic", "traffic", split=True),
     )
     plan = Plan("s", "p", actions=(canary,))
-    found = dangers(plan)
-    assert not found.any and found.switches == (canary,)
     out = render_markdown(plan)
-    assert "> [!IMPORTANT]\n> **This plan changes what serves predictions" in out
+    assert "> [!IMPORTANT]\n> **What serves changes; no downtime.**" in out
+    assert "traffic v1 90%, v2 10% -\\> v1 50%, v2 50%, no downtime" in out
     assert "[!CAUTION]" not in out
     assert "```mermaid" not in out  # one step: no graph
     default = Action(
@@ -151,8 +166,8 @@ def test_a_switch_that_takes_nothing_away_is_important_not_caution() -> None:
         changes=(FieldChange("defaultVersion", "v1", "v2"),),
         route=Route("defaultVersion", "default version"),
     )
-    lost = dangers(Plan("s", "p", actions=(default,))).traffic_lost
-    assert lost == ((default, "default moves away from v1"),)
+    out = render_markdown(Plan("s", "p", actions=(default,)))
+    assert "`global/m`: default version v1 -\\> v2, no downtime; then v1 stays, serving" in out
     assert render_markdown(Plan("s", "p")).count("> [!") == 0
 
 
@@ -205,10 +220,16 @@ def test_mermaid_graph_is_well_formed_with_the_dependency_edges() -> None:
     graph = mermaid_graph(plan)
     assert "  a0 --> a1\n  a1 --> a2\n  a0 -.-> a2\n" in graph
     assert graph.count("  subgraph ") == 3
+    # each model's order is in its section: no graph unless an action waits for another model
+    assert "```mermaid" not in render_markdown(plan)
+    plan = chained(plan)
     out = render_markdown(plan)
     fences = [t for t in _gfm().parse(out) if t.type == "fence" and t.info == "mermaid"]
-    assert [t.content.rstrip("\n") for t in fences] == [graph]
-    assert "<summary>Order of the actions: 18 steps" in out
+    (fence,) = fences
+    nodes, edges = assert_well_formed_mermaid(fence.content.rstrip("\n"))
+    # the ends of the 5 waits across the 6 models, with the edges among them
+    assert len(nodes) == 10 and edges == 9
+    assert "<summary>Waits across models: 10 actions" in out
 
 
 def test_mermaid_labels_are_escaped_and_ids_sanitized() -> None:
@@ -231,20 +252,20 @@ def test_mermaid_labels_are_escaped_and_ids_sanitized() -> None:
 
 
 def test_graph_is_capped_and_says_so() -> None:
-    plan = env_plan("prod", regions=10, models=10)  # 300 actions
+    plan = chained(env_plan("prod", regions=10, models=10))  # 300 actions, 99 waits across
     nodes, _ = assert_well_formed_mermaid(mermaid_graph(plan))
     assert len(nodes) == GRAPH_NODE_LIMIT
     out = render_markdown(plan)
-    assert f"The graph shows the first {GRAPH_NODE_LIMIT} of 300 actions." in out
+    assert f"The graph shows the first {GRAPH_NODE_LIMIT} of 198 actions." in out
 
 
 def test_graph_goes_first_when_space_is_short() -> None:
-    plan = env_plan("prod", regions=2, models=3)
+    plan = chained(env_plan("prod", regions=2, models=3))
     full = render_markdown(plan)
-    graph_len = len(full[full.index("\n<details><summary>Order") : full.index("### Changes")])
+    graph_len = len(full[full.index("\n<details><summary>Waits") : full.index("### Changes")])
     out = render_markdown(plan, limit=len(full) - graph_len // 2)
     assert "```mermaid" not in out
-    assert "The graph of the order of the 18 actions was left out" in out
+    assert "The graph of the waits across models was left out" in out
     assert out.count("<details>") == 6 and "model sections" not in out  # every model kept
 
 
@@ -257,8 +278,9 @@ def test_unchanged_environments_are_collapsed() -> None:
     out = render_markdown_many([dev, prod])
     assert out.startswith("## deployer plan: stack `vision`, 2 environments\n")
     assert "| :warning: | `prod` | `acme-ml-prod` | `mlengine` | Plan: 2 to add" in out
+    assert "No downtime. |" in out
     assert "|  | `dev` | `acme-ml-dev` | `mlengine` | No changes." in out
-    assert "> - `prod`: 2 to destroy, 2 serving switches taking traffic away\n" in out
+    assert "> - `prod`: 2 to destroy, no downtime\n" in out
     assert "<details><summary>Environment <code>dev</code>: No changes." in out
     assert "### Environment `prod`: stack `vision` in project `acme-ml-prod`" in out
     html = _gfm().render(out)

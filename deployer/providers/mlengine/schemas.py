@@ -107,6 +107,9 @@ DEFAULT_VERSION = Routing(
 version its default, keeps one while any version exists, and refuses to delete it while others
 exist (MLENGINE-API.md, Rules)."""
 
+FRAMEWORK_NAMES = {api: name for name, api in catalog.FRAMEWORKS.items()}
+"""`TENSORFLOW` -> `tensorflow`: frameworks as the manifest writes them."""
+
 VOCABULARY = Vocabulary(
     {
         "model": {
@@ -142,6 +145,15 @@ VOCABULARY = Vocabulary(
         },
     },
     unprotect="delete it by hand if it must go",
+    words={
+        "version": {
+            "framework": lambda api: {"framework": FRAMEWORK_NAMES.get(api, api)},
+            "requestLoggingConfig": lambda config: {
+                "request_logging.bigquery_table": config.get("bigqueryTableName"),
+                "request_logging.sampling_percentage": config.get("samplingPercentage"),
+            },
+        }
+    },
 )
 """Field paths in the manifest's vocabulary (DESIGN.md section 3), for rendered plans."""
 

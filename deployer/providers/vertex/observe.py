@@ -314,11 +314,14 @@ def observe_deployment(
     endpoint_labels: Mapping[str, str],
     within: str = "",
 ) -> ObservedResource:
+    fields = {**deployment_fields(dm), "displayName": dm.get("displayName") or ""}
+    if not who.managed:  # someone else's: which registry model it serves names it for people
+        fields["model"] = model_id(str(dm.get("model", "")))
     return ObservedResource(
         key=ResourceKey(
             region, model, who.version, part=DEPLOYED, instance=who.instance, kind=DEPLOYMENT
         ),
-        fields=deployment_fields(dm),
+        fields=fields,
         labels=dict(endpoint_labels) if who.managed else {},
         ident=str(dm.get("id", "")),
         ref=str(dm.get("modelVersionId", "")),

@@ -1,9 +1,12 @@
 """Reading the live Vertex state: registry models, their versions, endpoints and deployments.
 
-Per region, concurrently on a bounded thread pool: one task lists the models (labelled
-`managed-by: deployer` and, with a stack, that stack), one lists every endpoint that names a
-`deployer-model`; as each model arrives, one task per model lists its versions (all pages).
-`observe.assemble_model` then keys everything per VERTEX-PROVIDER.md.
+Per region, concurrently on a bounded thread pool: one task lists every registry model, one
+lists every endpoint that names a `deployer-model`; as each model arrives, one task per model of
+the stack (every model without a stack) lists its versions (all pages). The models of others are
+reported too, without their versions: a declared name that one of them holds is then a plan
+error naming `deployer import`, instead of a "create" that apply cannot do (model ids are
+unique per project and region, [DD] UploadModelRequest.modelId). `observe.assemble_model` then
+keys everything per VERTEX-PROVIDER.md.
 """
 
 from __future__ import annotations
@@ -40,8 +43,13 @@ def ours(stack: str | None) -> list[tuple[str, str | None]]:
     return clauses
 
 
+def owned(body: Json, stack: str) -> bool:
+    labels = body.get("labels") or {}
+    return all(labels.get(k) == v for k, v in ours(stack))
+
+
 def list_models(client: VertexClient, region: str, stack: str | None) -> list[Json]:
-    """Models of `stack` (every model when None: an import looks at all of them)."""
+    """Models of `stack` (every model when None)."""
     where = f"list models in {region} in project {client.project!r}"
     filter_ = label_filter(*ours(stack)) if stack is not None else None
     return all_pages(
@@ -163,7 +171,7 @@ def read_state(
     with ThreadPoolExecutor(max(1, parallelism), thread_name_prefix="vertex-read") as pool:
         pending: dict[Future[Any], tuple[str, str]] = {}
         for region in regions:
-            pending[pool.submit(list_models, client, region, stack)] = (region, "")
+            pending[pool.submit(list_models, client, region, None)] = (region, "")
             task = pool.submit(list_endpoints, client, region, unlabelled=stack is None)
             pending[task] = (region, ":endpoints")
         try:
@@ -178,6 +186,8 @@ def read_state(
                     else:
                         models[region] = future.result()
                         for body in models[region]:
+                            if stack is not None and not owned(body, stack):
+                                continue  # someone else's: reported, never looked into
                             name = observe.model_id(str(body.get("name", "")))
                             task = pool.submit(list_versions, client, region, name)
                             pending[task] = (region, name)

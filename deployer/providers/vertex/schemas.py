@@ -9,7 +9,11 @@ endpoint (`serial`), because the service refuses a second mutating operation on 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from deployer.core.model import (
+    SENTENCE,
     Behavior,
     FieldSpec,
     Reference,
@@ -19,6 +23,7 @@ from deployer.core.model import (
     Strategy,
     Vocabulary,
 )
+from deployer.providers.vertex import catalog as catalog_vertex
 
 P, R, OUT = Behavior.PATCH, Behavior.REPLACE, Behavior.OUTPUT
 CTD = Strategy.CREATE_THEN_DELETE
@@ -111,6 +116,85 @@ DEFAULT_ALIAS = Routing(
 """The registry's `default` alias: set on a model's first version, exactly one version holds
 it ([DD] Model.get), and it routes no request (the endpoint's split does)."""
 
+
+def _container(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A prebuilt image as the manifest keys that pick it; a custom one as `container.*`."""
+    image = str(spec.get("imageUri") or "")
+    match = catalog_vertex.IMAGE_RE.match(image)
+    framework = catalog_vertex.image_framework(image)
+    if match is not None and framework is not None and set(spec) == {"imageUri"}:
+        version = match["version"].replace("-", ".")
+        key = "runtime_version" if framework == "tensorflow" else "framework_version"
+        gpu = {"image": "prebuilt, for GPUs"} if match["device"] == "gpu" else {}
+        return {"framework": framework, key: version, **gpu}
+    out: dict[str, Any] = {
+        "container.image_uri": image,
+        "container.predict_route": spec.get("predictRoute"),
+        "container.health_route": spec.get("healthRoute"),
+        "container.env": {e.get("name"): e.get("value") for e in spec.get("env") or ()} or None,
+        "container.ports": [p.get("containerPort") for p in spec.get("ports") or ()] or None,
+        "container.command": list(spec.get("command") or ()) or None,
+        "container.args": list(spec.get("args") or ()) or None,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _machine(spec: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"machine_type": spec.get("machineType")}
+    if spec.get("acceleratorType"):
+        out["accelerator"] = {
+            "type": spec.get("acceleratorType"),
+            "count": spec.get("acceleratorCount"),
+        }
+    return out
+
+
+METRIC_NAMES = {api: name for name, api in catalog_vertex.METRICS.items()}
+
+
+def _metrics(specs: Any) -> dict[str, Any]:
+    return {
+        "scaling.metrics": [
+            {
+                "name": METRIC_NAMES.get(m.get("metricName"), m.get("metricName")),
+                "target": m.get("target"),
+            }
+            for m in specs or ()
+        ]
+        or None
+    }
+
+
+def _request_logging(config: Mapping[str, Any]) -> dict[str, Any]:
+    uri = str((config.get("bigqueryDestination") or {}).get("outputUri") or "")
+    return {
+        "request_logging.bigquery_table": uri.removeprefix("bq://") or None,
+        "request_logging.sampling_percentage": config.get("samplingRate"),
+    }
+
+
+def _reupload(value: Any) -> dict[str, Any]:
+    if value == DEPLOYMENT.references[0].renewed:
+        return {
+            SENTENCE: "its version is uploaded again (artifact or container changed): the "
+            "new upload is deployed in place of the current one"
+        }
+    return {SENTENCE: "the current upload"}
+
+
+def _deployment(fields: Mapping[str, Any]) -> tuple[str, str]:
+    """(display name, `model M, MACHINE`) of a live deployed model."""
+    machine = str((fields.get("machineSpec") or {}).get("machineType") or "")
+    model = fields.get("model")
+    details = ", ".join(x for x in (f"model {model}" if model else "", machine) if x)
+    return str(fields.get("displayName") or ""), details
+
+
+def _version(fields: Mapping[str, Any]) -> tuple[str, str]:
+    digest = str(fields.get("artifactDigest") or "")
+    return "", f"artifact {digest[:6]}…" if digest else ""
+
+
 VOCABULARY = Vocabulary(
     {
         "model": {"displayName": None, "description": "description", "labels": "labels"},
@@ -128,27 +212,43 @@ VOCABULARY = Vocabulary(
             "description": "description",
             "labels": "labels",
             "predictRequestResponseLoggingConfig": "request_logging",
-            "traffic": "traffic",
             "etag": None,
         },
         "deployment": {
             "minReplicaCount": "scaling.min_nodes",
             "maxReplicaCount": "scaling.max_nodes",
             "autoscalingMetricSpecs": "scaling.metrics",
-            "machineSpec": "machine",
+            "machineSpec": "machine_type",
             "serviceAccount": "service_account",
             "enableAccessLogging": "online_prediction_logging",
+            "disableContainerLogging": "console_logging",
+            "registryVersion": "version",
             "displayName": None,
+            "model": None,
         },
     },
     nouns={"version": "registry version"},
     verbs={"version": {"create": "upload"}, "deployment": {"delete": "undeploy"}},
     unserved={"deployment": "its version is declared with deployed: false"},
+    words={
+        "version": {"containerSpec": _container},
+        "endpoint": {"predictRequestResponseLoggingConfig": _request_logging},
+        "deployment": {
+            "machineSpec": _machine,
+            "autoscalingMetricSpecs": _metrics,
+            "disableContainerLogging": lambda off: {"console_logging": not off},
+            "registryVersion": _reupload,
+        },
+    },
+    merged={"deployment": {"scaling.nodes": ("minReplicaCount", "maxReplicaCount")}},
+    describe={"deployment": _deployment, "version": _version},
 )
 """Field paths in the manifest's vocabulary (DESIGN.md section 10), for rendered plans.
 
-`containerSpec` follows from framework, runtime_version, framework_version and accelerator (a
-prebuilt image) or `container:`; `machineSpec` from machine_type and accelerator.
+`containerSpec` follows from framework and runtime_version or framework_version (a prebuilt
+image, CPU or GPU after the accelerator) or `container:`; `machineSpec` from machine_type and
+accelerator; `disableContainerLogging` is the opposite of `console_logging`; manual scaling
+writes `nodes` as both replica counts.
 """
 
 RESOURCES = ResourceModel(

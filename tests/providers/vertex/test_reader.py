@@ -105,12 +105,15 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
         "serviceAccount": None,
         "enableAccessLogging": True,
         "disableContainerLogging": False,
+        "displayName": deployed.private.get("displayName", ""),  # names it in plans
     }
     assert found[f"us-central1/fraud/v1:deployed#{dm3}"].private["modelVersionId"] == "3"
     assert found["us-central1/fraud/v2:deployed"].private["id"] == dm2
-    # another stack sees only the endpoint (its model is not theirs)
+    # another stack sees the model without its versions (a name it declares is then a clash,
+    # issue 22) and the endpoint (its model is not theirs)
     theirs = read_state(c.project, [LOC], "billing", 2, client=c)
     assert {r.key.address: r.labels for r in theirs} == {
+        "us-central1/fraud": OURS,
         "us-central1/fraud:endpoint": OURS,
         f"us-central1/fraud/@{dm1}:deployed": {},
         f"us-central1/fraud/@{dm2}:deployed": {},

@@ -126,7 +126,7 @@ def test_deploy_mutate_undeploy_and_stages(vprovider: VertexProvider) -> None:
     endpoint(vprovider)
     deployed = deploy(vprovider, "v1")
     assert deployed.key == deployment_key("v1")
-    assert deployed.fields == deployment_fields()
+    assert deployed.fields == {**deployment_fields(), "displayName": "fraud/v1"}
     assert (
         deployed.private["displayName"] == "fraud/v1" and deployed.private["modelVersionId"] == "1"
     )
