@@ -68,6 +68,9 @@ class FieldSpec:
     otherwise: Behavior = Behavior.REPLACE
     """What a change is where `patch_only_if` does not hold: REPLACE, or OUTPUT (fixed at
     creation and not worth a replacement: the plan warns and leaves it)."""
+    caveat: str = ""
+    """What a change of this field means to people beyond its values (the resource's URL
+    changes): the plan warns with it."""
 
     def behavior_for(self, live: Mapping[str, Any]) -> Behavior:
         """The behavior of a change of this field on the live resource with fields `live`."""
@@ -90,6 +93,18 @@ class Reference:
     kind: str
     path: str
     renewed: str = "(new)"
+    follows: Condition | None = None
+    """When the referring resource's declared fields meet this condition, the service itself
+    moves it onto the referred resource's replacement (a rolling update): the replacement is
+    followed by an update of `path` under `mask` (shown as before -> `followed`) instead of a
+    replacement of its own, and the old referred instance goes after that update."""
+    mask: str | None = None
+    followed: str = "(new, in place)"
+    shared: bool = False
+    """The referred resource is the root of a group of its own, which resources of several
+    groups may use (a resource pool): the value of field `path` names its group (its key's
+    model) in the same location. Creates wait for it; it goes only after every live resource
+    using it, and a replacement that would pull it from under them is refused."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,11 @@ class ResourceKind:
     concurrent: int = 0
     """Creates, replaces and deletes of this kind in flight at once per project, as the
     service's quota allows (`ml` v1: 10 version operations); 0: no limit of its own."""
+    replace_note: str = ""
+    """How a replacement of this kind goes, for its reason (a create-then-delete says by
+    default that the new one serves before the old goes)."""
+    replace_caveat: str = ""
+    """What a replacement means to people (a new URL): the plan warns with it."""
 
     def spec(self, path: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.path == path), None)
