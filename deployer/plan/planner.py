@@ -1090,6 +1090,8 @@ class GroupPlanner:
         o = removal.observed
         if o.key.instance or removal.slot.kind.replace is not Strategy.CREATE_THEN_DELETE:
             return o.key
+        if removal.slot.root and not removal.superseded:
+            return o.key  # a root that goes for good: no successor takes its name
         return o.key.with_instance(o.ident) if o.ident else o.key
 
     def removal_id(self, removal: _Removal) -> str:

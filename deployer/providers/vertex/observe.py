@@ -36,6 +36,8 @@ ENDPOINT = "endpoint"
 DEPLOYED = "deployed"
 DEPLOYMENT = "deployment"
 """The kind of a deployed model, addressed as `REGION/MODEL/VERSION:deployed`."""
+POOL = "pool"
+"""A deployment resource pool, addressed as `REGION/NAME:pool`."""
 
 
 def last_segment(name: str) -> str:
@@ -119,18 +121,109 @@ def logging_config(config: Mapping[str, Any] | None) -> Json | None:
     return out or None
 
 
-def deployment_fields(dm: Mapping[str, Any]) -> Json:
-    resources = dm.get("dedicatedResources") or {}
-    low = _int(resources.get("minReplicaCount"))
-    return {
-        "machineSpec": machine_spec(resources.get("machineSpec")),
-        "minReplicaCount": low,
-        "maxReplicaCount": _int(resources.get("maxReplicaCount"), low) or low,
-        "autoscalingMetricSpecs": metric_specs(resources.get("autoscalingMetricSpecs")),
+def seconds(value: Any) -> int | None:
+    """A proto3 JSON Duration (`"600s"`, `"1.5s"`) in whole seconds."""
+    try:
+        return int(float(str(value).rstrip("s")))
+    except ValueError:
+        return None
+
+
+def scale_to_zero_spec(spec: Mapping[str, Any] | None) -> Json | None:
+    out = {
+        key: f"{seconds(value)}s"
+        for key, value in (spec or {}).items()
+        if key in ("idleScaledownPeriod", "minScaleupPeriod") and seconds(value) is not None
+    }
+    return out or None
+
+
+def pool_of(name: str, stack: str | None) -> str:
+    """A deployment's pool as the manifest names it: this stack's pool by its declared name,
+    any other by its resource name."""
+    declared = catalog_vertex.pool_name(stack, last_segment(name)) if stack else None
+    return declared or name
+
+
+def deployment_fields(dm: Mapping[str, Any], stack: str | None = None) -> Json:
+    common: Json = {
         "serviceAccount": dm.get("serviceAccount") or None,
         "enableAccessLogging": bool(dm.get("enableAccessLogging", False)),
         "disableContainerLogging": bool(dm.get("disableContainerLogging", False)),
     }
+    shared = dm.get("sharedResources")
+    if shared and not dm.get("dedicatedResources"):
+        return {
+            **common,
+            "machineSpec": None,
+            "minReplicaCount": None,
+            "maxReplicaCount": None,
+            "autoscalingMetricSpecs": [],
+            "spot": None,
+            "sharedResources": pool_of(str(shared), stack),
+            "scaleToZeroSpec": None,
+            "initialReplicaCount": None,
+        }
+    resources = dm.get("dedicatedResources") or {}
+    low = _int(resources.get("minReplicaCount"))
+    zero = low == 0
+    return {
+        **common,
+        "machineSpec": machine_spec(resources.get("machineSpec")),
+        "minReplicaCount": low,
+        "maxReplicaCount": _int(resources.get("maxReplicaCount"), low) or low,
+        "autoscalingMetricSpecs": metric_specs(resources.get("autoscalingMetricSpecs")),
+        "spot": True if resources.get("spot") else None,
+        "sharedResources": None,
+        "scaleToZeroSpec": scale_to_zero_spec(resources.get("scaleToZeroSpec")) if zero else None,
+        "initialReplicaCount": _int(resources.get("initialReplicaCount")) or None if zero else None,
+    }
+
+
+def endpoint_fields(body: Mapping[str, Any]) -> Json:
+    """The endpoint's settings (`state.endpoint_fields` declares the same paths)."""
+    psc = body.get("privateServiceConnectConfig") or {}
+    enabled = bool(psc.get("enablePrivateServiceConnect"))
+    timeout = seconds((body.get("clientConnectionConfig") or {}).get("inferenceTimeout"))
+    return {
+        "displayName": body.get("displayName", ""),
+        "description": body.get("description", ""),
+        "predictRequestResponseLoggingConfig": logging_config(
+            body.get("predictRequestResponseLoggingConfig")
+        ),
+        "dedicatedEndpointEnabled": True if body.get("dedicatedEndpointEnabled") else None,
+        "clientConnectionConfig": {"inferenceTimeout": f"{timeout}s"} if timeout else None,
+        "privateServiceConnect": True if enabled else None,
+        "privateServiceConnectConfig.projectAllowlist": (
+            sorted(psc.get("projectAllowlist") or []) if enabled else None
+        ),
+        "network": body.get("network") or None,
+    }
+
+
+def observe_pool(region: str, body: Mapping[str, Any], stack: str) -> ObservedResource | None:
+    """One of `stack`'s deployment resource pools (None: someone else's). Pools have no labels
+    ([DD] DeploymentResourcePool): the id says whose it is (`catalog.pool_id`)."""
+    name = catalog_vertex.pool_name(stack, last_segment(str(body.get("name", ""))))
+    if name is None:
+        return None
+    resources = body.get("dedicatedResources") or {}
+    low = _int(resources.get("minReplicaCount"))
+    return ObservedResource(
+        key=ResourceKey(region, name, part=POOL, kind=POOL),
+        fields={
+            "machineSpec": machine_spec(resources.get("machineSpec")),
+            "minReplicaCount": low,
+            "maxReplicaCount": _int(resources.get("maxReplicaCount"), low) or low,
+            "autoscalingMetricSpecs": metric_specs(resources.get("autoscalingMetricSpecs")),
+        },
+        labels={
+            ownership.LABEL_MANAGED_BY: ownership.LABEL_MANAGED_BY_VALUE,
+            ownership.LABEL_STACK: stack,
+        },
+        ident=last_segment(str(body.get("name", ""))),
+        private=dict(body),
+    )
 
 
 # ---- registry ------------------------------------------------------------------------------------
@@ -223,7 +316,10 @@ def endpoint_model(body: Mapping[str, Any]) -> str | None:
 def rank_endpoints(
     bodies: Iterable[Mapping[str, Any]], stack: str | None
 ) -> list[Mapping[str, Any]]:
-    """One model's endpoints, the current one first: this stack's, then the oldest."""
+    """One model's endpoints, the current one first: this stack's, then the newest. An endpoint
+    replaced create-then-delete has its successor created beside it: from then on the new one
+    is current (writes to the model's endpoint go there) and the old one is drained and goes
+    (`deployer.plan.planner`); a duplicate left by an interrupted create goes the same way."""
 
     def order(body: Mapping[str, Any]) -> tuple[bool, str, tuple[int, str]]:
         theirs = (
@@ -231,11 +327,21 @@ def rank_endpoints(
         )
         return (
             theirs,
-            str(body.get("createTime", "")),
-            _vid_order(last_segment(str(body["name"]))),
+            _descending(str(body.get("createTime", ""))),
+            _descending_id(last_segment(str(body["name"]))),
         )
 
     return sorted(bodies, key=order)
+
+
+def _descending(text: str) -> str:
+    """A sort key ordering RFC 3339 times (same length and zone) newest first."""
+    return "".join(chr(0x10FFFF - ord(ch)) for ch in text)
+
+
+def _descending_id(text: str) -> tuple[int, str]:
+    number, raw = _vid_order(text)
+    return (-number, _descending(raw))
 
 
 def deployment_identities(
@@ -279,14 +385,7 @@ def observe_endpoint(
     }
     return ObservedResource(
         key=ResourceKey(region, model, part=ENDPOINT, instance=instance),
-        fields={
-            "displayName": body.get("displayName", ""),
-            "description": body.get("description", ""),
-            "predictRequestResponseLoggingConfig": logging_config(
-                body.get("predictRequestResponseLoggingConfig")
-            ),
-            "traffic": traffic,
-        },
+        fields={**endpoint_fields(body), "traffic": traffic},
         labels=dict(body.get("labels") or {}),
         etag=str(body.get("etag", "")),
         ident=last_segment(str(body.get("name", ""))),
@@ -300,12 +399,13 @@ def observe_deployment(
     dm: Mapping[str, Any],
     who: Identity,
     endpoint_labels: Mapping[str, str],
+    stack: str | None = None,
 ) -> ObservedResource:
     return ObservedResource(
         key=ResourceKey(
             region, model, who.version, part=DEPLOYED, instance=who.instance, kind=DEPLOYMENT
         ),
-        fields=deployment_fields(dm),
+        fields=deployment_fields(dm, stack),
         labels=dict(endpoint_labels) if who.managed else {},
         ident=str(dm.get("id", "")),
         ref=str(dm.get("modelVersionId", "")),
@@ -344,6 +444,7 @@ def assemble_model(
             }
         out.append(observe_endpoint(region, model, body, who, endpoint_instance))
         out.extend(
-            observe_deployment(region, model, dm, who[str(dm.get("id", ""))], labels) for dm in dms
+            observe_deployment(region, model, dm, who[str(dm.get("id", ""))], labels, stack)
+            for dm in dms
         )
     return out

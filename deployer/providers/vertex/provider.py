@@ -17,11 +17,11 @@ from deployer.core.resources import DesiredResource, ObservedResource, ResourceK
 from deployer.core.stack import Stack
 from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
-from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexClient
+from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexBetaClient, VertexClient
 from deployer.providers.vertex.reader import read_state
 from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWriter
 
-KINDS = ("model", "version", "endpoint", "deployment")
+KINDS = ("model", "version", "endpoint", "deployment", "pool")
 
 
 APPLY_PARALLELISM = 64
@@ -57,13 +57,21 @@ class VertexProvider:
         self.parallelism = parallelism
         self.stack = stack
         self.on_stage = on_stage
+        self._beta: VertexClient | None = None
         self.writer = VertexWriter(
             self.client,
             stack=lambda: self.stack,
             operation_timeout=operation_timeout,
             settle_timeout=settle_timeout,
             on_stage=lambda: self.on_stage,
+            beta=self.beta,
         )
+
+    def beta(self) -> VertexClient:
+        """The v1beta1 client, built on first use: only preview features call it."""
+        if self._beta is None:
+            self._beta = VertexBetaClient.beside(self.client)
+        return self._beta
 
     @property
     def model(self) -> ResourceModel:
@@ -80,7 +88,9 @@ class VertexProvider:
         """`endpoints` are regions here."""
         if stack is not None:
             self.stack = stack
-        return read_state(self.project, endpoints, stack, self.parallelism, client=self.client)
+        return read_state(
+            self.project, endpoints, stack, self.parallelism, client=self.client, beta=self.beta
+        )
 
     def _dispatch(self, action: str, key: ResourceKey) -> Callable[..., Any]:
         if key.kind not in KINDS:
