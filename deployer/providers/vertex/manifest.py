@@ -586,6 +586,15 @@ def _check_endpoint(c: Checker, base: PathKey, model: DeclaredModel) -> None:
                 "inference_timeout needs dedicated: true or private_service_connect: shared and "
                 "VPC-peered endpoints answer within 60 s and take no timeout",
             )
+    if ep.dedicated or psc or ep.network is not None:
+        for i, version in enumerate(spec.versions):
+            if version.smoke_test is not None:
+                c.at_key(
+                    (*base, "versions", model.version_index(i), "smoke_test"),
+                    "a smoke test predicts through the regional host, which a dedicated or "
+                    "private endpoint does not answer (Endpoint.dedicatedEndpointEnabled: "
+                    '"you won\'t be able to send request to the shared DNS"): drop smoke_test',
+                )
     if ep.display_name is not None and not (
         ep.display_name.strip() and len(ep.display_name) <= catalog_vertex.DISPLAY_NAME_MAX
     ):
@@ -712,6 +721,16 @@ def _check_pool_use(c: Checker, path: PathKey, version: VersionSpec) -> None:
     specified", preview/models.py); spot nodes are the pool's too [INF]."""
     if version.resource_pool is None:
         return
+    if version.container is not None or version.framework != "tensorflow":
+        # [DOCS model-co-hosting] Limitations: only TensorFlow (and PyTorch) models on their
+        # prebuilt containers; "Prebuilt containers configured for other frameworks are not
+        # supported", "Custom containers are not supported"
+        what = "a custom container" if version.container is not None else version.framework
+        c.at(
+            (*path, "resource_pool"),
+            f"only TensorFlow versions on the prebuilt image can share a resource pool (model "
+            f"co-hosting), not {what}: drop resource_pool",
+        )
     for key in ("machine_type", "accelerator", "scaling"):
         if getattr(version, key) is not None:
             c.at_key(
@@ -870,16 +889,6 @@ def check_preview_and_pools(
                         (*vpath, "resource_pool"),
                         f"resource_pool '{name}' is not declared for {region} in deployer.yaml's "
                         f"resource_pools (declared there: {', '.join(known) or 'none'})",
-                    )
-                elif (
-                    has_gpu(version, pool)
-                    and version.framework not in (catalog_vertex.GPU_FRAMEWORKS)
-                    and version.container is None
-                ):
-                    c.at(
-                        (*vpath, "resource_pool"),
-                        f"resource_pool '{name}' has GPUs and {version.framework} has no GPU "
-                        "serving image on Vertex AI: use a CPU pool, or a 'container'",
                     )
 
 
