@@ -11,8 +11,11 @@ As in Terraform's provider schemas (attributes marked Computed / ForceNew, resou
   parent takes its children with it), the kind whose first create brings it into existence
   (`founded_by`), `references` to another kind's resource of the same version (created first,
   kept until nothing refers to it, and replaced with it), kinds it is deleted after;
-- how it is replaced (`Strategy`), and the write lanes and quotas of the service
-  (`serial`, `concurrent`);
+- how it is replaced (`Strategy`; a root replaced create-then-delete has its children set up
+  again under the new instance), what a replacement means to people (`replace_note`,
+  `replace_caveat`), and the write lanes and quotas of the service (`serial`, `concurrent`);
+- references that follow a replacement in place (`Reference.follows`, a rolling update) or
+  reach into another group (`Reference.shared`, a pool several models use);
 
 and, for the whole model, the `Routing`s: which field decides what serves (a default version, a
 traffic split), with the service's rules about them (one target or a split, whether it must

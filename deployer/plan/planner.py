@@ -19,6 +19,15 @@ order from its graph:
   resources before those referring to them (and deleted after them), a replacement's new
   instance before the old one goes, targets ready before a reroute routes to them, and a reroute
   before anything it routes away from is deleted.
+- A root replaced create-then-delete (an endpoint whose access cannot change in place): its new
+  instance first, every child set up again under it and routed to there; the old instance is
+  drained (its split emptied) once the new one routes, then its children and itself go. An old
+  instance left by an interrupted replacement is drained and removed the same way.
+- A reference that `follows` (a rolling update): the referring resource is updated in place
+  after its referred resource's replacement, which keeps its old instance until that update.
+- Shared references (a resource pool several models use): across groups, a resource is created
+  after the shared one it uses, the shared one removed after every live user, and a removal or
+  replacement that would pull it from under a user that stays is refused.
 - Safety: the plan never contains a call the service would refuse, and refuses what cannot be
   ordered safely: deleting the routed target of a `required` routing while other targets stay
   (it goes last, or the routing moves first), replacing a routed target delete-then-create
@@ -614,9 +623,14 @@ class GroupPlanner:
             return False
         s.fate = Fate.REPLACE
         if s.kind.replace_caveat:
+            vocabulary = self.model.vocabulary
+            named = ", ".join(
+                vocabulary.key(s.kind.name, c.path) or c.path
+                for c in s.changes
+                if c.forces_replacement
+            )
             self.b.warn(
-                key,
-                f"{key.address} is replaced (forced by: {forcing}): {s.kind.replace_caveat}",
+                key, f"{key.address} is replaced (forced by: {named}): {s.kind.replace_caveat}"
             )
         return True
 

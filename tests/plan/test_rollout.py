@@ -411,7 +411,8 @@ def test_private_service_connect_on_a_live_endpoint_sets_up_a_new_endpoint_first
     assert drain.reason.text() == "traffic: v1 80, v2 20 -> (none)"
     assert plan.actions[-1].key.instance == drain.key.instance
     assert plan.warnings == (
-        "us-central1/m:endpoint is replaced (forced by: privateServiceConnect): a new endpoint "
+        "us-central1/m:endpoint is replaced (forced by: endpoint.private_service_connect): a "
+        "new endpoint "
         "has a new ID and URL: tell its clients; the old URL stops answering once the new "
         "endpoint serves",
     )
