@@ -139,7 +139,8 @@ class EndpointSpec(_Strict):
     )
     network: str | None = Field(
         default=None,
-        description="Private access through VPC peering: projects/NUMBER/global/networks/NAME.",
+        description="Not supported (VPC peering serves one model without a traffic split); "
+        "use private_service_connect.",
     )
     request_logging: RequestLogging | None = Field(
         default=None, description="Request-response logging to BigQuery."

@@ -240,7 +240,6 @@ ENDPOINTS: tuple[dict[str, Any] | None, ...] = (
     {"dedicated": True, "inference_timeout": 300},
     {"private_service_connect": {"project_allowlist": ["acme-prod"]}},
     {"private_service_connect": {"project_allowlist": ["acme-prod", "acme-ci"]}},
-    {"network": "projects/123456/global/networks/vpc"},
 )
 SCALINGS: tuple[dict[str, Any], ...] = (
     {"mode": "manual", "nodes": 1},
@@ -274,7 +273,6 @@ def manifests(draw: st.DrawFn) -> Drawn:
         names = draw(st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=3, unique=True))
         endpoint = draw(st.sampled_from(ENDPOINTS))
         private = endpoint is not None and not endpoint.get("dedicated")
-        peered = endpoint is not None and "network" in endpoint
         versions = []
         for v in sorted(names):
             if pools and not private and draw(st.booleans()):
@@ -290,13 +288,13 @@ def manifests(draw: st.DrawFn) -> Drawn:
         default = draw(st.sampled_from(sorted(names)))
         spec: dict[str, Any] = {"default_version": default}
         others = sorted(set(names) - {default})
-        if others and not peered and draw(st.booleans()):
+        if others and draw(st.booleans()):
             canary = draw(st.sampled_from(others))
             share = draw(st.sampled_from((10, 50)))
             spec["traffic"] = {default: 100 - share, canary: share}
             others.remove(canary)
         for name_ in others:
-            if peered or draw(st.booleans()):  # a VPC-peered endpoint serves one version
+            if draw(st.booleans()):
                 next(v for v in versions if v["name"] == name_)["deployed"] = False
         spec["regions"] = draw(
             st.lists(st.sampled_from(("us-central1", "europe-west4")), min_size=1, unique=True)
@@ -452,14 +450,6 @@ def test_endpoint_settings_that_patch_in_place() -> None:
         "endpoint answers at its own DNS name only, the regional host no longer does "
         "(Endpoint.dedicatedEndpointEnabled); tell its clients",
     )
-
-
-def test_a_vpc_network_needs_a_new_endpoint() -> None:
-    sim = applied(declare(model("m", version("v1"))))
-    net = {"network": "projects/123456/global/networks/vpc"}
-    plan = run_everywhere(sim, declare(model("m", version("v1"), endpoint=net)))
-    assert plan.actions[0].kind is ActionKind.CREATE_THEN_DELETE
-    assert ("endpoint.network", None, net["network"], True) in words(plan.actions[0])
 
 
 def test_spot_is_a_new_deployment_and_request_count_scaling_is_in_place() -> None:

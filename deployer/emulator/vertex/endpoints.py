@@ -314,6 +314,13 @@ class Endpoints(Registry):
                     wanted.get("dedicatedResources"), image, beta=beta
                 )
             ids = {d["id"] for d in row.data["deployedModels"]}
+            if row.data.get("network") and ids and not wanted.get("rolloutOptions"):
+                # SDK PrivateEndpoint: "A maximum of one model can be deployed to each private
+                # Endpoint" (VPC peering)
+                raise precondition(
+                    f"Endpoint {row.name} is peered with a VPC network and already serves a "
+                    "deployed model; a maximum of one model can be deployed to it."
+                )
             dm_id = wanted.get("id")
             if dm_id and not cv.DEPLOYED_MODEL_ID_RE.match(dm_id):
                 raise invalid(f"Field: deployed_model.id Error: {dm_id!r} must be 1-10 digits.")

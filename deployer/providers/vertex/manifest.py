@@ -544,25 +544,14 @@ def _check_endpoint(c: Checker, base: PathKey, model: DeclaredModel) -> None:
             "dedicatedEndpointEnabled conflicts with privateServiceConnectConfig)",
         )
     if ep.network is not None:
-        if psc:
-            c.at_key(
-                (*epath, "network"),
-                "network (VPC peering) and private_service_connect exclude each other: pick "
-                "one way of private access",
-            )
-        elif ep.dedicated:
-            c.at(
-                (*epath, "dedicated"),
-                "dedicated: true makes a public endpoint, network a private one (VPC peering): "
-                "pick one",
-            )
-        if not catalog_vertex.NETWORK_RE.match(ep.network):
-            c.at(
-                (*epath, "network"),
-                f"network '{ep.network}' must be projects/PROJECT_NUMBER/global/networks/NAME "
-                "(the host project's number, not its ID)",
-            )
-        _check_private_limits(c, base, model, "a VPC-peered endpoint (network)")
+        # SDK PrivateEndpoint (VPC peering): "A maximum of one model can be deployed to each
+        # private Endpoint", "Traffic split is not supported for PSA based PrivateEndpoint"
+        c.at_key(
+            (*epath, "network"),
+            "network (VPC peering) is not supported: such an endpoint serves one deployed model "
+            "without a traffic split, so no version could roll out without downtime; use "
+            "private_service_connect (Private Service Connect) for private access",
+        )
     if ep.private_service_connect is not None:
         for i, project in enumerate(ep.private_service_connect.project_allowlist):
             if not catalog_vertex.PROJECT_ID_RE.match(project):
@@ -583,10 +572,10 @@ def _check_endpoint(c: Checker, base: PathKey, model: DeclaredModel) -> None:
         elif not (ep.dedicated or psc):
             c.at(
                 tpath,
-                "inference_timeout needs dedicated: true or private_service_connect: shared and "
-                "VPC-peered endpoints answer within 60 s and take no timeout",
+                "inference_timeout needs dedicated: true or private_service_connect: shared "
+                "public endpoints answer within 60 s and take no timeout",
             )
-    if ep.dedicated or psc or ep.network is not None:
+    if ep.dedicated or psc:
         for i, version in enumerate(spec.versions):
             if version.smoke_test is not None:
                 c.at_key(
@@ -621,29 +610,15 @@ def _check_endpoint(c: Checker, base: PathKey, model: DeclaredModel) -> None:
 
 
 def _check_private_limits(c: Checker, base: PathKey, model: DeclaredModel, what: str) -> None:
-    """SDK PrivateEndpoint.deploy: "Model co-hosting is not supported for PrivateEndpoint";
-    for a VPC-peered one also "Traffic splitting is not yet supported ... A maximum of one
-    model can be deployed to each private Endpoint" (python-aiplatform models.py)."""
-    spec = model.spec
-    peered = spec.endpoint is not None and spec.endpoint.network is not None
-    deployed = 0
-    for i, version in enumerate(spec.versions):
-        vpath = (*base, "versions", model.version_index(i))
+    """SDK PrivateEndpoint.deploy: "Model co-hosting is not supported for PrivateEndpoint"
+    (python-aiplatform models.py)."""
+    for i, version in enumerate(model.spec.versions):
         if version.resource_pool is not None:
             c.at(
-                (*vpath, "resource_pool"),
+                (*base, "versions", model.version_index(i), "resource_pool"),
                 f"{what} cannot serve from a shared resource pool (no model co-hosting on "
                 "private endpoints): drop resource_pool",
             )
-        deployed += version.deployed
-        if peered and version.deployed and deployed == 2:
-            c.at(
-                (*vpath, "name"),
-                f"{what} serves one deployed version at most: set deployed: false on the "
-                "others, or use private_service_connect",
-            )
-    if peered and spec.traffic is not None:
-        c.at_key((*base, "traffic"), f"{what} has no traffic split: remove traffic")
 
 
 def _check_labels(c: Checker, path: PathKey, labels: Mapping[str, str]) -> None:

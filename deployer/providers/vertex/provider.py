@@ -7,6 +7,7 @@ writes look endpoints up by labels, and must never pick another stack's.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -58,6 +59,7 @@ class VertexProvider:
         self.stack = stack
         self.on_stage = on_stage
         self._beta: VertexClient | None = None
+        self._beta_lock = threading.Lock()
         self.writer = VertexWriter(
             self.client,
             stack=lambda: self.stack,
@@ -69,9 +71,10 @@ class VertexProvider:
 
     def beta(self) -> VertexClient:
         """The v1beta1 client, built on first use: only preview features call it."""
-        if self._beta is None:
-            self._beta = VertexBetaClient.beside(self.client)
-        return self._beta
+        with self._beta_lock:
+            if self._beta is None:
+                self._beta = VertexBetaClient.beside(self.client)
+            return self._beta
 
     @property
     def model(self) -> ResourceModel:
