@@ -835,6 +835,19 @@ class VertexWriter:
         dm_id = str(((done.get("response") or {}).get("deployedModel") or {}).get("id", ""))
         return self._deployment(key, dm_id, what)
 
+    def _rolled(self, view: ModelView, key: ResourceKey) -> tuple[str, str] | None:
+        """(endpoint name, deployed model id) of a rolling update done already: the current
+        endpoint serving the newest upload labelled ALIAS (the old upload still holds the
+        alias, so the reads name that deployment by its id)."""
+        version = observe.newest_labelled(view.versions, str(key.version))
+        endpoint = view.endpoint
+        if version is None or endpoint is None:
+            return None
+        for dm in endpoint.get("deployedModels") or ():
+            if str(dm.get("modelVersionId")) == _vid(version):
+                return str(endpoint["name"]), str(dm.get("id"))
+        return None
+
     def roll(self, key: ResourceKey, fields: Mapping[str, Any], dm_id: str, endpoint: str) -> str:
         """A rolling update onto the newest upload labelled ALIAS (v1beta1 `deployModel` with
         RolloutOptions): the service replaces the previous deployment's nodes, keeping its
@@ -925,11 +938,14 @@ class VertexWriter:
         spec: str,
     ) -> ObservedResource:
         what = f"update {key.address}"
-        target = self._deployment_target(self.view(key.endpoint, key.model), key)
+        view = self.view(key.endpoint, key.model)
+        masks = _masks(mask)
+        target = self._deployment_target(view, key) or (
+            self._rolled(view, key) if "rolloutOptions" in masks else None
+        )
         if target is None:
             raise ProviderError(f"{what}: not found: no deployed model for {key.version}")
         endpoint, dm_id = target
-        masks = _masks(mask)
         if "rolloutOptions" in masks:
             masks.remove("rolloutOptions")
             dm_id = self.roll(key, fields, dm_id, endpoint)
