@@ -24,13 +24,15 @@ its agent through the agent's project role [INF]; any other must grant it a read
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from deployer.accounting.footprint import Deployment, Resources, footprint
+from deployer.accounting.capabilities import Metered, ServingQuota
+from deployer.accounting.footprint import Deployment, footprint
 from deployer.accounting.quota import check_quota
+from deployer.core.provider import Provider
 
 if TYPE_CHECKING:
     from deployer.core.stack import Stack
@@ -191,47 +193,27 @@ def agent_can_read(policy: dict[str, Any], agent: str) -> bool:
     return False
 
 
-def declared_deployments(stack: Stack) -> list[Deployment]:
-    """What the manifests deploy, with the backends' defaults (machine, replica counts)."""
-    from deployer.core.manifest import AutoScaling, ManualScaling
-    from deployer.providers.mlengine import catalog
-    from deployer.providers.vertex import manifest as vertex
+class _AnyDigest(Mapping[str, str]):
+    """Artifact digests for a desired state that is only counted: what the manifests deploy
+    does not depend on the artifacts' bytes, so none is hashed."""
 
-    found: list[Deployment] = []
-    for model in stack.models:
-        for region in model.regions:
-            for version in model.spec.versions:
-                accelerator = version.accelerator
-                kind = accelerator.type if accelerator else None
-                count = accelerator.count if accelerator else 0
-                if stack.backend == "vertex":
-                    if not version.deployed:
-                        continue
-                    low, high = vertex.replica_counts(version)
-                    machine = vertex.machine_type(version)
-                    found.append(
-                        Deployment(
-                            region, model.spec.name, version.name, machine, low, high, kind, count
-                        )
-                    )
-                    continue
-                where = catalog.GLOBAL if region == catalog.GLOBAL else "regional"
-                machine = version.machine_type or catalog.DEFAULT_MACHINE_TYPE[where]
-                scaling = version.scaling
-                top: int | None
-                if isinstance(scaling, ManualScaling):
-                    low, top = scaling.nodes, scaling.nodes
-                else:
-                    auto = scaling if isinstance(scaling, AutoScaling) else None
-                    default_low = 1 if catalog.is_n1(machine) else 0
-                    low = auto.min_nodes if auto and auto.min_nodes is not None else default_low
-                    top = auto.max_nodes if auto else None
-                found.append(
-                    Deployment(
-                        region, model.spec.name, version.name, machine, low, top, kind, count
-                    )
-                )
-    return found
+    def __getitem__(self, source: str) -> str:
+        return "0" * 64
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def declared_deployments(stack: Stack, provider: Provider) -> list[Deployment]:
+    """What the manifests deploy, with the backend's defaults (machine, replica counts), as
+    the provider reads its own desired resources (nothing for a backend that runs none)."""
+    if not isinstance(provider, Metered):
+        return []
+    found = (provider.deployment(r.key, r.fields) for r in provider.desired(stack, _AnyDigest()))
+    return [d for d in found if d is not None]
 
 
 class Doctor:
@@ -243,14 +225,14 @@ class Doctor:
         stack: Stack,
         clients: ProjectClients,
         emulator: str | None,
-        vertex: Callable[[], Any] | None = None,
+        provider: Provider,
     ) -> None:
         self.stack = stack
         self.project = stack.project
         self.backend = BACKENDS[stack.backend]
         self.clients = clients
         self.emulator = emulator
-        self.vertex = vertex
+        self.provider = provider
         self.bucket = bucket_of(stack.settings.artifacts)
         self.identity = ""
         self.disabled: set[str] = set()
@@ -474,29 +456,23 @@ class Doctor:
         )
 
     def quotas(self) -> list[Finding]:
-        if self.stack.backend != "vertex" or self.vertex is None:
+        """Per region, the free serving quota against the stack at max replicas (on a backend
+        whose service charges one: `ServingQuota`)."""
+        if not isinstance(self.provider, ServingQuota):
             return []
         if self.backend["api"][0] in self.disabled:
             return [_skip("quota", f"serving quota checks: {self.backend['api'][1]} is disabled")]
         from deployer.providers.errors import ProviderError
-        from deployer.providers.project.quotas import limits_by_region, serving_quota_metrics
-        from deployer.providers.vertex.usage import serving
 
         regions = list(self.stack.regions())
-        wanted = footprint([], declared_deployments(self.stack))
+        wanted = footprint([], declared_deployments(self.stack, self.provider))
         try:
-            limits = limits_by_region(serving_quota_metrics(self.clients.quotas), regions)
-            client = self.vertex()
-            others: dict[str, Resources] = {}
-            for region in regions:
-                for live in serving(client, region):
-                    if not live.managed_by(self.stack.name):
-                        others[region] = others.get(region, Resources()) + live.deployment.at_max()
+            reading = self.provider.serving_quota(regions, self.stack.name)
         except ProviderError as exc:
             return [Finding("quota", False, f"cannot read the serving quotas: {exc}")]
         peaks = {r: f.after.at_max for r, f in wanted.regions.items()}
         findings = []
-        for check in check_quota(peaks, limits, others):
+        for check in check_quota(peaks, reading.limits, reading.used_by_others):
             if check.ok:
                 free = "unlimited" if check.free is None else f"{check.free:g} free"
                 findings.append(
@@ -529,15 +505,11 @@ class Doctor:
 
 def diagnose(stack: Stack) -> Report:
     """Run every check of `stack` against its project (the twin with AIPLATFORM_EMULATOR_HOST)."""
+    from deployer.providers import registry
     from deployer.providers.discovery import emulator_host
-    from deployer.providers.project.client import DOCTOR_RETRY, project_clients
+    from deployer.providers.project.client import project_clients
 
     emulator = emulator_host()
     clients = project_clients(stack.project, emulator=emulator)
-
-    def vertex() -> Any:
-        from deployer.providers.vertex.client import VertexClient
-
-        return VertexClient(stack.project, emulator=emulator, retry=DOCTOR_RETRY)
-
-    return Doctor(stack, clients, emulator, vertex).run()
+    provider = registry.backend(stack.backend).provider(stack.project)
+    return Doctor(stack, clients, emulator, provider).run()

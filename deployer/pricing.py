@@ -1,5 +1,6 @@
-"""Where a plan's prices come from: a user's prices file, or the Cloud Billing Catalog API read
-through the project provider and cached on disk with the date it was read.
+"""Where a plan's prices come from when deployer.yaml names no prices file (`deployer.config.
+prices`): the backend's public catalog (the Cloud Billing Catalog API, read through the
+provider) cached on disk with the date it was read.
 
 Catalog prices change rarely and a plan must not wait on them: a cache younger than
 `MAX_AGE_DAYS` is used as is, an older one is refreshed, and when the refresh fails the old one
@@ -19,12 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deployer.accounting.prices import PriceBook, PriceError, book_from_file, book_from_skus
+from deployer.accounting.prices import PriceBook, book_from_skus
 from deployer.core.errors import DeployerError
 
 CACHE_ENV = "DEPLOYER_CACHE_DIR"
 MAX_AGE_DAYS = 7
-MAX_FILE_BYTES = 1 << 20
 CACHE_VERSION = 1
 
 Fetch = Callable[[str], tuple[list[dict[str, Any]], bool, str]]
@@ -38,27 +38,6 @@ def cache_dir() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "deployer"
-
-
-def load_price_file(path: Path) -> PriceBook:
-    """A user's prices file (format: `accounting.prices.book_from_file`); PriceError in one line."""
-    import yaml
-
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise PriceError(f"{path}: over 1 MiB, not a prices file")
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PriceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise PriceError(f"{path}: not UTF-8 text") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise PriceError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return book_from_file(data, str(path))
 
 
 def _slim(sku: dict[str, Any]) -> dict[str, Any]:
@@ -160,16 +139,23 @@ def catalog_prices(
     return _book(doc)
 
 
-def project_prices(project: str, currency: str = "USD", **kwargs: Any) -> PriceBook:
-    """`catalog_prices` through the project provider's Cloud Billing client."""
-    from deployer.providers.project.billing import prediction_skus
-    from deployer.providers.project.client import Billing
+def provider_prices(provider: object, currency: str = "USD", **kwargs: Any) -> PriceBook:
+    """The prices of a backend: from its public catalog through the cache, or none (each
+    price then unknown, with the reason) for a backend without one."""
+    from deployer.accounting.capabilities import PriceCatalog
 
-    client = Billing(project)
-    url = client.url()
+    if not isinstance(provider, PriceCatalog):
+        name = getattr(provider, "name", "this backend")
+        return PriceBook(
+            currency,
+            f"no prices: {name} has no public price catalog; name a prices file in "
+            "deployer.yaml (prices: FILE)",
+            "",
+        )
+    url = provider.price_catalog_url()
 
     def fetch(cur: str) -> tuple[list[dict[str, Any]], bool, str]:
-        skus, twin = prediction_skus(client, cur)
+        skus, twin = provider.price_skus(cur)
         return skus, twin, url
 
     return catalog_prices(fetch, url, currency, **kwargs)

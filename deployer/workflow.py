@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from deployer.core import manifest, ownership
 from deployer.core.errors import OptionError
-from deployer.core.ownership import fingerprint
 from deployer.core.plan import Plan
 from deployer.core.provider import Provider
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
@@ -65,9 +64,13 @@ def compute_plan(
     allow_downtime: bool = False,
     targets: Sequence[str] = (),
     destroy: bool = False,
+    allow_over_quota: bool = False,
 ) -> Plan:
-    """The plan for `stack`; with `destroy`, the plan that removes every managed resource."""
+    """The plan for `stack`; with `destroy`, the plan that removes every managed resource.
+    It says what its deployments hold and cost, and is an error when its peak needs more
+    serving quota than is free (a warning with `allow_over_quota`)."""
     from deployer.artifacts import digests_for
+    from deployer.metering import metered
 
     parsed = scoped_targets(stack, parse_targets(targets))
     options = PlanOptions(
@@ -75,6 +78,7 @@ def compute_plan(
         project=stack.project,
         allow_downtime=allow_downtime,
         targets=parsed,
+        declared_protect=declared_protect(stack) if destroy else {},
     )
     if not destroy:
         check_artifacts(stack)
@@ -92,8 +96,28 @@ def compute_plan(
         emulator=emulator_url(),
         commit=git_commit(stack.root),
     )
+    planned = _warn_left_behind(planned, stack, provider.name)
     index = ManifestIndex(stack, registry.backend(provider.name).key_name)
-    return annotate(planned, provider.model.vocabulary, index, observed)
+    planned = annotate(planned, provider.model.vocabulary, index, observed)
+    return metered(planned, stack, provider, observed, allow_over_quota=allow_over_quota)
+
+
+def _warn_left_behind(planned: Plan, stack: Stack, backend: str) -> Plan:
+    """What the stack still has on a backend it used before (deployer.backends_used)."""
+    from deployer.backends_used import left_behind
+
+    found = left_behind(stack, backend)
+    return dataclasses.replace(planned, warnings=(*planned.warnings, *found)) if found else planned
+
+
+def declared_protect(stack: Stack) -> dict[ResourceKey, bool]:
+    """Each declared model's `protect`, per region: a destroy honours the manifests, also where
+    the service keeps the label a model was created with."""
+    return {
+        ResourceKey(region, model.spec.name): model.spec.protect
+        for model in stack.models
+        for region in model.regions
+    }
 
 
 def emulator_url(environ: Mapping[str, str] | None = None) -> str:
@@ -216,10 +240,6 @@ def check_targets(
                 f"--target {shown}: names nothing declared in the manifests or managed live by "
                 f"stack '{stack.name}'"
             )
-
-
-def current_fingerprint(plan: Plan, provider: Provider) -> str:
-    return fingerprint(read_observed(provider, plan.stack))
 
 
 def resolved(plan: Plan) -> Plan:

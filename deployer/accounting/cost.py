@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from deployer.accounting.footprint import Deployment
+from deployer.accounting.footprint import Deployment, pooled_once
 from deployer.accounting.prices import HOURS_PER_MONTH, PriceBook
 
 
@@ -57,20 +56,6 @@ class CostChange:
     def __add__(self, other: CostChange) -> CostChange:
         return CostChange(self.before + other.before, self.after + other.after)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "monthly_before": _cents(self.before.at_min),
-            "monthly_after": _cents(self.after.at_min),
-            "monthly_before_max": _cents(self.before.at_max),
-            "monthly_after_max": _cents(self.after.at_max),
-            "monthly_before_priced": _cents(self.before.priced_min),
-            "monthly_after_priced": _cents(self.after.priced_min),
-        }
-
-
-def _cents(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
 
 @dataclass(frozen=True)
 class Cost:
@@ -85,22 +70,15 @@ class Cost:
     """What could not be priced: `REGION/MODEL/VERSION: why`."""
     twin: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "currency": self.currency,
-            **self.total.to_json(),
-            "unknown": list(self.unknown),
-            "source": self.source,
-            "as_of": self.as_of,
-            **({"twin_prices": True} if self.twin else {}),
-            "models": {m: c.to_json() for m, c in sorted(self.models.items())},
-        }
-
 
 def deployment_monthly(
     backend: str, deployment: Deployment, book: PriceBook
 ) -> tuple[Monthly, str]:
     """One deployment's monthly cost, and why it is unknown ("" when priced)."""
+    if deployment.spot:  # issue 24: spot VMs are billed as Compute Engine SKUs plus a fee
+        return Monthly(complete=False, bounded=deployment.max_replicas is not None), (
+            f"no spot price for {deployment.machine_type} in {deployment.region}"
+        )
     hourly, why = book.replica_hourly(
         backend,
         deployment.region,
@@ -126,7 +104,7 @@ def cost(
     models: dict[str, CostChange] = {}
     unknown: list[str] = []
     total = CostChange()
-    for side, deployments in (("before", before), ("after", after)):
+    for side, deployments in (("before", pooled_once(before)), ("after", pooled_once(after))):
         for deployment in deployments:
             monthly, why = deployment_monthly(backend, deployment, book)
             if why:
@@ -138,46 +116,3 @@ def cost(
             models[name] = models.get(name, CostChange()) + change
             total = total + change
     return Cost(book.currency, book.source, book.as_of, models, total, tuple(unknown), book.twin)
-
-
-def environments_total(costs: Mapping[str, Cost]) -> CostChange | None:
-    """The sum over environments (None when they are priced in different currencies)."""
-    currencies = {c.currency for c in costs.values()}
-    if len(currencies) > 1:
-        return None
-    total = CostChange()
-    for each in costs.values():
-        total = total + each.total
-    return total
-
-
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-
-
-def money(amount: float, currency: str, sign: bool = False) -> str:
-    """`$1,234.56`, `+$12.00`, `-€3.50`, `CHF 7.00`."""
-    prefix = "+" if sign and amount > 0 else "-" if amount < 0 else ""
-    symbol = SYMBOLS.get(currency)
-    number = f"{abs(amount):,.2f}"
-    return f"{prefix}{symbol}{number}" if symbol else f"{prefix}{currency} {number}"
-
-
-def cost_line(change: CostChange, currency: str, unknown: Iterable[str] = ()) -> str:
-    """`serving cost: $A/mo -> $B/mo (+$C)`, with the autoscaling ceiling and what has no price.
-
-    Used as the first line of a pull-request comment: it must be true on its own."""
-    missing = list(unknown)
-    before, after = change.before, change.after
-    text = (
-        f"serving cost: {money(before.priced_min, currency)}/mo -> "
-        f"{money(after.priced_min, currency)}/mo "
-        f"({money(after.priced_min - before.priced_min, currency, sign=True)})"
-    )
-    if after.at_max is not None and after.at_max != after.at_min:
-        text += f", up to {money(after.at_max, currency)}/mo at max replicas"
-    elif not after.bounded:
-        text += ", unbounded at max replicas"
-    if missing:
-        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
-        text += f"; priced part only, unknown: {missing[0]}{more}"
-    return text

@@ -6,14 +6,17 @@ the old and the new deployment side by side; a delete-then-create one, or an in-
 holds the larger of the two. A deleted deployment counts at the peak as well: deletions may run
 after the creations (a version gives up its traffic before it is undeployed), so the peak is an
 upper bound that holds whatever order the executor picks.
+
+Hooks for spot capacity and shared resource pools (issue 24): a `Deployment` says whether it
+runs on spot VMs, and which pool it shares; deployments sharing a pool in a region count it
+once (the pool's replicas are what is held, however many deployments it serves).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
 
 from deployer import machines
 
@@ -30,7 +33,10 @@ class Rollout(StrEnum):
 class Deployment:
     """One deployed version: what serves it and how many replicas it may run.
 
-    `max_replicas` None means no upper bound (`ml` v1 auto scaling without `maxNodes`)."""
+    `max_replicas` None means no upper bound (`ml` v1 auto scaling without `maxNodes`).
+    `spot`: on spot VMs (priced and charged to quota apart: not priced here yet); `pool`: the
+    shared resource pool it runs on ("" = its own replicas), whose machine and replica counts
+    the deployment then carries."""
 
     region: str
     model: str
@@ -40,6 +46,8 @@ class Deployment:
     max_replicas: int | None
     accelerator_type: str | None = None
     accelerator_count: int = 0
+    spot: bool = False
+    pool: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -113,18 +121,6 @@ class Resources:
     def empty(self) -> bool:
         return not (self.vcpus or self.memory_gib or any(self.gpus.values()) or self.unknown)
 
-    def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "vcpus": _number(self.vcpus),
-            "memory_gib": _number(self.memory_gib),
-            "gpus": {k: v for k, v in sorted(self.gpus.items()) if v},
-        }
-        if self.unbounded:
-            doc["unbounded"] = True
-        if self.unknown:
-            doc["unknown_machine_types"] = list(self.unknown)
-        return doc
-
     def describe(self) -> str:
         """`8 vCPUs, 30 GiB, 1 x NVIDIA_TESLA_T4` (for plan text and error lines)."""
         parts = [f"{_number(self.vcpus)} vCPUs", f"{_number(self.memory_gib)} GiB"]
@@ -162,9 +158,6 @@ class Span:
     def larger(self, other: Span) -> Span:
         return Span(self.at_min.larger(other.at_min), self.at_max.larger(other.at_max))
 
-    def to_json(self) -> dict[str, Any]:
-        return {"min": self.at_min.to_json(), "max": self.at_max.to_json()}
-
 
 def span(deployment: Deployment | None) -> Span:
     if deployment is None:
@@ -183,13 +176,6 @@ class Footprint:
             self.before + other.before, self.after + other.after, self.peak + other.peak
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "before": self.before.to_json(),
-            "after": self.after.to_json(),
-            "peak": self.peak.to_json(),
-        }
-
 
 @dataclass(frozen=True)
 class PlanFootprint:
@@ -205,12 +191,6 @@ class PlanFootprint:
         for span_ in (self.total.before, self.total.after):
             found.update(span_.at_min.unknown)
         return tuple(sorted(found))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "regions": {r: f.to_json() for r, f in sorted(self.regions.items())},
-            "models": {m: f.to_json() for m, f in sorted(self.models.items())},
-        }
 
 
 def change_footprint(
@@ -232,8 +212,8 @@ def footprint(
 ) -> PlanFootprint:
     """The plan's footprint. Deployments pair up by `key` (region, model, version); a pair not
     in `rollouts` changes in place (only replica counts can)."""
-    old = {d.key: d for d in before}
-    new = {d.key: d for d in after}
+    old = {d.key: d for d in pooled_once(before)}
+    new = {d.key: d for d in pooled_once(after)}
     rollouts = rollouts or {}
     regions: dict[str, Footprint] = {}
     models: dict[str, Footprint] = {}
@@ -245,3 +225,18 @@ def footprint(
         models[model] = models.get(model, Footprint()) + change
         total = total + change
     return PlanFootprint(regions, models, total)
+
+
+def pooled_once(deployments: Iterable[Deployment]) -> list[Deployment]:
+    """The deployments with each shared pool counted once per region: the first deployment on
+    a pool carries its replicas, the others hold none of their own."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Deployment] = []
+    for deployment in sorted(deployments, key=lambda d: d.key):
+        if deployment.pool:
+            slot = (deployment.region, deployment.pool)
+            if slot in seen:
+                deployment = replace(deployment, min_replicas=0, max_replicas=0)
+            seen.add(slot)
+        out.append(deployment)
+    return out

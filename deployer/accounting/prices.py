@@ -61,7 +61,19 @@ class Rate(StrEnum):
 
 
 class PriceError(DeployerError):
-    """A prices file or a price cache that cannot be read."""
+    """A prices file or a price cache that cannot be read. `path` is where in the file the
+    problem is (keys and list indexes from the root), `problem` the message without it, so a
+    loader that knows positions can report `FILE:LINE:COL`."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = (), problem: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.problem = problem or message
+
+
+def _fail(where: str, path: tuple[str | int, ...], problem: str) -> PriceError:
+    dotted = ".".join(str(p) for p in path)
+    return PriceError(f"{where}: {dotted + ': ' if dotted else ''}{problem}", path, problem)
 
 
 @dataclass(frozen=True)
@@ -180,8 +192,11 @@ def book_from_skus(
     return PriceBook(currency, source, as_of, rates, twin)
 
 
-def book_from_file(data: Any, where: str) -> PriceBook:
-    """Rates from a user's prices file (already parsed YAML); PriceError naming `where`.
+def book_from_file(
+    data: Any, where: str, backends: tuple[str, ...] = ("mlengine", "vertex")
+) -> PriceBook:
+    """Rates from a user's prices file (already parsed YAML); PriceError naming `where` and the
+    key. `backends` are the names a file may price (the registry's).
 
     currency: USD
     as_of: "2026-01-15"
@@ -194,37 +209,38 @@ def book_from_file(data: Any, where: str) -> PriceBook:
         gpus: {NVIDIA_TESLA_T4: 0.40}     # per GPU-hour
     """
     if not isinstance(data, dict):
-        raise PriceError(f"{where}: a prices file is a mapping with currency, as_of and backends")
-    unknown = sorted(set(data) - {"currency", "as_of", "source", "vertex", "mlengine"})
+        raise _fail(where, (), "a prices file is a mapping with currency, as_of and backends")
+    known = ("currency", "as_of", "source", *backends)
+    unknown = sorted(str(k) for k in set(data) - set(known))
     if unknown:
-        raise PriceError(
-            f"{where}: unknown key {unknown[0]!r} (known: currency, as_of, source, vertex, "
-            "mlengine)"
-        )
+        raise _fail(where, (unknown[0],), f"unknown key (known: {', '.join(known)})")
     currency = data.get("currency")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
-        raise PriceError(f"{where}: currency: a three-letter ISO 4217 code such as USD")
+        raise _fail(where, ("currency",), "a three-letter ISO 4217 code such as USD")
     as_of = data.get("as_of")
     if as_of is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(as_of)):
-        raise PriceError(f"{where}: as_of: the date the prices hold for, as YYYY-MM-DD")
+        raise _fail(where, ("as_of",), "the date the prices hold for, as YYYY-MM-DD")
     source = data.get("source", f"prices file {where}")
+    if not isinstance(source, str):
+        raise _fail(where, ("source",), "a line of text saying where the prices come from")
     rates: dict[tuple[str, str, str, str], float] = {}
-    kinds = {r.value for r in Rate}
-    for backend in ("vertex", "mlengine"):
+    kinds = [r.value for r in Rate]
+    for backend in backends:
         regions = data.get(backend) or {}
         if not isinstance(regions, dict):
-            raise PriceError(f"{where}: {backend}: a mapping of region -> rates")
+            raise _fail(where, (backend,), "a mapping of region (or '*') -> rates")
         for region, table in regions.items():
-            at = f"{where}: {backend}.{region}"
             if not isinstance(table, dict):
-                raise PriceError(f"{at}: a mapping of {', '.join(sorted(kinds))}")
+                raise _fail(where, (backend, region), f"a mapping of {', '.join(kinds)}")
             for kind, entries in table.items():
                 if kind not in kinds:
-                    raise PriceError(f"{at}: unknown key {kind!r} (known: {', '.join(kinds)})")
+                    raise _fail(
+                        where, (backend, region, kind), f"unknown key (known: {', '.join(kinds)})"
+                    )
                 if not isinstance(entries, dict):
-                    raise PriceError(f"{at}.{kind}: a mapping of name -> hourly price")
+                    raise _fail(where, (backend, region, kind), "a mapping of name -> hourly price")
                 for key, price in entries.items():
                     if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
-                        raise PriceError(f"{at}.{kind}.{key}: a price is a number >= 0")
+                        raise _fail(where, (backend, region, kind, key), "a price is a number >= 0")
                     rates[(backend, kind, str(key), str(region))] = float(price)
-    return PriceBook(currency, str(source), str(as_of), rates)
+    return PriceBook(currency, source, str(as_of), rates)

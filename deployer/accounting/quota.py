@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from deployer.accounting.footprint import Resources
 from deployer.core.errors import DeployerError
@@ -64,7 +63,11 @@ def demands(resources: Resources) -> dict[str, float]:
 @dataclass(frozen=True)
 class QuotaCheck:
     """One quota metric in one region: the limit, what others use, what is free, what the plan
-    asks at its peak. `limit` None with `known` true: unlimited; `known` false: not read."""
+    asks at its peak and what this stack holds before it. `limit` None with `known` true:
+    unlimited; `known` false: not read.
+
+    A plan that asks no more than the stack already holds needs no new quota (the service checks
+    quota when it deploys, never when it deletes), so it holds even under a lowered limit."""
 
     metric: str
     region: str
@@ -72,6 +75,7 @@ class QuotaCheck:
     limit: int | None
     used_by_others: float
     known: bool = True
+    held: float = 0.0
 
     @property
     def free(self) -> float | None:
@@ -82,7 +86,7 @@ class QuotaCheck:
     @property
     def ok(self) -> bool:
         free = self.free
-        return free is None or self.asked <= free
+        return free is None or self.asked <= free or self.asked <= self.held
 
     @property
     def short_metric(self) -> str:
@@ -102,16 +106,6 @@ class QuotaCheck:
         """The error line of a check that does not hold."""
         return f"{self.problem()}; {self.fix()}"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "limit": self.limit,
-            "free": None if self.free is None else _n(self.free),
-            "asked": _n(self.asked),
-            "used_by_others": _n(self.used_by_others),
-            "known": self.known,
-        }
-
 
 def _n(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 2)
@@ -121,12 +115,16 @@ def check_quota(
     peaks: Mapping[str, Resources],
     limits: Limits,
     used_by_others: Mapping[str, Resources] | None = None,
+    held: Mapping[str, Resources] | None = None,
 ) -> list[QuotaCheck]:
-    """One check per (metric, region) the peaks ask of; `peaks` are at max replicas."""
+    """One check per (metric, region) the peaks ask of; `peaks` are at max replicas, `held`
+    what the stack holds before the plan (at max replicas)."""
     used_by_others = used_by_others or {}
+    held = held or {}
     checks: list[QuotaCheck] = []
     for region, peak in sorted(peaks.items()):
         others = demands(used_by_others.get(region, Resources()))
+        ours = demands(held.get(region, Resources()))
         for metric, asked in sorted(demands(peak).items()):
             key = (metric, region)
             checks.append(
@@ -137,6 +135,7 @@ def check_quota(
                     limits.get(key),
                     others.get(metric, 0.0),
                     known=key in limits,
+                    held=ours.get(metric, 0.0),
                 )
             )
     return checks
@@ -157,8 +156,3 @@ def require_quota(checks: list[QuotaCheck]) -> None:
     failed = [c for c in checks if not c.ok]
     if failed:
         raise QuotaExceeded(failed)
-
-
-def region_quota_json(checks: list[QuotaCheck], region: str) -> dict[str, Any]:
-    """The `quota` object of a region in the JSON plan: per metric, limit and free."""
-    return {c.short_metric: c.to_json() for c in checks if c.region == region}

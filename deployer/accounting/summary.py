@@ -1,25 +1,27 @@
 """Everything a plan says about resources and money, in one value: footprint per region with the
-quota the peak needs, and the monthly cost. The planner builds it once (`account`), the
-renderers only read it (`to_json` for the JSON plan, `lines` for text, `cost_line` for the
-first line of a pull-request comment).
+quota its peak needs, and the monthly cost. The application layer builds it once (`account`)
+and records it in the plan as the core's neutral `Usage` and `Cost` (`usage`, `plan_cost`),
+which the renderers print and the JSON plan carries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from deployer.accounting.cost import Cost, cost, cost_line, money
+from deployer.accounting.cost import Cost, CostChange, cost
 from deployer.accounting.footprint import (
     Deployment,
+    Footprint,
     PlanFootprint,
     Resources,
     Rollout,
+    Span,
     footprint,
 )
 from deployer.accounting.prices import PriceBook
-from deployer.accounting.quota import Limits, QuotaCheck, check_quota, region_quota_json
+from deployer.accounting.quota import Limits, QuotaCheck, check_quota
+from deployer.core import plan as record
 
 
 @dataclass(frozen=True)
@@ -35,60 +37,87 @@ class Accounting:
     def quota_failures(self) -> tuple[QuotaCheck, ...]:
         return tuple(c for c in self.quota if not c.ok)
 
-    def resources_json(self) -> dict[str, Any]:
-        """Per region: `before`, `after`, `peak` (each at min and max) and `quota`."""
-        doc: dict[str, Any] = {}
-        for region, each in sorted(self.footprint.regions.items()):
-            doc[region] = {
-                **each.to_json(),
-                "quota": region_quota_json(list(self.quota), region),
-            }
-        return doc
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "resources": self.resources_json(),
-            "resources_by_model": {
-                m: f.to_json() for m, f in sorted(self.footprint.models.items())
-            },
-            "cost": self.cost.to_json() if self.cost is not None else None,
+    def usage(self) -> record.Usage:
+        """The footprint as the plan records it, each region with its quota checks."""
+        regions = {
+            region: _footprint(each, [c for c in self.quota if c.region == region])
+            for region, each in sorted(self.footprint.regions.items())
         }
+        models = {m: _footprint(f) for m, f in sorted(self.footprint.models.items())}
+        return record.Usage(regions, models, self.notes)
 
-    def cost_line(self) -> str | None:
+    def plan_cost(self) -> record.Cost | None:
+        """The cost as the plan records it (None when nothing was priced)."""
         if self.cost is None:
             return None
-        return cost_line(self.cost.total, self.cost.currency, self.cost.unknown)
+        found = self.cost
+        return record.Cost(
+            currency=found.currency,
+            source=found.source,
+            as_of=found.as_of,
+            total=_monthly(found.total),
+            models={m: _monthly(c) for m, c in sorted(found.models.items())},
+            unknown=found.unknown,
+            twin=found.twin,
+        )
 
-    def lines(self) -> list[str]:
-        """Plain text for the text and Markdown plans (one line per region, then the cost)."""
-        out: list[str] = []
-        for region, each in sorted(self.footprint.regions.items()):
-            text = (
-                f"{region}: {each.before.at_min.describe()} -> {each.after.at_min.describe()} "
-                f"at min replicas; up to {each.after.at_max.describe()} at max; "
-                f"peak while applying {each.peak.at_max.describe()}"
-            )
-            checks = [c for c in self.quota if c.region == region]
-            if checks:
-                text += "; quota " + ", ".join(
-                    f"{c.short_metric} {'unlimited' if c.free is None else f'{c.free:g} free'}"
-                    for c in checks
-                )
-            out.append(text)
-        line = self.cost_line()
-        if line is not None and self.cost is not None:
-            out.append(line)
-            out.append(f"prices: {self.cost.source}")
-            for name, change in sorted(self.cost.models.items()):
-                before, after = change.before.at_min, change.after.at_min
-                if before != after:
-                    shown = [
-                        "unknown" if v is None else f"{money(v, self.cost.currency)}/mo"
-                        for v in (before, after)
-                    ]
-                    out.append(f"  {name}: {shown[0]} -> {shown[1]}")
-        out.extend(self.notes)
-        return out
+
+def _round(value: float) -> float:
+    rounded = round(value, 2)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def amount(resources: Resources) -> record.Amount:
+    return record.Amount(
+        vcpus=_round(resources.vcpus),
+        memory_gib=_round(resources.memory_gib),
+        gpus={k: v for k, v in sorted(resources.gpus.items()) if v},
+        unbounded=resources.unbounded,
+        unknown=resources.unknown,
+    )
+
+
+def _extent(span: Span) -> record.Extent:
+    return record.Extent(amount(span.at_min), amount(span.at_max))
+
+
+def _footprint(each: Footprint, checks: Iterable[QuotaCheck] = ()) -> record.Footprint:
+    return record.Footprint(
+        _extent(each.before),
+        _extent(each.after),
+        _extent(each.peak),
+        tuple(quota_room(c) for c in checks),
+    )
+
+
+def quota_room(check: QuotaCheck) -> record.QuotaRoom:
+    free = check.free
+    return record.QuotaRoom(
+        metric=check.short_metric,
+        asked=_round(check.asked),
+        limit=check.limit,
+        free=None if free is None else _round(free),
+        used_by_others=_round(check.used_by_others),
+        held=_round(check.held),
+        known=check.known,
+        ok=check.ok,
+    )
+
+
+def _cents(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _monthly(change: CostChange) -> record.Monthly:
+    before, after = change.before, change.after
+    return record.Monthly(
+        before=_cents(before.at_min),
+        after=_cents(after.at_min),
+        before_max=_cents(before.at_max),
+        after_max=_cents(after.at_max),
+        priced_before=round(before.priced_min, 2),
+        priced_after=round(after.priced_min, 2),
+    )
 
 
 def account(
@@ -102,13 +131,15 @@ def account(
     used_by_others: Mapping[str, Resources] | None = None,
 ) -> Accounting:
     """The plan's accounting. `limits` None: no quota check (e.g. `mlengine`); `book` None: no
-    cost. Quota is checked against the peak at max replicas."""
+    cost. Quota is checked against the peak at max replicas, in the regions where the plan
+    asks for more than the stack holds."""
     old, new = list(before), list(after)
     plan = footprint(old, new, rollouts)
     checks: tuple[QuotaCheck, ...] = ()
     if limits is not None:
         peaks = {r: f.peak.at_max for r, f in plan.regions.items()}
-        checks = tuple(check_quota(peaks, limits, used_by_others))
+        held = {r: f.before.at_max for r, f in plan.regions.items()}
+        checks = tuple(check_quota(peaks, limits, used_by_others, held))
     priced = cost(backend, old, new, book) if book is not None else None
     notes: tuple[str, ...] = ()
     if plan.unknown_machine_types:

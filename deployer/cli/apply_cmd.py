@@ -9,7 +9,7 @@ import typer
 
 from deployer.cli.app import app
 from deployer.cli.options import EnvOpt, PathArg, VarOpt, load
-from deployer.cli.plan_cmd import DowntimeOpt, TargetOpt
+from deployer.cli.plan_cmd import DowntimeOpt, OverQuotaOpt, TargetOpt
 from deployer.core.errors import OptionError, UsageError
 
 AutoApproveOpt = Annotated[
@@ -157,6 +157,7 @@ def _run(
     backend: str,
     saved_plan: str = "",
 ) -> None:
+    from deployer import backends_used
     from deployer.apply.interrupt import interruptible
     from deployer.apply.lock import StackLock
     from deployer.apply.smoke import pinned_tests
@@ -192,6 +193,8 @@ def _run(
         if plan.errors:
             raise typer.Exit(1)
         if not plan.has_changes:
+            if operation == "destroy":
+                backends_used.unmark(storage, artifacts, stack_name, backend)
             return
         # read again, as apply will run them: stale if edited
         smoke = pinned_tests(plan, registry.backend(backend).key_name)
@@ -201,7 +204,11 @@ def _run(
             else "Do you want to perform these actions?"
         )
         _confirm(auto_approve, question)
+        if operation == "apply":
+            backends_used.mark(storage, artifacts, stack_name, backend)
         _execute(plan, provider, storage, parallelism, operation, guard, smoke, recorder)
+        if operation == "destroy":  # everything went (a failure exits above)
+            backends_used.unmark(storage, artifacts, stack_name, backend)
 
 
 @app.command()
@@ -217,6 +224,7 @@ def apply(
     parallelism: ParallelismOpt = None,
     lock_timeout: LockTimeoutOpt = "0s",
     allow_downtime: DowntimeOpt = False,
+    allow_over_quota: OverQuotaOpt = False,
 ) -> None:
     """Make the live cloud match the manifests (or execute exactly a saved plan)."""
     saved_doc = _read_plan_file(path)
@@ -234,7 +242,13 @@ def apply(
         "apply",
         lambda provider: pin(
             stack,
-            compute_plan(stack, provider, allow_downtime=allow_downtime, targets=target or ()),
+            compute_plan(
+                stack,
+                provider,
+                allow_downtime=allow_downtime,
+                targets=target or (),
+                allow_over_quota=allow_over_quota,
+            ),
         ),
         auto_approve,
         parallelism,
@@ -338,11 +352,22 @@ def destroy(
     auto_approve: AutoApproveOpt = False,
     parallelism: ParallelismOpt = None,
     lock_timeout: LockTimeoutOpt = "0s",
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="Destroy what the stack has on this backend instead of the one it names now "
+            "(after a switch of `backend:`, plans name what is left on the old one).",
+        ),
+    ] = None,
 ) -> None:
     """Delete every model and version this stack manages (honoring protect)."""
+    from deployer.providers import registry
     from deployer.workflow import compute_plan
 
     stack = load(path, env, var)
+    if backend is not None:
+        registry.backend(backend)  # UsageError naming the known ones
     _run(
         stack.name,
         stack.project,
@@ -352,7 +377,7 @@ def destroy(
         auto_approve,
         parallelism,
         lock_timeout,
-        stack.backend,
+        backend or stack.backend,
     )
 
 

@@ -102,8 +102,9 @@ def emulator(
         int,
         typer.Option(
             "--vertex-serving-cpus",
-            help="Custom model serving CPUs per project and region (0: no quota); a deploy past "
-            "it fails inside its operation with RESOURCE_EXHAUSTED.",
+            help="Custom model serving CPUs per project and region (0: the twin's default, "
+            "1024): short for --quota custom_model_serving_cpus=N. Service Usage reports it, "
+            "and a deploy past it fails inside its operation with RESOURCE_EXHAUSTED.",
         ),
     ] = 0,
     vertex_deploy_failure_rate: Annotated[
@@ -161,7 +162,6 @@ def emulator(
         "vertex_undeploy_settle_s": vertex_undeploy_settle_s,
         "vertex_service_names": vertex_service_names,
         "vertex_label_precedence": vertex_label_precedence,
-        "vertex_serving_cpus": vertex_serving_cpus,
         "vertex_deploy_failure_rate": vertex_deploy_failure_rate,
     }
     if vertex_realism:  # the profile, except where a flag asks for more
@@ -172,7 +172,12 @@ def emulator(
         }
     try:
         project = from_flags(
-            quota or [], deny_permission or [], disable_service or [], bucket_location or []
+            quota or [],
+            deny_permission or [],
+            disable_service or [],
+            bucket_location or [],
+            serving_cpus=vertex_serving_cpus,
+            under=VERTEX_REALISM["quotas"] if vertex_realism else None,
         )
     except ValueError as exc:
         raise OptionError(str(exc)) from None

@@ -21,6 +21,15 @@ DowntimeOpt = Annotated[
     ),
 ]
 
+OverQuotaOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-over-quota",
+        help="Plan even when the rollout's peak needs more serving quota than is free (a quota "
+        "increase is on its way): a warning instead of an error.",
+    ),
+]
+
 
 class Format(StrEnum):
     text = "text"
@@ -68,6 +77,7 @@ def plan(
         typer.Option("--detailed-exitcode", help="Exit 0: no changes, 1: error, 2: changes."),
     ] = False,
     allow_downtime: DowntimeOpt = False,
+    allow_over_quota: OverQuotaOpt = False,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from deployer.apply.smoke import pin
@@ -79,6 +89,7 @@ def plan(
         provider_for(stack.project, stack.backend),
         allow_downtime=allow_downtime,
         targets=target or (),
+        allow_over_quota=allow_over_quota,
     )
     result = pin(stack, result)  # a saved plan runs the same smoke tests, or is stale
     show(result, fmt, stack.regions())

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.config import rules
+from deployer.config.prices import check_prices, prices_path
 from deployer.config.validation import validate
 from deployer.config.variables import interpolate, sensitive_paths
 from deployer.config.yamlsource import YamlDocument, load_yaml
@@ -267,6 +268,8 @@ def _load_settings(
     settings = validate(Settings, data, doc.source, diags)
     if settings is not None:
         rules.check_settings(settings, doc.source, root, diags, backend.rules)
+        if settings.prices is not None:
+            check_prices(settings.prices, doc.source, root, diags, backends.by_name)
     return settings, values, backend
 
 
@@ -350,6 +353,9 @@ def load_stack(
         settings_path, root, environment, cli_vars or {}, diags, Backends(backends)
     )
     register(v for v in values.values() if isinstance(v, Sensitive))
+    if settings is not None and settings.prices is not None:  # a prices file is no model file
+        named = prices_path(root, settings.prices).resolve()
+        model_paths = [p for p in model_paths if p.resolve() != named]
     declared: list[DeclaredModel] = []
     for model_path in model_paths:
         for spec, version_indexes, source, index in _load_model_file(model_path, values, diags):

@@ -371,3 +371,8 @@ class Settings(_Strict):
     resource_pools: tuple[ResourcePool, ...] = Field(
         default=(), description="vertex: shared deployment resource pools, per region."
     )
+    prices: str | None = Field(
+        default=None,
+        description="A YAML file of hourly prices (relative to deployer.yaml) that plans price "
+        "deployments with instead of the Cloud Billing Catalog.",
+    )

@@ -74,6 +74,9 @@ class FieldSpec:
     caveat: str = ""
     """What a change of this field means to people beyond its values (the resource's URL
     changes): the plan warns with it."""
+    at_creation: bool = True
+    """Listed among a create's fields (False for one that follows from the address, like an
+    alias named after its version: worth showing only when it changes)."""
 
     def behavior_for(self, live: Mapping[str, Any]) -> Behavior:
         """The behavior of a change of this field on the live resource with fields `live`."""

@@ -265,6 +265,103 @@ class Summary:
         return not (self.add or self.change or self.replace or self.destroy or self.reroute)
 
 
+# ---- what the plan's deployments hold and cost (computed by the application layer) ----------
+
+
+@dataclass(frozen=True)
+class Amount:
+    """What serving replicas hold: vCPUs, memory and GPUs by type. `unbounded`: some may scale
+    without a limit, so this is a lower bound; `unknown`: machine types without a known shape,
+    left out of the sum."""
+
+    vcpus: float = 0.0
+    memory_gib: float = 0.0
+    gpus: Mapping[str, int] = field(default_factory=dict)
+    unbounded: bool = False
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Extent:
+    """What is held at the lowest and at the highest replica counts."""
+
+    at_min: Amount = Amount()
+    at_max: Amount = Amount()
+
+
+@dataclass(frozen=True)
+class QuotaRoom:
+    """One serving quota metric in one region, against the plan's peak at max replicas.
+
+    `limit` None: unlimited, or not known (`known` false); `free` is the limit less what
+    deployments of other stacks hold; `held` what this stack holds before the plan (a plan
+    asking no more than that needs no new quota)."""
+
+    metric: str
+    asked: float
+    limit: int | None = None
+    free: float | None = None
+    used_by_others: float = 0.0
+    held: float = 0.0
+    known: bool = True
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Before and after the plan, and the peak while it is applied (a create-before-destroy
+    replacement runs old and new together); `quota` for a region whose quota was read."""
+
+    before: Extent = Extent()
+    after: Extent = Extent()
+    peak: Extent = Extent()
+    quota: tuple[QuotaRoom, ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The footprint per region and per model (`REGION/MODEL`), with notes (what was not
+    counted or checked, and why)."""
+
+    regions: Mapping[str, Footprint] = field(default_factory=dict)
+    models: Mapping[str, Footprint] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Monthly:
+    """A monthly cost before and after the plan, at min replicas and at max. None: unknown (a
+    price not found, or no upper bound); `priced_*` is the part that has a price."""
+
+    before: float | None = 0.0
+    after: float | None = 0.0
+    before_max: float | None = 0.0
+    after_max: float | None = 0.0
+    priced_before: float = 0.0
+    priced_after: float = 0.0
+
+    @property
+    def delta(self) -> float:
+        """After less before, of the priced parts."""
+        return self.priced_after - self.priced_before
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What the plan's deployments cost a month, per model (`REGION/MODEL`) and in total."""
+
+    currency: str
+    source: str
+    """Where the prices come from (a catalog and when it was read, or a prices file)."""
+    as_of: str = ""
+    total: Monthly = Monthly()
+    models: Mapping[str, Monthly] = field(default_factory=dict)
+    unknown: tuple[str, ...] = ()
+    """What could not be priced: `REGION/MODEL/VERSION: why`."""
+    twin: bool = False
+    """Priced with the local twin's fixture prices, not Google's."""
+
+
 @dataclass(frozen=True)
 class Plan:
     stack: str
@@ -291,6 +388,11 @@ class Plan:
     manifests: str = ""
     """The manifests directory the plan was made from, relative to the working directory:
     `apply PLAN.json` reads the sensitive values the plan file holds only as digests there."""
+    resources: Usage | None = None
+    """What the deployments hold per region and model, before, after and at the peak, with the
+    quota checked (None: not counted, e.g. a plan saved before deployer counted them)."""
+    cost: Cost | None = None
+    """What the deployments cost a month (None: not priced)."""
 
     @property
     def summary(self) -> Summary:

@@ -111,8 +111,9 @@ class ObservedResource:
 
     `ident` is the service-assigned identity of this instance (a registry version number, a
     deployment id; "" where the name is the identity), `ref` the `ident` of the resource it
-    refers to (a deployment's registry version). `private` is the provider's own: the planner
-    never reads it.
+    refers to (a deployment's registry version), `within` the `ident` of the parent instance it
+    lives in when that is not the current one (a deployment on a duplicate endpoint). `private`
+    is the provider's own: the planner never reads it.
     """
 
     key: ResourceKey
@@ -124,4 +125,5 @@ class ObservedResource:
     etag: str = ""
     ident: str = ""
     ref: str = ""
+    within: str = ""
     private: Mapping[str, Any] = field(default_factory=dict, compare=False)

@@ -49,10 +49,6 @@ def is_secret(value: Any) -> bool:
     return isinstance(value, Sensitive | Redacted)
 
 
-def contains_secret(value: Any) -> bool:
-    return any(True for _ in secrets_in(value))
-
-
 def secrets_in(value: Any) -> Iterator[Sensitive | Redacted]:
     """Every sensitive value inside `value` (dicts, lists and tuples walked)."""
     if isinstance(value, Sensitive | Redacted):

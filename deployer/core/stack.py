@@ -74,9 +74,6 @@ class Stack:
     def regions(self) -> tuple[str, ...]:
         return tuple(sorted({r for m in self.models for r in m.regions}))
 
-    def version_count(self) -> int:
-        return sum(len(m.spec.versions) * len(m.regions) for m in self.models)
-
     def sensitive_values(self) -> list[Sensitive]:
         """Every sensitive value the manifests hand a container (deployer.core.sensitive)."""
         return [

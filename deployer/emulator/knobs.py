@@ -33,13 +33,12 @@ class Knobs:
     vertex_label_precedence: str = "version"
     """Which level wins when a read merges model and version labels with the same key; the
     service does not document it (UpdateModelRequest.model: "merged")."""
-    vertex_serving_cpus: int = 0
-    """Custom model serving CPU quota per project and region (0: none); a deploy past it fails
-    inside its operation with RESOURCE_EXHAUSTED."""
     vertex_deploy_failure_rate: float = 0.0
     """Share of deploys that fail inside their operation: image pull or model server crash."""
     quotas: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Serving quota limits: metric -> {region or "*": limit} (deployer/emulator/project/)."""
+    """Serving quota limits: metric -> {region or "*": limit}, over the twin's defaults; Service
+    Usage reports them and a deploy past one fails inside its operation with RESOURCE_EXHAUSTED
+    (deployer/emulator/project/quotas.py)."""
     denied_permissions: list[str] = field(default_factory=list)
     disabled_services: list[str] = field(default_factory=list)
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -61,7 +60,6 @@ class Knobs:
             "max_models",
             "max_versions",
             "vertex_lro_per_minute",
-            "vertex_serving_cpus",
         )
         if self.vertex_undeploy_settle_s < 0:
             raise ValueError("vertex_undeploy_settle_s must be >= 0")
@@ -86,7 +84,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "vertex_undeploy_settle_s": (int, float),
     "vertex_service_names": (bool,),
     "vertex_label_precedence": (str,),
-    "vertex_serving_cpus": (int,),
     "vertex_deploy_failure_rate": (int, float),
     "quotas": (dict,),
     "denied_permissions": (list,),
@@ -99,7 +96,7 @@ VERTEX_REALISM: dict[str, Any] = {
     "vertex_undeploy_settle_s": 2.0,
     "vertex_service_names": True,
     "vertex_label_precedence": "model",
-    "vertex_serving_cpus": 64,
+    "quotas": {"custom_model_serving_cpus": {"*": 64}},
 }
 """The realism profile (`deployer emulator --vertex-realism`, the tests' realistic twin): the
 service's delays, names, quotas and undocumented choices that deployer must survive. The settle

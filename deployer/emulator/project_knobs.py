@@ -72,11 +72,27 @@ def parse_bucket_location(text: str) -> tuple[str, str]:
     return bucket, location.upper()
 
 
+CPU_QUOTA = "custom_model_serving_cpus"
+
+
 def from_flags(
-    quotas: list[str], denied: list[str], disabled: list[str], locations: list[str]
+    quotas: list[str],
+    denied: list[str],
+    disabled: list[str],
+    locations: list[str],
+    *,
+    serving_cpus: int = 0,
+    under: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """The project knobs the `deployer emulator` flags set (ValueError on a malformed one)."""
-    table: dict[str, dict[str, int]] = {}
+    """The project knobs the `deployer emulator` flags set (ValueError on a malformed one).
+
+    `serving_cpus` (`--vertex-serving-cpus`, 0: unset) is short for a `--quota` of the CPU
+    metric in every region; `under` (a profile's quotas) holds where the flags set nothing."""
+    if serving_cpus < 0:
+        raise ValueError("--vertex-serving-cpus must be >= 0")
+    table: dict[str, dict[str, int]] = {m: dict(t) for m, t in (under or {}).items()}
+    if serving_cpus:
+        table.setdefault(CPU_QUOTA, {})[ANY_REGION] = serving_cpus
     for text in quotas:
         metric, region, limit = parse_quota(text)
         table.setdefault(metric, {})[region] = limit

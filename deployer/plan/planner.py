@@ -72,6 +72,9 @@ class PlanOptions:
     allow_downtime: bool = False
     targets: Targets = ()
     """(model, version or None) pairs from --target; empty means everything."""
+    declared_protect: Mapping[ResourceKey, bool] = field(default_factory=dict)
+    """`protect` of each model the manifests declare, by model key: what a destroy honours
+    (nothing is desired then, but the manifests still say what is protected)."""
 
 
 def plan(
@@ -193,10 +196,11 @@ def _id(kind: ActionKind, key: ResourceKey, suffix: str = "") -> str:
 
 
 def _creation(kind: ResourceKind, desired: DesiredResource, hidden: set[str]) -> list[FieldChange]:
+    quiet = {f.path for f in kind.fields if not f.at_creation}
     changes = [
         FieldChange(path, None, value)
         for path, value in sorted(desired.fields.items())
-        if path not in hidden
+        if path not in hidden | quiet
     ]
     if kind.spec("labels") is not None:
         changes.append(FieldChange("labels", None, ownership.compared_labels(desired.labels)))
@@ -258,8 +262,14 @@ class Builder:
         )
 
     def field_changes(
-        self, desired: DesiredResource, observed: ObservedResource
+        self,
+        desired: DesiredResource,
+        observed: ObservedResource,
+        fixed: list[str] | None = None,
     ) -> list[FieldChange]:
+        """What differs, by each field's behaviour on this live resource. A field fixed at
+        creation here is not a change: its note goes to `fixed` when given (the caller warns
+        unless the resource is replaced anyway), else it is a warning at once."""
         kind = self.model.kind(desired.key.kind)
         changes = []
         for spec in kind.compared:
@@ -278,11 +288,14 @@ class Builder:
                     before = {k: v for k, v in before.items() if k != ownership.LABEL_PROTECT}
                     after = {k: v for k, v in after.items() if k != ownership.LABEL_PROTECT}
                 if before != after:
-                    self.warn(
-                        desired.key,
+                    note = (
                         f"{desired.key.address}: {spec.path} cannot change after creation "
-                        f"here; not applied ({_short(before)} -> {_short(after)})",
+                        f"here; not applied ({_short(before)} -> {_short(after)})"
                     )
+                    if fixed is None:
+                        self.warn(desired.key, note)
+                    else:
+                        fixed.append(note)
                 continue
             changes.append(
                 FieldChange(
@@ -354,7 +367,10 @@ class GroupPlanner:
         self.removals: list[_Removal] = []
         self.reroutes: dict[str, _Reroute] = {}
         self.drains: list[tuple[Routing, ObservedResource, str, set[str]]] = []
-        """(routing, going router instance, its drain's id, the names it routed to)."""
+        """(routing, the old instance of a root replaced create-then-delete, its drain's id, the
+        names it routed to)."""
+        self.cleared: dict[str, str] = {}
+        """Duplicate roots' idents -> the reroute that takes everything off them."""
         self.extra: dict[str, list[str]] = {}
         """Further dependencies of an action, by id, found while deciding the removals."""
         self.failed = False
@@ -422,9 +438,18 @@ class GroupPlanner:
 
     def prune(self) -> None:
         key = self.g.key
+        declared = self.b.options.declared_protect.get(key)
+        if declared:  # a destroy: the manifests still declare it, protected
+            self.error(
+                key,
+                f"{key.address} is protected (protect: true in the manifests): set protect: "
+                "false and apply before destroying it",
+            )
+            self.failed = True
+            return
         for s in self.roots:
             o = s.observed
-            if o is not None and ownership.protected(o.labels):
+            if declared is None and o is not None and ownership.protected(o.labels):
                 how = (
                     "its labels are fixed at creation here, so the protection cannot be lifted: "
                     + self.model.vocabulary.unprotect
@@ -514,13 +539,18 @@ class GroupPlanner:
             if s.observed is None:
                 s.fate = Fate.CREATE
                 continue
-            s.changes = self.b.field_changes(s.desired, s.observed)
+            fixed: list[str] = []
+            s.changes = self.b.field_changes(s.desired, s.observed, fixed)
             if any(c.forces_replacement for c in s.changes):
                 if not self.replace_root(s):
                     self.failed = True
                     return
-            elif s.changes:
+                continue  # the replacement is created with every field as declared
+            if s.changes:
                 s.fate = Fate.UPDATE
+            for note in fixed:
+                self.b.warn(s.key, note)
+            self.protect_follows(s)
         for s in self.nonroot():
             if s.fate is Fate.KEEP:
                 self.classify(s)
@@ -538,6 +568,30 @@ class GroupPlanner:
         self.route_all()
         self.drain_all()
         self.remove_all()
+
+    def protect_follows(self, s: Slot) -> None:
+        """Where the service fixes labels at creation the declared `protect` cannot reach the
+        live resource: it holds while the model is declared (plans and destroy read the
+        manifests), and the plan says so once."""
+        o, d = s.observed, s.desired
+        if o is None or d is None or not self.b.labels_fixed(o):
+            return
+        live = ownership.protected(o.labels)
+        if live == d.protect:
+            return
+        if d.protect:
+            self.b.warn(
+                s.key,
+                f"{s.key.address}: protect: true holds while it is declared, but its labels are "
+                "fixed at creation here, so removed from the manifests it would not be protected",
+            )
+        else:
+            self.b.warn(
+                s.key,
+                f"{s.key.address}: protect: false holds while it is declared (destroy deletes it), "
+                "but its labels are fixed at creation here, so removed from the manifests it "
+                "stays protected",
+            )
 
     def replace_root(self, s: Slot) -> bool:
         """A root whose fields cannot change in place: everything under it goes first, then it
@@ -1008,13 +1062,15 @@ class GroupPlanner:
         )
         if after == before and not fresh:
             return None
+        if not self.bystanders_agree(r, router, before):
+            return None
         return self.add_reroute(r, router.key, before, after, deps, Why.REROUTED)
 
     def drain_all(self) -> None:
-        """A router instance that goes while its group stays served (the old instance of a
-        root replaced create-then-delete, one left over by an interrupted replacement) routes
-        nothing before what it routes to is removed: its split is emptied once the current
-        instance routes as declared."""
+        """The old instance of a root replaced create-then-delete routes nothing before what it
+        routes to is removed: its split is emptied once the new instance routes as declared.
+        (An old instance the reads already name by its id, one left by an interrupted
+        replacement or create, is cleared by `clear_duplicates`.)"""
         for r in self.model.routings:
             router = self.g.get(r.router, None)
             if not r.split or router is None or router.fate is Fate.SKIP:
@@ -1023,8 +1079,8 @@ class GroupPlanner:
                 o = removal.observed
                 if removal.slot is not router or removal.replace:
                     continue
-                if o is router.observed and not self.replaced_first(router):
-                    continue  # the current instance itself goes: its own reroute empties it
+                if o is not router.observed or not self.replaced_first(router):
+                    continue
                 value = {str(k): int(v) for k, v in dict(o.fields.get(r.path) or {}).items() if v}
                 if not value:
                     continue
@@ -1043,6 +1099,24 @@ class GroupPlanner:
             (a for rr, _, a, names in self.drains if rr is r and name in names),
             None,
         )
+
+    def bystanders_agree(self, r: Routing, router: Slot, before: Mapping[str, int]) -> bool:
+        """A split that routes to something this stack does not manage cannot follow the
+        manifests without taking that traffic away: refused, naming it (issue 19)."""
+        held = []
+        for name, weight in sorted(before.items()):
+            slot = self.g.get(r.target, name.split("#", 1)[0])
+            if slot is not None and slot.fate is Fate.SKIP:
+                held.append(f"{weight}% to {slot.key.address}")
+        if not held:
+            return True
+        self.error(
+            router.key,
+            f"{router.key.address} routes {', '.join(held)}, which this stack does not manage: "
+            f"setting its {r.name} as the manifests declare would take that away; give it 0% "
+            "(or remove it) by hand, then plan again",
+        )
+        return False
 
     def router_ready(self, router: Slot) -> list[str]:
         return [router.ready] if router.ready else []
@@ -1115,7 +1189,46 @@ class GroupPlanner:
             return _id(ActionKind.WAIT, removal.key)
         return _id(ActionKind.DELETE, self.delete_key(removal))
 
+    def clear_duplicates(self) -> None:
+        """A duplicate of a root (an interrupted create, two stacks racing) that is this stack's
+        goes: what it routes first, then what it holds, then itself. One holding something
+        this stack does not manage stays, with an error naming what to remove."""
+        kept = []
+        for removal in self.removals:
+            o = removal.observed
+            if not (removal.slot.root and o.key.instance):
+                kept.append(removal)
+                continue
+            foreign = [
+                x.key.address
+                for s in self.nonroot()
+                for x in (s.observed, *s.old)
+                if x is not None and x.within == o.ident and not self.b.ours(x)
+            ]
+            if foreign:
+                self.error(
+                    o.key,
+                    f"{o.key.address} duplicates {removal.slot.key.address} and holds "
+                    f"{', '.join(sorted(foreign))}, which this stack does not manage: remove "
+                    "them from it by hand, then plan again",
+                )
+                continue
+            for r in self.model.routings:
+                weights = dict(o.fields.get(r.path) or {}) if r.router == o.key.kind else {}
+                if r.split and any(weights.values()):
+                    routed = {str(k): int(v) for k, v in weights.items() if v}
+                    # once the current instance routes as declared (a replacement's old
+                    # instance keeps serving its clients until the new one does)
+                    current = self.reroutes.get(r.path)
+                    router = removal.slot
+                    after = [current.action] if current is not None else self.router_ready(router)
+                    reroute = self.add_reroute(r, o.key, routed, {}, after, Why.REROUTED)
+                    self.cleared[o.ident] = reroute.action
+            kept.append(removal)
+        self.removals = kept
+
     def remove_all(self) -> None:
+        self.clear_duplicates()
         gone = {id(r): self.removal_id(r) for r in self.removals}
         deps: dict[int, list[str]] = {id(r): self.removal_deps(r, gone) for r in self.removals}
         refused: set[int] = set()
@@ -1134,6 +1247,8 @@ class GroupPlanner:
         resource before it, the new instance of a replacement before the old one goes."""
         s, o = removal.slot, removal.observed
         deps = []
+        if o.within in self.cleared:
+            deps.append(self.cleared[o.within])
         if o.state.transitional and o.state is not State.DELETING:
             deps.append(_id(ActionKind.WAIT, o.key))
         if removal.superseded and s.ready:

@@ -35,6 +35,7 @@ from deployer.core.plan import (
 )
 from deployer.core.resources import ResourceKey
 from deployer.core.sensitive import from_document, scrub, to_document
+from deployer.render.resources import cost_from_json, cost_json, usage_from_json, usage_json
 
 Json = dict[str, Any]
 
@@ -51,6 +52,10 @@ def plan_to_json(plan: Plan) -> Json:
             doc[key] = getattr(plan, key)
     if plan.smoke_tests:
         doc["smoke_tests"] = {k: dict(v) for k, v in sorted(plan.smoke_tests.items())}
+    if plan.resources is not None:
+        doc.update(usage_json(plan.resources))
+    if plan.cost is not None:
+        doc["cost"] = cost_json(plan.cost)
     return doc
 
 
@@ -158,6 +163,8 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             smoke_tests={
                 _str(k): _smoke_from_json(v) for k, v in dict(doc.get("smoke_tests", {})).items()
             },
+            resources=usage_from_json(doc),
+            cost=cost_from_json(doc),
         )
     except KeyError as exc:
         raise DeployerError(f"plan document is missing {exc}") from exc

@@ -25,7 +25,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from deployer.core.plan import Action, ActionKind, Plan
+from deployer.core.plan import Action, ActionKind, Cost, Plan
+from deployer.render.resources import TITLE as RESOURCES_TITLE
+from deployer.render.resources import (
+    amount_text,
+    change_text,
+    cost_change,
+    cost_line,
+    environments_total,
+    models_in,
+    quota_text,
+    region_cost,
+)
 from deployer.render.values import (
     CHANGE_INDENT,
     CREATE_FIRST_COST,
@@ -127,7 +138,8 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT, regions: Sequence[s
         f"{f' ({code(plan.environment)})' if plan.environment else ''}"
         f" in project {code(plan.project)}"
     )
-    return _render(plan, limit, regions, level=2, title=title)
+    top = _cost_top(plan)
+    return top + _render(plan, limit - len(top), regions, level=2, title=title)
 
 
 def render_markdown_many(plans: Sequence[Plan], limit: int = MARKDOWN_LIMIT) -> str:
@@ -135,7 +147,7 @@ def render_markdown_many(plans: Sequence[Plan], limit: int = MARKDOWN_LIMIT) -> 
     an overview, then one section per environment, unchanged environments collapsed."""
     if len(plans) == 1:
         return render_markdown(plans[0], limit)
-    overview = _overview(plans)
+    overview = _cost_top_many(plans) + _overview(plans) + _cost_by_environment(plans)
     full = [_env_section(plan, 10**9, limit) for plan in plans]
     budget = limit - len(overview) - len(plans)
     if sum(len(s) for s in full) > budget:
@@ -154,7 +166,7 @@ def _render(
     cap = cap or limit
     tail = _ignored(plan, level + 1) + _footer(plan)
     for rows in TABLE_STEPS:  # a shorter table when the limit is tight (several plans)
-        head = _head(plan, level, title, rows)
+        head = _head(plan, level, title, rows) + _resources_section(plan, level + 1, level > 2)
         if len(head) + len(tail) + SECTION_ROOM <= limit:
             break
     graph = _graph_section(plan)
@@ -689,3 +701,116 @@ def _fair_shares(sizes: Sequence[int], budget: int) -> list[int]:
         shares[i] = min(sizes[i], share)
         left -= shares[i]
     return shares
+
+
+# --- resources and cost (deployer.render.resources) ---------------------------------------
+
+RESOURCE_ROWS = 20
+"""Rows of the resources table (regions, and the models in them that change)."""
+RESOURCE_ROOM = 8_000
+"""Characters the resources section may take; rows beyond are counted, not shown."""
+
+
+def money_text(text: str) -> str:
+    """Inline text with `$` escaped too: GitHub reads text between two `$` as math."""
+    return escape(text).replace("$", "\\$")
+
+
+def cost_text(cost: Cost) -> str:
+    """The cost line in Markdown: its own words as they are (a line starting `serving cost:`
+    cannot turn into markup), `$` escaped (math), what has no price escaped as user text."""
+    return cost_line(cost, quote=escape).replace("$", "\\$")
+
+
+def _cost_top(plan: Plan) -> str:
+    """The comment's first line: `serving cost: $A/mo -> $B/mo (+$C)`."""
+    if plan.cost is None:
+        return ""
+    return f"{cost_text(plan.cost)}\n\n"
+
+
+def _cost_top_many(plans: Sequence[Plan]) -> str:
+    total = environments_total(plans)
+    if total is None:
+        return ""
+    priced = sum(1 for p in plans if p.cost is not None)
+    return f"{cost_text(total)} (over {priced} environments)\n\n"
+
+
+def _cost_by_environment(plans: Sequence[Plan]) -> str:
+    priced = [p for p in plans if p.cost is not None][:LIST_LIMIT]
+    if not priced:
+        return ""
+    rows = ["| environment | serving cost |\n", "|---|---|\n"]
+    for plan in priced:
+        if plan.cost is not None:
+            rows.append(f"| {cell(_env_name(plan))} | {cost_text(plan.cost)} |\n")
+    return "\n" + "".join(rows)
+
+
+def _resources_section(plan: Plan, level: int, repeat_cost: bool = True) -> str:
+    """Per region (and per model that changes): before -> after at min and at max replicas,
+    the peak while applying, the monthly cost; the quota checked; where prices come from.
+    `repeat_cost`: say the cost line again (an environment's section of several plans; a
+    single plan's comment opens with it)."""
+    usage, cost = plan.resources, plan.cost
+    if usage is None and cost is None:
+        return ""
+    currency = cost.currency if cost is not None else ""
+    rows = [
+        "| | at min replicas | at max replicas | peak while applying (max) | per month (min) |\n",
+        "|---|---|---|---|---|\n",
+    ]
+    wanted: list[str] = []
+    for region, each in sorted((usage.regions if usage else {}).items()):
+        money = region_cost(plan, region)
+        models = models_in(plan, region)
+        alone = len(models) == 1
+        name = f"{region}/{models[0][0]}" if alone else region
+        wanted.append(
+            f"| {cell(name)} | {escape(change_text(each.before.at_min, each.after.at_min))} "
+            f"| {escape(change_text(each.before.at_max, each.after.at_max))} "
+            f"| {escape(amount_text(each.peak.at_max))} "
+            f"| {money_text(cost_change(money, currency)) if money else ''} |\n"
+        )
+        for model, footprint, monthly in [] if alone else models:
+            if footprint.before == footprint.after and (
+                monthly is None or monthly.before == monthly.after
+            ):
+                continue
+            wanted.append(
+                f"| ↳ {cell(model)} "
+                f"| {escape(change_text(footprint.before.at_min, footprint.after.at_min))} "
+                f"| {escape(change_text(footprint.before.at_max, footprint.after.at_max))} "
+                f"| {escape(amount_text(footprint.peak.at_max))} "
+                f"| {money_text(cost_change(monthly, currency)) if monthly else ''} |\n"
+            )
+    used = 0
+    for row in wanted[:RESOURCE_ROWS]:
+        if used + len(row) > RESOURCE_ROOM:
+            break
+        rows.append(row)
+        used += len(row)
+    left = len(wanted) - (len(rows) - 2)
+    if left > 0:
+        rows.append(f"| | … | {left:,} more rows | run `deployer plan` locally | |\n")
+    parts = [f"\n{'#' * level} {RESOURCES_TITLE}\n\n"]
+    if wanted:
+        parts.append("".join(rows))
+    quota = [
+        f"{':x: ' if not q.ok else ''}{code(region)} {escape(quota_text(q))}"
+        for region, each in sorted((usage.regions if usage else {}).items())
+        for q in each.quota
+    ]
+    if quota:
+        parts.append(_list("**Serving quota** (the peak at max replicas):", quota, "quotas"))
+    if cost is not None:
+        if repeat_cost:
+            parts.append(f"\n{cost_text(cost)}\n")
+        dated = f" (as of {cost.as_of})" if cost.as_of and cost.as_of not in cost.source else ""
+        parts.append(f"\n<sub>Prices: {escape(cost.source + dated)}</sub>\n")
+        if cost.unknown:
+            parts.append(_list("No price for:", [escape(u) for u in cost.unknown], "deployments"))
+    if usage is not None and usage.notes:
+        parts.append(_list("Notes:", [escape(n) for n in usage.notes], "notes"))
+    return "".join(parts)

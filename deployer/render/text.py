@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from deployer.core.plan import Action, ActionKind, Plan
+from deployer.render.resources import text_lines
 from deployer.render.values import (
     CHANGE_INDENT,
     DRIFT_TITLE,
@@ -95,6 +96,9 @@ def _lines(plan: Plan) -> list[Line]:
         out += [
             [(f"  {i.address}", ""), (f"  # {one_line(i.reason)}", COMMENT)] for i in plan.ignored
         ]
+    accounts = text_lines(plan)
+    if accounts:
+        out += [[], [(accounts[0], HEADING)]] + [[(line, "")] for line in accounts[1:]]
     for title, messages, style in (
         ("Warnings:", plan.warnings, "yellow"),
         ("Errors:", plan.errors, "red"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from deployer.accounting.cost import cost, cost_line, environments_total, money
+from deployer.accounting.cost import cost
 from deployer.accounting.footprint import Deployment
 from deployer.accounting.prices import (
     HOURS_PER_MONTH,
@@ -18,6 +18,8 @@ from deployer.accounting.prices import (
     book_from_skus,
     parse_sku,
 )
+from deployer.accounting.summary import account
+from deployer.render.resources import cost_line, environments_total, money
 
 
 def sku(description: str, price: float, unit: str = "h", regions=("us-central1",), **kw) -> Any:
@@ -93,9 +95,9 @@ def test_monthly_cost_before_and_after_per_model() -> None:
     assert result.total.after.at_max == pytest.approx(6 * node + 2 * t4)
     assert result.total.delta == pytest.approx(node + t4)
     assert result.models["us-central1/fraud"] == result.total
-    doc = result.to_json()
-    assert doc["currency"] == "USD" and doc["unknown"] == []
-    assert doc["monthly_after"] == round(3 * node + t4, 2)
+    recorded = record(result)
+    assert recorded.currency == "USD" and recorded.unknown == ()
+    assert recorded.total.after == round(3 * node + t4, 2)
 
 
 def test_an_unknown_price_is_never_guessed() -> None:
@@ -107,15 +109,15 @@ def test_an_unknown_price_is_never_guessed() -> None:
     assert result.total.after.priced_min == pytest.approx(
         (2 * 0.0379 + 7.5 * 0.0051) * HOURS_PER_MONTH
     )
-    assert result.unknown == (
-        "us-central1/b/v1: no G2 vCPU price for g2-standard-8 in us-central1",
+    assert result.unknown == (  # in key order
         "asia-east1/c/v1: no N1 vCPU price for n1-standard-2 in asia-east1",
+        "us-central1/b/v1: no G2 vCPU price for g2-standard-8 in us-central1",
     )
     assert result.models["us-central1/a"].after.at_min is not None
     assert result.models["us-central1/b"].after.at_min is None
-    doc = result.to_json()
-    assert doc["monthly_after"] is None and doc["monthly_before"] == 0
-    assert "unknown:" in cost_line(result.total, result.currency, result.unknown)
+    recorded = record(result)
+    assert recorded.total.after is None and recorded.total.before == 0
+    assert "unknown:" in cost_line(recorded)
 
 
 def test_unbounded_replicas_have_no_max_cost() -> None:
@@ -131,7 +133,7 @@ def test_unbounded_replicas_have_no_max_cost() -> None:
     result = cost("mlengine", [], [free], prices)
     assert result.total.after.at_min == pytest.approx(0.05 * HOURS_PER_MONTH)
     assert result.total.after.at_max is None
-    assert "unbounded" in cost_line(result.total, "USD")
+    assert "no upper bound at max replicas" in cost_line(record(result))
 
 
 def test_price_file_machine_rates_win_and_gpus_add() -> None:
@@ -165,8 +167,8 @@ def test_price_file_machine_rates_win_and_gpus_add() -> None:
         ([], "a prices file is a mapping"),
         ({"currency": "usd", "as_of": "2026-01-01"}, "currency"),
         ({"currency": "USD"}, "as_of"),
-        ({"currency": "USD", "as_of": "2026-01-01", "aws": {}}, "unknown key 'aws'"),
-        ({"currency": "USD", "as_of": "2026-01-01", "vertex": {"*": {"cpu": {}}}}, "'cpu'"),
+        ({"currency": "USD", "as_of": "2026-01-01", "aws": {}}, "aws: unknown key"),
+        ({"currency": "USD", "as_of": "2026-01-01", "vertex": {"*": {"cpu": {}}}}, "cpu: unknown"),
         (
             {"currency": "USD", "as_of": "2026-01-01", "vertex": {"*": {"gpus": {"X": "1"}}}},
             "vertex.*.gpus.X: a price is a number",
@@ -187,8 +189,9 @@ def test_a_bad_prices_file_is_one_line_naming_the_file(data: Any, says: str) -> 
 
 def test_cost_line_and_money() -> None:
     v1 = Deployment("us-central1", "fraud", "v1", "n1-standard-4", 1, 1)
-    result = cost("vertex", [], [v1], book())
-    line = cost_line(result.total, "USD")
+    result = account("vertex", [], [v1], book=book()).plan_cost()
+    assert result is not None
+    line = cost_line(result)
     assert line.startswith("serving cost: $0.00/mo -> $")
     assert "(+$" in line
     assert money(1234.5, "USD") == "$1,234.50"
@@ -196,10 +199,36 @@ def test_cost_line_and_money() -> None:
     assert money(7, "CHF") == "CHF 7.00"
 
 
+def test_a_spot_deployment_has_no_price_yet() -> None:
+    """Issue 24's hook: spot VMs are billed as Compute Engine SKUs plus a fee, not priced."""
+    spot = Deployment("us-central1", "fraud", "v1", "n1-standard-4", 1, 1, spot=True)
+    result = cost("vertex", [], [spot], book())
+    assert result.total.after.at_min is None
+    assert result.unknown == (
+        "us-central1/fraud/v1: no spot price for n1-standard-4 in us-central1",
+    )
+
+
 def test_environments_add_up_in_one_currency() -> None:
     v1 = Deployment("us-central1", "fraud", "v1", "n1-standard-4", 1, 1)
-    staging = cost("vertex", [], [v1], book())
-    prod = cost("vertex", [v1], [v1], book())
-    total = environments_total({"staging": staging, "prod": prod})
-    assert total is not None
-    assert total.after.at_min == pytest.approx(2 * staging.total.after.at_min)
+    staging = account("vertex", [], [v1], book=book()).plan_cost()
+    prod = account("vertex", [v1], [v1], book=book()).plan_cost()
+    assert staging is not None and prod is not None
+    total = environments_total([staging_plan(staging), staging_plan(prod)])
+    assert total is not None and total.total.after is not None
+    assert staging.total.after is not None
+    assert total.total.after == pytest.approx(2 * staging.total.after)
+
+
+def staging_plan(priced: Any) -> Any:
+    from deployer.core.plan import Plan
+
+    return Plan("s", "p", cost=priced)
+
+
+def record(result: Any) -> Any:
+    """A `cost.Cost` as the plan records it (what the renderers read)."""
+    from deployer.accounting.footprint import Footprint, PlanFootprint
+    from deployer.accounting.summary import Accounting
+
+    return Accounting(PlanFootprint({}, {}, Footprint()), cost=result).plan_cost()

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from deployer.accounting.prices import PriceError
 from deployer.core.errors import DeployerError
-from deployer.pricing import catalog_prices, load_price_file
+from deployer.pricing import catalog_prices
 
 P = "Vertex AI: Online/Batch Prediction "
 URL = "https://cloudbilling.googleapis.com/"
@@ -134,28 +133,3 @@ def test_an_unwritable_cache_still_prices(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     book = catalog_prices(Catalog(), URL, root=blocker, now=at(1))
     assert price(book) is not None
-
-
-def test_price_file_errors_are_one_line(tmp_path: Path) -> None:
-    bad = tmp_path / "prices.yaml"
-    bad.write_text("currency: USD\nas_of: [\n")
-    with pytest.raises(PriceError) as caught:
-        load_price_file(bad)
-    assert str(caught.value).startswith(f"{bad}:") and "\n" not in str(caught.value)
-    with pytest.raises(PriceError, match="cannot read it"):
-        load_price_file(tmp_path / "missing.yaml")
-    binary = tmp_path / "bin.yaml"
-    binary.write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(PriceError, match="not UTF-8"):
-        load_price_file(binary)
-
-
-def test_price_file_round_trip(tmp_path: Path) -> None:
-    good = tmp_path / "prices.yaml"
-    good.write_text(
-        "currency: USD\nas_of: 2026-01-15\nvertex:\n  us-central1:\n"
-        "    machines: {n1-standard-2: 0.1}\n"
-    )
-    book = load_price_file(good)
-    assert price(book) == pytest.approx(0.1)
-    assert book.as_of == "2026-01-15"

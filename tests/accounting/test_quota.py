@@ -13,7 +13,6 @@ from deployer.accounting.quota import (
     check_quota,
     demands,
     full_metric,
-    region_quota_json,
     require_quota,
 )
 
@@ -71,9 +70,11 @@ def test_unlimited_and_unknown_quotas_do_not_fail() -> None:
     assert not l4.known and l4.free is None
 
 
-def test_json_has_limit_and_free_per_metric() -> None:
-    checks = check_quota({"us-central1": Resources(4, 15)}, {(CPUS, "us-central1"): 24})
-    doc = region_quota_json(checks, "us-central1")
-    assert doc["custom_model_serving_cpus"]["limit"] == 24
-    assert doc["custom_model_serving_cpus"]["free"] == 24
-    assert doc["custom_model_serving_cpus"]["asked"] == 4
+def test_a_plan_asking_no_more_than_the_stack_holds_needs_no_new_quota() -> None:
+    """The service checks quota when it deploys: a plan that only shrinks or deletes holds even
+    when the limit was lowered below what the stack already runs."""
+    lowered = {(CPUS, "us-central1"): 4}
+    held = {"us-central1": Resources(16, 60)}
+    assert all(c.ok for c in check_quota({"us-central1": Resources(16, 60)}, lowered, None, held))
+    (more,) = check_quota({"us-central1": Resources(20, 75)}, lowered, None, held)
+    assert not more.ok and more.held == 16

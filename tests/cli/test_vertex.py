@@ -97,15 +97,22 @@ def test_a_deploy_refused_for_quota_mid_rollout_leaves_the_endpoint_serving(
 ) -> None:
     """Issue 20: the new deployment of a rollout fails inside its operation (serving-CPU quota);
     the old one keeps all the traffic, no prediction fails, and the line says which quota and
-    how much was asked. With the quota raised, the next apply completes the rollout."""
+    how much was asked. With the quota raised, the next apply completes the rollout.
+
+    Issue 23: the plan sees that quota first and refuses before any write; this test says a
+    quota increase is on its way (--allow-over-quota) to reach the service's own refusal."""
     write(repo, iris(v("v1")))
     assert repo.apply().returncode == 0
     old = vlive.endpoint_of("us-central1", "iris")["deployedModels"][0]["id"]
-    twin_knobs(vertex_serving_cpus=8)  # v1 holds 2 (1 x n1-standard-2)
+    twin_knobs(quotas={"custom_model_serving_cpus": {"*": 8}})  # v1 holds 2 (1 x n1-standard-2)
     write(repo, iris(version("v1", "a", machine_type="n1-standard-8")))
+    at_plan = repo.apply()
+    assert at_plan.returncode == 1 and "custom_model_serving_cpus in us-central1" in (
+        at_plan.stdout
+    ), str(at_plan)
     with Prober(lambda: vlive.predict("us-central1", "iris", INSTANCES)) as probe:
         wait_until(lambda: probe.answers, 30, "a first answer")
-        refused = repo.apply()
+        refused = repo.apply("--allow-over-quota")
     assert refused.returncode == 1, str(refused)
     out = refused.stdout + refused.stderr
     assert "RESOURCE_EXHAUSTED" in out and "custom_model_serving_cpus" in out
@@ -114,7 +121,7 @@ def test_a_deploy_refused_for_quota_mid_rollout_leaves_the_endpoint_serving(
     assert "Traceback" not in out
     assert probe.errors == [] and set(probe.answers) == {old}
     assert vlive.serving("us-central1", "iris") == {"iris/v1": 100}
-    twin_knobs(vertex_serving_cpus=64)
+    twin_knobs(quotas={"custom_model_serving_cpus": {"*": 64}})
     assert repo.apply().returncode == 0
     (dm,) = vlive.endpoint_of("us-central1", "iris")["deployedModels"]
     assert dm["id"] != old and dm["dedicatedResources"]["machineSpec"]["machineType"] == (

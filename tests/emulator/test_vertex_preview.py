@@ -278,7 +278,7 @@ def test_resource_pools(
         body={"deployedModel": {"model": f"{parent(project)}/models/s", **shared}},
     )
     assert "SHARED_RESOURCES" in api_error(refused.execute, 400)["message"]
-    twin_knobs(vertex_serving_cpus=10)
+    twin_knobs(quotas={"custom_model_serving_cpus": {"*": 10}})
     for _ in range(2):  # two deployments on one pool: its 8 CPUs (2 x n1-standard-4), once
         done = deploy(vertex_client, wait_vertex, ep["name"], model, **shared)
         assert "error" not in done, done

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from deployer.emulator.knobs import VERTEX_REALISM, Knobs
 from deployer.emulator.vertex.routes import project_number
 from emulator.helpers import api_error
@@ -22,10 +24,11 @@ from emulator.vertex_support import (
 def test_realism_is_off_by_default_and_the_profile_turns_it_on() -> None:
     plain = Knobs()
     assert not plain.vertex_service_names and plain.vertex_undeploy_settle_s == 0
-    assert plain.vertex_label_precedence == "version" and plain.vertex_serving_cpus == 0
+    assert plain.vertex_label_precedence == "version" and plain.quotas == {}
     real = Knobs(**VERTEX_REALISM)
     real.validate()
     assert real.vertex_service_names and real.vertex_undeploy_settle_s > 0
+    assert real.quotas == {"custom_model_serving_cpus": {"*": 64}}
 
 
 def test_service_names_carry_the_project_number_and_19_digit_ids(
@@ -72,7 +75,7 @@ def test_which_label_level_wins_is_a_knob(
 def test_serving_quota_fails_the_deploy_inside_its_operation(
     vertex_client: Any, wait_vertex: Any, project: str, twin_knobs: Any
 ) -> None:
-    twin_knobs(vertex_serving_cpus=6)
+    twin_knobs(quotas={"custom_model_serving_cpus": {"*": 6}})
     model = str(upload(vertex_client, wait_vertex, project)["response"]["model"])
     ep = create_endpoint(vertex_client, wait_vertex, project)["name"]
     two = {**CPU, "maxReplicaCount": 2}  # 2 x n1-standard-2: 4 CPUs
@@ -89,6 +92,54 @@ def test_serving_quota_fails_the_deploy_inside_its_operation(
     after = endpoints(vertex_client).get(name=ep).execute()
     assert after["deployedModels"] == before["deployedModels"]
     assert after["trafficSplit"] == before["trafficSplit"]
+
+
+def test_a_deploy_is_charged_against_the_limits_service_usage_reports(
+    vertex_client: Any, wait_vertex: Any, project: str, twin: Any, twin_knobs: Any
+) -> None:
+    """Issue 23: one quota table. What Service Usage reports for a GPU metric in a region is
+    what a deploy there is refused by (and another region keeps the default)."""
+    from deployer.accounting.quota import GPU_METRICS
+    from deployer.providers.project.client import project_clients
+    from deployer.providers.project.quotas import limits_by_region, serving_quota_metrics
+
+    t4 = GPU_METRICS["NVIDIA_TESLA_T4"]
+    twin_knobs(quotas={"custom_model_serving_nvidia_t4_gpus": {"us-central1": 2}})
+    reported = limits_by_region(
+        serving_quota_metrics(project_clients(project, emulator=twin.url).quotas),
+        ["us-central1", "europe-west4"],
+    )
+    assert reported[(t4, "us-central1")] == 2 and reported[(t4, "europe-west4")] == 8
+    model = str(upload(vertex_client, wait_vertex, project)["response"]["model"])
+    ep = create_endpoint(vertex_client, wait_vertex, project)["name"]
+    gpu = {"machineType": "n1-standard-4", "acceleratorType": "NVIDIA_TESLA_T4"}
+    two = {"machineSpec": {**gpu, "acceleratorCount": 1}, "minReplicaCount": 1,
+           "maxReplicaCount": 2}  # fmt: skip
+    first = deploy(vertex_client, wait_vertex, ep, model, {"0": 100}, dedicatedResources=two)
+    assert "error" not in first, first
+    failed = deploy(vertex_client, wait_vertex, ep, model, dedicatedResources=two)
+    assert failed["error"]["code"] == 8, failed
+    message = failed["error"]["message"]
+    assert f"{t4}: asked for 2 NVIDIA_TESLA_T4 GPUs" in message
+    assert "with 2 of 2 in use in us-central1" in message
+
+
+def test_the_cpu_flag_is_the_cpu_quota_and_the_profile_holds_under_the_flags() -> None:
+    """`--vertex-serving-cpus N` is short for `--quota custom_model_serving_cpus=N`; the
+    realism profile's 64 holds where the flags set nothing."""
+    from deployer.emulator.project_knobs import from_flags
+
+    profile = VERTEX_REALISM["quotas"]
+    assert from_flags([], [], [], [], serving_cpus=8)["quotas"] == {
+        "custom_model_serving_cpus": {"*": 8}
+    }
+    assert from_flags([], [], [], [], under=profile)["quotas"] == profile
+    flags = ["custom_model_serving_cpus@us-central1=8"]
+    assert from_flags(flags, [], [], [], under=profile)["quotas"] == {
+        "custom_model_serving_cpus": {"*": 64, "us-central1": 8}
+    }
+    with pytest.raises(ValueError, match="--vertex-serving-cpus must be >= 0"):
+        from_flags([], [], [], [], serving_cpus=-3)
 
 
 def test_deploys_fail_inside_their_operation_at_the_failure_rate(

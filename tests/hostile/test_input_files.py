@@ -113,3 +113,29 @@ def test_a_quote_heavy_text_is_scanned_in_linear_time() -> None:
     text = '"\\"' * 2_000_000
     with pytest.raises(jsonfile.InputError, match="not valid JSON"):
         jsonfile.parse(text, "x")
+
+
+PRICES: dict[str, tuple[Callable[[Path], None], str, str]] = {
+    "fifo": (_fifo, "manifests/deployer.yaml:", "names manifests/prices.yaml, not a file"),
+    "dev-zero": (_zero, "manifests/deployer.yaml:", "names manifests/prices.yaml, not a file"),
+    "directory": (lambda p: p.mkdir(), "manifests/deployer.yaml:", "not a file"),
+    "too-big": (
+        lambda p: p.write_bytes(b"# " + b"x" * (1 << 20) + b"\n"),
+        "manifests/prices.yaml:",
+        "over the 1,048,576-byte limit",
+    ),
+    "binary": (_bytes(bytes(range(256)) * 4), "manifests/prices.yaml:", "not UTF-8 text"),
+    "deep": (_bytes(b"[" * 100_000 + b"]" * 100_000 + b"\n"), "manifests/prices.yaml:", "YAML"),
+    "not-a-mapping": (_bytes(b"- 1\n"), "manifests/prices.yaml:1:1:", "a prices file is a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PRICES))
+def test_a_hostile_prices_file_is_one_positioned_line(repo: Repo, case: str) -> None:
+    """Issue 23: deployer.yaml's `prices:` file is read like a manifest."""
+    make, where, needle = PRICES[case]
+    repo.write([model("m", [version("v1")], regions=["us-central1"])], prices="prices.yaml")
+    make(repo.manifests / "prices.yaml")
+    result = repo.run("validate", "manifests", timeout=TIMEOUT)
+    line = assert_one_line_error(result, needle)
+    assert line.startswith(where), line

@@ -15,7 +15,22 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from deployer.core.plan import Action, ActionKind, FieldChange, Ignored, Plan, Route, note
+from deployer.core.plan import (
+    Action,
+    ActionKind,
+    Amount,
+    Cost,
+    Extent,
+    FieldChange,
+    Footprint,
+    Ignored,
+    Monthly,
+    Plan,
+    QuotaRoom,
+    Route,
+    Usage,
+    note,
+)
 from deployer.core.resources import ResourceKey
 from deployer.render.markdown import render_markdown, render_markdown_many
 
@@ -103,10 +118,40 @@ def _plan(t: list[str]) -> Plan:
         environment=t[22],
         emulator=t[23],
         commit=t[24],
+        resources=_usage(t),
+        cost=_cost(t),
     )
 
 
-SLOTS = 25
+def _usage(t: list[str]) -> Usage:
+    """Resources with user text where a saved plan has it: region and model keys (`REGION/MODEL`
+    keys never hold `/` otherwise), GPU types, machine types, quota metrics, notes."""
+    region, one, two = (x.replace("/", "") for x in (t[25], t[26], t[27]))
+    small, big = Amount(2, 7.5), Amount(8, 30, {t[28]: 2}, unknown=(t[29],))
+    change = Footprint(Extent(small, small), Extent(small, big), Extent(big, big))
+    return Usage(
+        regions={
+            region: dataclasses.replace(change, quota=(QuotaRoom(t[30], 8, 10, 2, ok=False),))
+        },
+        models={f"{region}/{one}": change, f"{region}/{two}": change},
+        notes=(t[31],),
+    )
+
+
+def _cost(t: list[str]) -> Cost:
+    region, one, two = (x.replace("/", "") for x in (t[25], t[26], t[27]))
+    money = Monthly(10, None, 20, None, 10, 30)
+    return Cost(
+        "USD",
+        t[32],
+        as_of=t[33],
+        total=Monthly(20, None, 40, None, 20, 60),
+        models={f"{region}/{one}": money, f"{region}/{two}": money},
+        unknown=(t[34], "b"),
+    )
+
+
+SLOTS = 35
 
 
 def _structure(tokens: list[Token]) -> list[Any]:

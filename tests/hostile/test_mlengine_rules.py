@@ -198,3 +198,57 @@ def test_the_twin_refuses_oversized_artifacts_in_create(
     with pytest.raises(ArtifactError, match=needle):
         check_limits(_Reader(sizes), "gs://b/m", machine)  # type: ignore[arg-type]
     check_limits(_Reader([1, 2, 3]), "gs://b/m", machine)  # type: ignore[arg-type]
+
+
+def test_destroy_honours_protect_false_as_declared_where_labels_are_fixed(
+    repo: Repo, live: Live
+) -> None:
+    """Issue 19, item 13: created protected on the global endpoint (its label cannot be lifted),
+    then declared `protect: false`: the plan says where the protection now lives, and destroy,
+    which reads the manifests, deletes it."""
+    guarded = {**_global(), "protect": True}
+    repo.write([guarded, model("other", [version("v1")], regions=["us-central1"])])
+    assert repo.apply().returncode == 0
+    repo.write([{**guarded, "protect": False}, model("other", [version("v1")])])
+    result, plan = repo.plan_json()
+    assert result.returncode == 0 and plan["actions"] == [], plan
+    (note,) = [w for w in plan["warnings"] if "protect" in w]
+    assert note.startswith("global/g: protect: false holds while it is declared (destroy deletes")
+    result = repo.run("destroy", "manifests", "--auto-approve")
+    assert result.returncode == 0, str(result)
+    assert live.snapshot() == {}
+
+
+def test_destroy_honours_protect_true_as_declared_where_labels_are_fixed(
+    repo: Repo, live: Live
+) -> None:
+    repo.write([_global()])
+    assert repo.apply().returncode == 0
+    repo.write([{**_global(), "protect": True}])
+    result, plan = repo.plan_json()
+    assert result.returncode == 0 and plan["actions"] == [], plan
+    (note,) = [w for w in plan["warnings"] if "protect" in w]
+    assert "protect: true holds while it is declared" in note
+    assert "removed from the manifests it would not be protected" in note
+    result = repo.run("destroy", "manifests", "--auto-approve")
+    assert result.returncode == 1, str(result)
+    assert "global/g is protected (protect: true in the manifests)" in result.stdout
+    assert "global/g" in live.snapshot()
+
+
+def test_a_replaced_model_gets_its_labels_and_no_warning_says_otherwise(
+    repo: Repo, live: Live
+) -> None:
+    first = {**_global(), "labels": {"owner": "x"}}
+    repo.write([first])
+    assert repo.apply().returncode == 0
+    repo.write([{**first, "labels": {"owner": "y"}, "online_prediction_logging": True}])
+    result, plan = repo.plan_json("--allow-downtime")
+    assert result.returncode == 0, str(result)
+    assert [a["kind"] for a in plan["actions"] if a["address"] == "global/g"] == [
+        "delete-then-create"
+    ]
+    assert not [w for w in plan["warnings"] if "cannot change after creation" in w], plan
+    assert repo.apply("--allow-downtime").returncode == 0
+    assert live.snapshot()["global/g"]["labels"]["owner"] == "y"
+    repo.assert_no_changes()

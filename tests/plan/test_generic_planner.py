@@ -525,7 +525,7 @@ class Fairground:
     def observed(self) -> list[ObservedResource]:
         out = []
         for i in self.items:
-            k, fields, ref = i.key, dict(i.fields), ""
+            k, fields, ref, within = i.key, dict(i.fields), "", ""
             if k.kind == "hall":
                 current = self.hall(k.model)
                 k = k if current is i else k.with_instance(str(i.ident))
@@ -541,7 +541,13 @@ class Fairground:
                 current = self.current_stand(k.model, k.version or "")
                 k = k if current is i else k.with_instance(str(i.ident))
                 ref = str(i.exhibit)
-            out.append(ObservedResource(k, fields, dict(i.labels), ident=str(i.ident), ref=ref))
+                hall = self.hall(k.model)
+                within = "" if hall is not None and i.hall == hall.ident else str(i.hall)
+            out.append(
+                ObservedResource(
+                    k, fields, dict(i.labels), ident=str(i.ident), ref=ref, within=within
+                )
+            )
         return out
 
     def check(self) -> None:

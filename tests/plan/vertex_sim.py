@@ -127,10 +127,11 @@ class VertexSim:
             labels = {k: x for k, x in self._merged(g, v).items() if k != "deployer-artifact"}
             if "deployer-version" not in v.labels:
                 labels = dict(v.labels)  # model-level ownership does not make it ours
+            fields = {**v.fields, "alias": alias if alias in v.aliases else None}
             out.append(
                 ObservedResource(
                     ResourceKey(region, name, alias, instance=instance),
-                    dict(v.fields),
+                    fields,
                     labels,
                     is_default="default" in v.aliases,
                     ident=str(v.vid),
@@ -174,6 +175,7 @@ class VertexSim:
                     dict(g.endpoints[d.ep].labels),
                     ident=str(d.dm),
                     ref=str(d.vid),
+                    within="" if d.ep == current else str(d.ep),
                 )
             )
         return out
@@ -320,6 +322,10 @@ class VertexSim:
             if vid is None:
                 raise Refused(f"{key.address}: not found")
             v = g.versions[vid]
+            if "versionAliases" in masks:  # an alias held elsewhere moves
+                for other in g.versions.values():
+                    other.aliases.discard(fields["alias"])
+                v.aliases.add(fields["alias"])
             if "versionDescription" in masks:
                 v.fields["versionDescription"] = fields["versionDescription"]
             if "labels" in masks:

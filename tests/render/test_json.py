@@ -9,7 +9,21 @@ from typing import Any
 import pytest
 
 from deployer.core.errors import DeployerError
-from deployer.core.plan import FORMAT_VERSION, Action, ActionKind, FieldChange, Plan, Route
+from deployer.core.plan import (
+    FORMAT_VERSION,
+    Action,
+    ActionKind,
+    Amount,
+    Cost,
+    Extent,
+    FieldChange,
+    Footprint,
+    Monthly,
+    Plan,
+    QuotaRoom,
+    Route,
+    Usage,
+)
 from deployer.render.jsonplan import dumps_plan, loads_plan, plan_from_json, plan_to_json
 from deployer.render.text import text_plain
 from deployer.workflow import resolved
@@ -108,6 +122,30 @@ def test_none_and_empty_are_kept_apart(plan: Plan) -> None:
     assert by_id["create:us-central1/fashion_mnist/v3"].desired["acceleratorConfig"] is None
 
 
+BIG = Amount(16, 60.5, {"NVIDIA_TESLA_T4": 2}, unbounded=True, unknown=("z9-new-8",))
+USAGE = Usage(
+    regions={
+        "us-central1": Footprint(
+            Extent(Amount(4, 15), BIG),
+            Extent(BIG, BIG),
+            Extent(BIG, BIG),
+            (QuotaRoom("custom_model_serving_cpus", 20, 24, 18.5, 5.5, 4, known=False, ok=False),),
+        )
+    },
+    models={"us-central1/fashion_mnist": Footprint(Extent(BIG, BIG), Extent(BIG, BIG))},
+    notes=("machine types without a known shape (not counted): z9-new-8",),
+)
+COST = Cost(
+    "EUR",
+    "prices file manifests/prices.yaml",
+    as_of="2026-01-15",
+    total=Monthly(1.5, None, 2.5, None, 1.25, 3.75),
+    models={"us-central1/fashion_mnist": Monthly(1.5, None, 2.5, None, 1.25, 3.75)},
+    unknown=("us-central1/fashion_mnist/v2: no price for NVIDIA_TESLA_T4 in us-central1",),
+    twin=True,
+)
+
+
 def test_every_plan_field_is_carried() -> None:
     """A field added to Plan, Action or FieldChange must reach the document, or this fails."""
     base = full_plan()
@@ -153,12 +191,22 @@ def test_every_plan_field_is_carried() -> None:
                 "digest": "ab" * 32,
             }
         },
+        resources=USAGE,
+        cost=COST,
     )
+    region = USAGE.regions["us-central1"]
     carried = (
         (Plan, plan),
         (Action, action),
         (FieldChange, action.changes[0]),
         (type(action.key), action.key),
+        (Usage, USAGE),
+        (Footprint, region),
+        (Extent, region.after),
+        (Amount, region.after.at_max),
+        (QuotaRoom, region.quota[0]),
+        (Cost, COST),
+        (Monthly, COST.total),
     )
     for cls, obj in carried:
         for f in dataclasses.fields(cls):
@@ -207,6 +255,12 @@ def test_unknown_major_version_is_refused(plan: Plan, version: str) -> None:
         (lambda d: d["actions"][0].update(why=3), "malformed"),
         (lambda d: d["actions"][0].update(why={"code": "no such reason"}), "malformed"),
         (lambda d: d["actions"][0].update(address="global/other"), "malformed"),
+        (lambda d: d.update(resources={"us-central1": 3}), "malformed"),
+        (lambda d: d.update(resources={"us-central1": {"before": {}}}), "missing 'min'"),
+        (lambda d: d.update(resources={"r": {"before": {"min": {"vcpus": "8"}}}}), "malformed"),
+        (lambda d: d.update(cost={"currency": 3}), "malformed"),
+        (lambda d: d.update(cost={"currency": "USD", "monthly_after": True}), "malformed"),
+        (lambda d: d.update(cost={"currency": "USD", "unknown": [None]}), "malformed"),
     ],
 )
 def test_broken_documents_are_refused_with_a_clear_error(

@@ -31,10 +31,10 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from deployer.accounting.quota import SERVICE, full_metric
+from deployer.accounting.quota import SERVICE
 from deployer.emulator.apierrors import ApiError, invalid, not_found
 from deployer.emulator.knobs import KnobBox, Knobs
-from deployer.emulator.project import fixtures
+from deployer.emulator.project import fixtures, quotas
 from deployer.emulator.project_knobs import ANY_REGION, PERMISSION_RE, REGIONS
 
 Json = dict[str, Any]
@@ -94,7 +94,7 @@ class ProjectService:
     def quota_metrics(self, project: str, service: str, query: dict[str, list[str]]) -> Json:
         if service != SERVICE:
             return {}
-        overrides = {full_metric(k): v for k, v in self.knobs.get().quotas.items()}
+        overrides = quotas.overrides(self.knobs.get())
         names = sorted({*fixtures.DEFAULT_LIMITS, *overrides})
         start = int((query.get("pageToken") or ["0"])[0] or 0)
         size = int((query.get("pageSize") or ["0"])[0] or 0) or len(names)

@@ -21,6 +21,7 @@ from deployer.emulator.apierrors import (
     precondition,
 )
 from deployer.emulator.listing import paginate
+from deployer.emulator.project import quotas
 from deployer.emulator.service import now_iso
 from deployer.emulator.store import Row
 from deployer.emulator.vertex import rules
@@ -382,27 +383,6 @@ class Endpoints(Registry):
         op.data["metadata"]["deploymentStage"] = "SUCCESSFULLY_DEPLOYED"
         op.data["response"] = {"@type": TYPE + "DeployModelResponse", "deployedModel": deployed}
 
-    def _serving_cpus(self, row: Row, skip: str | None = None) -> int:
-        """Custom model serving CPUs in use in the endpoint's project and region (quota is
-        charged at maxReplicaCount [DOCS autoscaling]), leaving out deployed model `skip`. A
-        pool counts once while a model is deployed on it ([DOCS model-co-hosting]: "An empty
-        deployment resource pool does not consume resource quota")."""
-        used = 0
-        pools: set[str] = set()
-        for endpoint in self.store.children(VENDPOINT, ENDPOINT, row.parent):
-            for dm in endpoint.data["deployedModels"]:
-                if endpoint.name == row.name and dm["id"] == skip:
-                    continue
-                if dm.get("sharedResources"):
-                    pools.add(str(dm["sharedResources"]))
-                else:
-                    used += _cpus(dm["dedicatedResources"])
-        for name in pools:
-            pool = self.store.get(VPOOL, ENDPOINT, name)
-            if pool is not None:
-                used += _cpus(pool.data["dedicatedResources"])
-        return used
-
     def _previous(self, row: Row, options: Json) -> Json:
         """The deployment a rolling update replaces ([DD v1beta1] RolloutOptions
         .previousDeployedModel: "ID of the DeployedModel that this deployment should
@@ -487,22 +467,30 @@ class Endpoints(Registry):
             )
 
     def _quota_refusal(self, row: Row, resources: Json, skip: str | None) -> tuple[str, str] | None:
-        limit = self.knobs.get().vertex_serving_cpus
-        asked, used = _cpus(resources), self._serving_cpus(row, skip)
-        if not limit or used + asked <= limit:
-            return None
-        machine = resources["machineSpec"]["machineType"]
+        """RESOURCE_EXHAUSTED when the deployment does not fit the project's serving quota in
+        the endpoint's region beside the project's other deployments (leaving out deployed
+        model `skip`, which it replaces): the limits Service Usage reports (project/quotas)."""
+        others = [
+            dm["dedicatedResources"]
+            for endpoint in self.store.children(VENDPOINT, ENDPOINT, row.parent)
+            for dm in endpoint.data["deployedModels"]
+            if dm.get("dedicatedResources") and not (endpoint.name == row.name and dm["id"] == skip)
+        ]
+        # A pool counts once while a model is deployed on it ([DOCS model-co-hosting]: "An
+        # empty deployment resource pool does not consume resource quota").
+        pools = {
+            str(dm["sharedResources"])
+            for endpoint in self.store.children(VENDPOINT, ENDPOINT, row.parent)
+            for dm in endpoint.data["deployedModels"]
+            if dm.get("sharedResources")
+        }
+        for name in sorted(pools):
+            pool = self.store.get(VPOOL, ENDPOINT, name)
+            if pool is not None:
+                others.append(pool.data["dedicatedResources"])
         region = row.name.split("/")[3]
-        # the words of the service's quota failures (vertex-ai-samples#700, #3479: code 8,
-        # "The following quota metrics exceed quota limits: aiplatform.googleapis.com/..."); the
-        # metric name and the amounts after it are [INF]
-        return (
-            "RESOURCE_EXHAUSTED",
-            f"The following quota metrics exceed quota limits: {cv.SERVING_CPU_QUOTA}: "
-            f"asked for {asked} CPUs ({resources['maxReplicaCount']} x {machine}, "
-            f"{cv.vcpus(machine)} vCPUs each, charged at maxReplicaCount) with {used} of "
-            f"{limit} in use in {region}.",
-        )
+        why = quotas.refusal(self.knobs.get(), region, resources, others)
+        return None if why is None else ("RESOURCE_EXHAUSTED", why)
 
     def _deploy_refusal(
         self, op: Row, row: Row, deployed: Json, vrow: Row
@@ -750,11 +738,6 @@ def _rolled(wanted: Json, previous: Json) -> Json:
         if k in previous and wanted.get(k) is None
     }
     return {**inherited, **wanted, "rolloutOptions": options}
-
-
-def _cpus(resources: Json) -> int:
-    machine = (resources.get("machineSpec") or {}).get("machineType") or cv.DEFAULT_MACHINE_TYPE
-    return cv.vcpus(machine) * int(resources.get("maxReplicaCount") or 1)
 
 
 def _table(config: Any) -> str | None:

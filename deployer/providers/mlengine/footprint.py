@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deployer.accounting.footprint import Deployment, Rollout
+from deployer.accounting.footprint import Deployment
+from deployer.core.resources import VERSION, ResourceKey
 from deployer.providers.mlengine import catalog
 
 
@@ -41,5 +42,8 @@ def deployment(endpoint: str, model: str, version: str, fields: Mapping[str, Any
     )
 
 
-REPLACE_ROLLOUT = Rollout.DELETE_THEN_CREATE
-"""An ml v1 version is replaced by deleting it and creating it again (DESIGN section 5)."""
+def of_resource(key: ResourceKey, fields: Mapping[str, Any]) -> Deployment | None:
+    """A version (desired or live) as accounting data; a model runs nothing itself."""
+    if key.kind != VERSION or key.version is None:
+        return None
+    return deployment(key.endpoint, key.model, key.version, fields)

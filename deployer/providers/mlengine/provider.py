@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from deployer.core.errors import UsageError
 from deployer.core.model import ResourceModel
-from deployer.core.provider import Answer, Imported
+from deployer.core.provider import Answer
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
 from deployer.core.stack import Stack
+from deployer.providers.adoption import ImportsThrough
 from deployer.providers.errors import ProviderError
 from deployer.providers.mlengine import catalog, schemas, state
 from deployer.providers.mlengine.client import MLClient
@@ -18,11 +20,14 @@ from deployer.providers.mlengine.writer import OPERATION_TIMEOUT, MLEngineWriter
 from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 
+if TYPE_CHECKING:
+    from deployer.accounting.footprint import Deployment
+
 APPLY_PARALLELISM = catalog.MAX_CONCURRENT_VERSION_OPS
 """At most 10 version operations run at once per project: more threads would only queue."""
 
 
-class MLEngineProvider:
+class MLEngineProvider(ImportsThrough):
     """AI Platform Prediction (`ml` v1) for one project.
 
     The client is built lazily per thread, so constructing a provider costs nothing and imports
@@ -55,6 +60,13 @@ class MLEngineProvider:
 
     def read(self, endpoints: Iterable[str], stack: str | None = None) -> list[ObservedResource]:
         return read_state(self.project, endpoints, stack, self.parallelism, client=self.client)
+
+    def deployment(self, key: ResourceKey, fields: Mapping[str, Any]) -> Deployment | None:
+        """A version's nodes (deployer.accounting.capabilities.Metered); ml v1 has no public
+        serving quota to read and no price catalog any more (prices come from a prices file)."""
+        from deployer.providers.mlengine.footprint import of_resource
+
+        return of_resource(key, fields)
 
     def create(
         self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
@@ -116,34 +128,10 @@ class MLEngineProvider:
         answer = predict(self.client, key, {"instances": instances})
         return list(answer.get("predictions", []))
 
-    def manifest_entry(
-        self,
-        model: ObservedResource,
-        children: Sequence[ObservedResource],
-        default_region: str,
-        only: str | None,
-    ) -> Imported:
-        from deployer.providers.mlengine.importer import manifest_entry
+    def importer(self) -> ModuleType:
+        from deployer.providers.mlengine import importer
 
-        return manifest_entry(model, children, default_region, only)
-
-    def adopted(
-        self,
-        model: ObservedResource,
-        children: Sequence[ObservedResource],
-        desired: Sequence[DesiredResource],
-        origin: Mapping[str, str],
-        specs: Mapping[ResourceKey, str],
-        stack: str,
-    ) -> list[ObservedResource]:
-        from deployer.providers.mlengine.importer import adopted
-
-        return adopted(model, children, desired, origin, specs, stack)
-
-    def restore(self, model: ObservedResource, children: Sequence[ObservedResource]) -> list[str]:
-        from deployer.providers.mlengine.importer import restore
-
-        return restore(self, model, children)
+        return importer
 
     def adopt(
         self,

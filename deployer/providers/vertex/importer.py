@@ -216,11 +216,11 @@ def adopted(
     has written its labels, aliases and the endpoint's name (model and version labels merge
     on read, the version's winning)."""
     from deployer.providers.vertex import observe
-    from deployer.providers.vertex.writer import label_values
+    from deployer.providers.vertex.writer import VertexWriter, label_values
 
     region = model.key.endpoint
     head = next(d for d in desired if d.key.version is None and not d.key.part)
-    model_level = label_values({**head.labels, ownership.LABEL_SPEC: specs[head.key]})
+    model_level = VertexWriter.model_labels(head.labels)
     bodies = {
         str(r.private.get("versionId")): copy.deepcopy(dict(r.private))
         for r in children

@@ -258,13 +258,26 @@ class Identity:
         return f"{self.version}#{self.instance}" if self.instance else self.version
 
 
+def version_of(body: Mapping[str, Any]) -> str | None:
+    """The manifest version (its alias) a registry version is: its `deployer-version` label,
+    unless the label contradicts the one alias it holds. A read merges model and version labels
+    and which level wins is undocumented: a model-level `deployer-version` left by an older
+    deployer (or a first upload that failed halfway) would name every version alike when the
+    model level wins (issue 19); the aliases are the registry's own."""
+    label = (body.get("labels") or {}).get(catalog_vertex.LABEL_VERSION)
+    held = [a for a in body.get("versionAliases") or () if a != catalog_vertex.DEFAULT_ALIAS]
+    if label is None or label in held or len(held) != 1:
+        return label
+    return held[0]
+
+
 def version_identities(versions: Sequence[Mapping[str, Any]]) -> dict[str, Identity]:
     """versionId -> identity: per ALIAS the alias holder (else the highest id) is current."""
     by_alias: dict[str, list[Mapping[str, Any]]] = {}
     out: dict[str, Identity] = {}
     for body in versions:
         vid = str(body.get("versionId", ""))
-        alias = (body.get("labels") or {}).get(catalog_vertex.LABEL_VERSION)
+        alias = version_of(body)
         if alias:
             by_alias.setdefault(alias, []).append(body)
         else:
@@ -281,9 +294,7 @@ def version_identities(versions: Sequence[Mapping[str, Any]]) -> dict[str, Ident
 
 def newest_labelled(versions: Sequence[Mapping[str, Any]], alias: str) -> Mapping[str, Any] | None:
     """The registry version labelled `alias` with the highest id (the latest upload)."""
-    labelled = [
-        b for b in versions if (b.get("labels") or {}).get(catalog_vertex.LABEL_VERSION) == alias
-    ]
+    labelled = [b for b in versions if version_of(b) == alias]
     return max(labelled, key=lambda b: _vid_order(str(b.get("versionId", ""))), default=None)
 
 
@@ -298,6 +309,7 @@ def observe_version(
             "artifactDigest": labels.get(LABEL_ARTIFACT),
             "containerSpec": container_spec(body.get("containerSpec")),
             "versionDescription": body.get("versionDescription", ""),
+            "alias": who.version if who.version in (body.get("versionAliases") or ()) else None,
         },
         labels={k: v for k, v in labels.items() if k != LABEL_ARTIFACT},
         is_default=catalog_vertex.DEFAULT_ALIAS in (body.get("versionAliases") or ()),
@@ -313,35 +325,33 @@ def endpoint_model(body: Mapping[str, Any]) -> str | None:
     return (body.get("labels") or {}).get(catalog_vertex.LABEL_MODEL)
 
 
+LABEL_REPLACES = "deployer-replaces"
+"""On an endpoint created to replace another (create-then-delete): the id of the one it
+replaces. Internal: never compared, kept by every label patch."""
+
+
 def rank_endpoints(
     bodies: Iterable[Mapping[str, Any]], stack: str | None
 ) -> list[Mapping[str, Any]]:
-    """One model's endpoints, the current one first: this stack's, then the newest. An endpoint
-    replaced create-then-delete has its successor created beside it: from then on the new one
-    is current (writes to the model's endpoint go there) and the old one is drained and goes
-    (`deployer.plan.planner`); a duplicate left by an interrupted create goes the same way."""
+    """One model's endpoints, the current one first: this stack's; among them the successor of
+    another one still there (an endpoint replaced create-then-delete: writes go to the new one
+    while the old one is drained and goes, `deployer.plan.planner`), then the oldest (a
+    duplicate left by an interrupted create, or made by hand, goes; the original's URL stays)."""
+    bodies = list(bodies)
+    live = {last_segment(str(b.get("name", ""))) for b in bodies}
 
-    def order(body: Mapping[str, Any]) -> tuple[bool, str, tuple[int, str]]:
-        theirs = (
-            stack is not None and (body.get("labels") or {}).get(ownership.LABEL_STACK) != stack
-        )
+    def order(body: Mapping[str, Any]) -> tuple[bool, bool, str, tuple[int, str]]:
+        labels = body.get("labels") or {}
+        theirs = stack is not None and labels.get(ownership.LABEL_STACK) != stack
+        successor = labels.get(LABEL_REPLACES, "") in live
         return (
             theirs,
-            _descending(str(body.get("createTime", ""))),
-            _descending_id(last_segment(str(body["name"]))),
+            not successor,
+            str(body.get("createTime", "")),
+            _vid_order(last_segment(str(body["name"]))),
         )
 
     return sorted(bodies, key=order)
-
-
-def _descending(text: str) -> str:
-    """A sort key ordering RFC 3339 times (same length and zone) newest first."""
-    return "".join(chr(0x10FFFF - ord(ch)) for ch in text)
-
-
-def _descending_id(text: str) -> tuple[int, str]:
-    number, raw = _vid_order(text)
-    return (-number, _descending(raw))
 
 
 def deployment_identities(
@@ -386,7 +396,7 @@ def observe_endpoint(
     return ObservedResource(
         key=ResourceKey(region, model, part=ENDPOINT, instance=instance),
         fields={**endpoint_fields(body), "traffic": traffic},
-        labels=dict(body.get("labels") or {}),
+        labels={k: v for k, v in (body.get("labels") or {}).items() if k != LABEL_REPLACES},
         etag=str(body.get("etag", "")),
         ident=last_segment(str(body.get("name", ""))),
         private=dict(body),
@@ -399,6 +409,7 @@ def observe_deployment(
     dm: Mapping[str, Any],
     who: Identity,
     endpoint_labels: Mapping[str, str],
+    within: str = "",
     stack: str | None = None,
 ) -> ObservedResource:
     return ObservedResource(
@@ -409,6 +420,7 @@ def observe_deployment(
         labels=dict(endpoint_labels) if who.managed else {},
         ident=str(dm.get("id", "")),
         ref=str(dm.get("modelVersionId", "")),
+        within=within,
         private=dict(dm),
     )
 
@@ -444,7 +456,9 @@ def assemble_model(
             }
         out.append(observe_endpoint(region, model, body, who, endpoint_instance))
         out.extend(
-            observe_deployment(region, model, dm, who[str(dm.get("id", ""))], labels, stack)
+            observe_deployment(
+                region, model, dm, who[str(dm.get("id", ""))], labels, endpoint_instance, stack
+            )
             for dm in dms
         )
     return out

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from deployer.core.errors import UsageError
 from deployer.core.model import ResourceModel
-from deployer.core.provider import Answer, Imported
+from deployer.core.provider import Answer
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
 from deployer.core.stack import Stack
+from deployer.providers.adoption import ImportsThrough
 from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
 from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexBetaClient, VertexClient
 from deployer.providers.vertex.reader import read_state
 from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWriter
+
+if TYPE_CHECKING:
+    from deployer.accounting.capabilities import QuotaReading
+    from deployer.accounting.footprint import Deployment
+    from deployer.providers.project.client import Billing
 
 KINDS = ("model", "version", "endpoint", "deployment", "pool")
 
@@ -30,7 +37,7 @@ APPLY_PARALLELISM = 64
 quota; the LRO limiter keeps submissions within 60 per region and minute however many run."""
 
 
-class VertexProvider:
+class VertexProvider(ImportsThrough):
     """Vertex AI (`aiplatform` v1) for one project.
 
     Constructing one costs nothing and imports no Google client code. Pass `client` to share one
@@ -59,6 +66,8 @@ class VertexProvider:
         self.stack = stack
         self.on_stage = on_stage
         self._beta: VertexClient | None = None
+        self.pools: dict[tuple[str, str], dict[str, Any]] = {}
+        """(region, name) -> a declared or live pool's fields (for accounting)."""
         self._beta_lock = threading.Lock()
         self.writer = VertexWriter(
             self.client,
@@ -85,15 +94,65 @@ class VertexProvider:
     def desired(self, stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
         from deployer.providers.vertex import state
 
-        return state.desired_resources(stack, digests)
+        desired = state.desired_resources(stack, digests)
+        self._remember_pools(desired)
+        return desired
 
     def read(self, endpoints: Iterable[str], stack: str | None = None) -> list[ObservedResource]:
         """`endpoints` are regions here."""
         if stack is not None:
             self.stack = stack
-        return read_state(
+        observed = read_state(
             self.project, endpoints, stack, self.parallelism, client=self.client, beta=self.beta
         )
+        self._remember_pools(observed)
+        return observed
+
+    def _remember_pools(self, resources: Iterable[DesiredResource | ObservedResource]) -> None:
+        """The pools declared or live, for the accounting of the deployments on them (a
+        declared pool's settings win: a pool in use never changes)."""
+        for r in resources:
+            if r.key.kind == "pool":
+                self.pools.setdefault((r.key.endpoint, r.key.model), dict(r.fields))
+
+    # ---- accounting (deployer.accounting.capabilities) ----------------------------------------
+
+    def deployment(self, key: ResourceKey, fields: Mapping[str, Any]) -> Deployment | None:
+        from deployer.providers.vertex.footprint import of_resource
+
+        return of_resource(key, fields, self.pools)
+
+    def serving_quota(self, regions: Sequence[str], stack: str) -> QuotaReading:
+        """Custom model serving quota (Service Usage) and others' deployments, per region."""
+        from deployer.providers.project.client import (
+            CHECK_TIMEOUT,
+            DOCTOR_RETRY,
+            ServiceUsageQuotas,
+        )
+        from deployer.providers.vertex.usage import quota_reading
+
+        quotas = ServiceUsageQuotas(
+            self.project, emulator=self.client.emulator, retry=DOCTOR_RETRY, timeout=CHECK_TIMEOUT
+        )
+        return quota_reading(self.client, quotas, regions, stack)
+
+    def price_catalog_url(self) -> str:
+        return self._billing().url()
+
+    def price_skus(self, currency: str) -> tuple[list[dict[str, Any]], bool]:
+        """Vertex AI's prediction SKUs from the Cloud Billing Catalog."""
+        from deployer.providers.project.billing import prediction_skus
+
+        return prediction_skus(self._billing(), currency)
+
+    def _billing(self) -> Billing:
+        from deployer.providers.project.client import CHECK_TIMEOUT, DOCTOR_RETRY, Billing
+
+        return Billing(
+            self.project, emulator=self.client.emulator, retry=DOCTOR_RETRY, timeout=CHECK_TIMEOUT
+        )
+
+    # ---- writes ------------------------------------------------------------------------------
 
     def _dispatch(self, action: str, key: ResourceKey) -> Callable[..., Any]:
         if key.kind not in KINDS:
@@ -143,34 +202,10 @@ class VertexProvider:
         """Nothing on Vertex is transitional once its operation is done: the resource now."""
         return self.writer.observed(key)
 
-    def manifest_entry(
-        self,
-        model: ObservedResource,
-        children: Sequence[ObservedResource],
-        default_region: str,
-        only: str | None,
-    ) -> Imported:
-        from deployer.providers.vertex.importer import manifest_entry
+    def importer(self) -> ModuleType:
+        from deployer.providers.vertex import importer
 
-        return manifest_entry(model, children, default_region, only)
-
-    def adopted(
-        self,
-        model: ObservedResource,
-        children: Sequence[ObservedResource],
-        desired: Sequence[DesiredResource],
-        origin: Mapping[str, str],
-        specs: Mapping[ResourceKey, str],
-        stack: str,
-    ) -> list[ObservedResource]:
-        from deployer.providers.vertex.importer import adopted
-
-        return adopted(model, children, desired, origin, specs, stack)
-
-    def restore(self, model: ObservedResource, children: Sequence[ObservedResource]) -> list[str]:
-        from deployer.providers.vertex.importer import restore
-
-        return restore(self, model, children)
+        return importer
 
     def adopt(
         self,
@@ -184,7 +219,6 @@ class VertexProvider:
         (and give it its alias, `default` too for the default), then the endpoint (ownership,
         `deployer-model`, display name and description as declared), the model last."""
         from deployer.providers.vertex import catalog as catalog_vertex
-        from deployer.providers.vertex.writer import label_values
 
         w, c = self.writer, self.client
         notes: list[str] = []
@@ -240,7 +274,7 @@ class VertexProvider:
         head = next(d for d in desired if d.key.version is None and not d.key.part)
         values = {
             **head.fields,
-            "labels": label_values({**head.labels, "deployer-spec": specs[head.key]}),
+            "labels": w.model_labels(head.labels),
         }
         w.patch_model(
             head.key,

@@ -51,6 +51,7 @@ VERSION = ResourceKind(
     (
         FieldSpec("versionDescription", P, "versionDescription"),
         FieldSpec("labels", P, "labels"),
+        FieldSpec("alias", P, "versionAliases", at_creation=False),
         FieldSpec("artifactUri", R),
         FieldSpec("artifactDigest", R),
         FieldSpec("containerSpec", R),
@@ -123,8 +124,8 @@ DEPLOYMENT = ResourceKind(
         FieldSpec("serviceAccount", R),
         FieldSpec("enableAccessLogging", R),
         FieldSpec("displayName", OUT),
-        FieldSpec("rolloutStrategy", OUT),
-        FieldSpec("rolloutOptions", OUT),
+        FieldSpec("rolloutStrategy", OUT, at_creation=False),
+        FieldSpec("rolloutOptions", OUT, at_creation=False),
     ),
     replace=CTD,
     part="deployed",
@@ -184,6 +185,7 @@ VOCABULARY = Vocabulary(
             "artifactUri": None,
             "artifactDigest": "artifact",
             "containerSpec": "container",
+            "alias": "alias",
             "defaultVersion": "default_version",
         },
         "endpoint": {

@@ -31,7 +31,6 @@ OWNERSHIP_KEYS = frozenset(
 )
 """Model-level labels: a registry read merges them into every version's, so deployer keeps them
 to ownership and puts user labels on versions and the endpoint."""
-COMPUTED_VERSION_LABELS = frozenset({ownership.LABEL_ARTIFACT})
 
 
 def ownership_labels(stack: str, model: ModelSpec) -> dict[str, str]:
@@ -136,6 +135,7 @@ def _model_resources(
                     "artifactDigest": digest,
                     "containerSpec": container_spec(version, region, pool),
                     "versionDescription": version.description,
+                    "alias": name,
                 },
                 labels,
                 is_default=name == default,

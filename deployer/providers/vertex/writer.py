@@ -102,6 +102,11 @@ class ModelView:
             None,
         )
 
+    def deploys_this_model(self, deployment: ObservedResource) -> bool:
+        """A deployed model of this model, not another one deployed on the same endpoint, whose
+        version numbers are the same ("1", "2", ...)."""
+        return observe.model_id(str(deployment.private.get("model", ""))) == self.model
+
     @property
     def endpoint(self) -> Json | None:
         """The model's current endpoint (this stack's, newest first)."""
@@ -109,11 +114,7 @@ class ModelView:
         return None if found is None else dict(found.private)
 
     def labelled(self, alias: str) -> list[Json]:
-        return [
-            b
-            for b in self.versions
-            if (b.get("labels") or {}).get(catalog_vertex.LABEL_VERSION) == alias
-        ]
+        return [b for b in self.versions if observe.version_of(b) == alias]
 
     def version(self, vid: str) -> Json | None:
         return next((b for b in self.versions if _vid(b) == vid), None)
@@ -383,7 +384,27 @@ class VertexWriter:
         vid = str((done.get("response") or {}).get("modelVersionId", ""))
         if "modelId" in body:
             self._patch_version_labels(key, vid, written, what)
+        self._settle_labels(key, vid, written, what)
         return self._version_resource(self.view(key.endpoint, key.model), vid)
+
+    def _settle_labels(
+        self, key: ResourceKey, vid: str, written: Mapping[str, str], what: str
+    ) -> None:
+        """Reads merge model and version labels, and which level wins is undocumented: when a
+        version does not read back as labelled, the model level holds something else (left by
+        an older deployer, or a first upload that failed halfway), so it is put back to the
+        ownership labels every version shares (issue 19). Then it reads right either way."""
+        version = self.view(key.endpoint, key.model).version(vid)
+        read = dict((version or {}).get("labels") or {})
+        if version is None or read == dict(written):
+            return
+        labels = self.model_labels(written)
+        self.patch_model(
+            ResourceKey(key.endpoint, key.model),
+            f"{what}: reset the model's labels",
+            ["labels"],
+            {"labels": labels},
+        )
 
     def _patch_version_labels(
         self, key: ResourceKey, vid: str, labels: Mapping[str, str], what: str
@@ -422,6 +443,12 @@ class VertexWriter:
         target = self._target(view, key)
         if target is None:
             raise ProviderError(f"{what}: not found: no registry version is labelled {key.version}")
+        wanted = _masks(mask)
+        if "versionAliases" in wanted and fields.get("alias"):
+            # Taken back from wherever it was moved (an alias held elsewhere moves, [DOCS]).
+            alias = str(fields["alias"])
+            if alias not in (target.get("versionAliases") or ()):
+                self.merge_aliases(key, _vid(target), [alias])
         masks = [m for m in _masks([*mask, "labels"]) if m in ("versionDescription", "labels")]
         values = {**fields, "labels": self.version_labels(key, fields, labels, spec)}
         name = c.model_name(key.endpoint, key.model, _vid(target))
@@ -433,6 +460,7 @@ class VertexWriter:
                 name=name, updateMask=",".join(masks), body=body
             ),
         )  # fmt: skip
+        self._settle_labels(key, _vid(target), values["labels"], what)
         return self._version_resource(self.view(key.endpoint, key.model), _vid(target))
 
     def merge_aliases(self, key: ResourceKey, vid: str, aliases: list[str]) -> Json:
@@ -539,13 +567,18 @@ class VertexWriter:
         """A new endpoint, also the first half of a replacement (its successor beside it). One
         written from this very declaration by an earlier, interrupted run is taken instead."""
         what = f"create endpoint {key.address}"
-        for body in self.view(key.endpoint, key.model).endpoints:
+        view = self.view(key.endpoint, key.model)
+        for body in view.endpoints:
             if (body.get("labels") or {}).get(ownership.LABEL_SPEC) == spec:
                 return self._must(key.current, what)
+        written = self.endpoint_labels(key, labels, spec)
+        replaced = view.endpoint
+        if replaced is not None:  # a replacement: the new one is current once it exists
+            written[observe.LABEL_REPLACES] = observe.last_segment(str(replaced["name"]))
         body = {
             "displayName": fields.get("displayName") or key.model,
             "description": fields.get("description") or "",
-            "labels": self.endpoint_labels(key, labels, spec),
+            "labels": written,
         }
         for name in (
             "predictRequestResponseLoggingConfig",
@@ -628,7 +661,14 @@ class VertexWriter:
                 "labels": self.endpoint_labels(key, labels, spec),
                 "privateServiceConnectConfig": self._psc(fields),
             }
-            self._patch_endpoint(key, what, masks, lambda _: values)
+
+            def kept(current: Json) -> Json:
+                """The successor mark stays (observe.LABEL_REPLACES)."""
+                mark = (current.get("labels") or {}).get(observe.LABEL_REPLACES)
+                marked = {observe.LABEL_REPLACES: mark} if mark else {}
+                return {**values, "labels": {**values["labels"], **marked}}
+
+            self._patch_endpoint(key, what, masks, kept)
         return self._must(key.current, what)
 
     def _update_connection(self, key: ResourceKey, what: str, config: Json) -> None:
@@ -726,7 +766,8 @@ class VertexWriter:
 
     def _dm_for(self, view: ModelView, name: str, what: str) -> str:
         """The deployed model id serving `name`: the newest one of the newest version labelled
-        ALIAS (`ALIAS#id` and `@id` name one directly)."""
+        ALIAS (`ALIAS#id` and `@id` name one directly). Only this model's deployments count:
+        another model deployed on the endpoint may have the same version number (issue 19)."""
         if name.startswith("@"):
             return name[1:]
         alias, _, instance = name.partition("#")
@@ -738,6 +779,7 @@ class VertexWriter:
             for r in view.resources
             if r.key.kind == "deployment"
             and version is not None
+            and view.deploys_this_model(r)
             and str(r.private.get("modelVersionId")) == _vid(version)
         ]
         endpoint = view.endpoint or {}
@@ -807,6 +849,7 @@ class VertexWriter:
             if (
                 live.key.kind == "deployment"
                 and live.ident in on_endpoint
+                and view.deploys_this_model(live)
                 and str(live.private.get("modelVersionId")) == vid
                 and all(live.fields.get(k) == v for k, v in wanted.items())
             ):

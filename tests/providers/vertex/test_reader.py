@@ -82,6 +82,7 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
         "artifactDigest": None,
         "containerSpec": {"imageUri": IMAGE, "env": [{"name": "A", "value": "1"}]},
         "versionDescription": "",
+        "alias": "v1",  # it holds its own alias
     }
     assert v1.labels["deployer-version"] == "v1" and v1.labels["deployer-spec"] == "s-v1"
     assert found["us-central1/fraud/v1#3"].private["versionId"] == "3"

@@ -298,7 +298,7 @@ def test_a_deploy_refused_for_quota_names_it_and_leaves_the_endpoint_as_it_was(
     deploy(vprovider, "v1")
     vprovider.reroute(ENDPOINT_KEY, "traffic", {"v1": 100})
     before = by_key(vprovider)["us-central1/fraud:endpoint"]
-    twin_knobs(vertex_serving_cpus=6)  # v1 uses 2 x n1-standard-2
+    twin_knobs(quotas={"custom_model_serving_cpus": {"*": 6}})  # v1: 2 x n1-standard-2
     submitted: list[str] = []
     submit = vclient.submit
 
