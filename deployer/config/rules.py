@@ -111,6 +111,7 @@ def check_settings(
     problem = rules.region_problem(settings.region)
     if problem:
         c.at(("region",), problem)
+    rules.check_settings(c, settings)
     c.labels(("labels",), settings.labels, extra=len(ownership.RESERVED_LABELS))
     for name in settings.environments:
         if not ENVIRONMENT_RE.match(name):
@@ -134,7 +135,7 @@ def check_models(
     first_seen: dict[tuple[str, str], tuple[str, Position]] = {}
     settings_labels = len(settings.labels) if settings else 0
     models = list(models)
-    rules.check_stack(models, lambda model: Checker(model.source, diags))
+    rules.check_stack(models, lambda model: Checker(model.source, diags), settings)
     for model in models:
         c = Checker(model.source, diags)
         base: PathKey = ("models", model.index)
@@ -246,7 +247,7 @@ def _check_scaling(c: Checker, path: PathKey, version: VersionSpec) -> None:
     seen: set[str] = set()
     for i, metric in enumerate(scaling.metrics):
         mpath = (*spath, "metrics", i)
-        if not 0 <= metric.target <= 100:
+        if metric.name != "REQUEST_COUNT" and not 0 <= metric.target <= 100:  # a rate
             c.at((*mpath, "target"), f"metric target must be 0-100 (percent), got {metric.target}")
         if metric.name in seen:
             c.at((*mpath, "name"), f"metric '{metric.name}' is listed twice")

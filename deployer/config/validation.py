@@ -46,6 +46,11 @@ _CONTEXT_FIELDS: dict[str, list[str]] = {
     "request_logging": _fields(schema.RequestLogging),
     "container": _fields(schema.Container),
     "environments": _fields(schema.Environment),
+    "endpoint": _fields(schema.EndpointSpec),
+    "private_service_connect": _fields(schema.PrivateServiceConnect),
+    "rollout": _fields(schema.Rollout),
+    "scale_to_zero": _fields(schema.ScaleToZero),
+    "resource_pools": _fields(schema.ResourcePool),
 }
 
 

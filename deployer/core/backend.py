@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from deployer.core.diagnostics import Checker, PathKey
-from deployer.core.manifest import VersionSpec
+from deployer.core.manifest import Settings, VersionSpec
 from deployer.core.model import ResourceModel
 from deployer.core.provider import Provider
 from deployer.core.stack import DeclaredModel
@@ -34,11 +34,19 @@ class ManifestRules(Protocol):
         self, c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
     ) -> None: ...
 
+    def check_settings(self, c: Checker, settings: Settings) -> None:
+        """Rules of the settings file (keys only this backend has, or refuses)."""
+        ...
+
     def check_stack(
-        self, models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker]
+        self,
+        models: Sequence[DeclaredModel],
+        checker: Callable[[DeclaredModel], Checker],
+        settings: Settings | None,
     ) -> None:
-        """Rules across models (one resource two models would share); `checker(model)`
-        reports in that model's file."""
+        """Rules across models (one resource two models would share) and between models and
+        the settings (None when deployer.yaml did not validate); `checker(model)` reports in
+        that model's file."""
         ...
 
 

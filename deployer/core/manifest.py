@@ -29,9 +29,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
+Duration = StrictInt | str
+"""Seconds, written `600` or `600s`."""
+
+
 class ScalingMetric(_Strict):
-    name: Literal["CPU_USAGE", "GPU_DUTY_CYCLE"]
-    target: int = Field(description="Target utilization in percent, 0-100.")
+    name: Literal["CPU_USAGE", "GPU_DUTY_CYCLE", "REQUEST_COUNT"]
+    target: int = Field(
+        description="CPU_USAGE and GPU_DUTY_CYCLE: utilization in percent, 1-100; "
+        "REQUEST_COUNT (vertex only): requests per minute per node.",
+    )
+
+
+class ScaleToZero(_Strict):
+    """vertex, with `preview: true` in deployer.yaml: how a deployment with min_nodes: 0
+    scales to zero and back (v1beta1 `scaleToZeroSpec`)."""
+
+    idle_scaledown: Duration | None = Field(
+        default=None, description="Idle time before scaling to zero, 300s-28800s."
+    )
+    min_scaleup: Duration | None = Field(
+        default=None, description="Least time scaled up before scaling down again, 300s-28800s."
+    )
+    initial_nodes: int = Field(
+        default=1, ge=1, description="Nodes started when requests arrive at zero; <= max_nodes."
+    )
 
 
 class AutoScaling(_Strict):
@@ -42,10 +64,13 @@ class AutoScaling(_Strict):
         default=None,
         ge=0,
         description="Default: 0 on mls1-* machines, 1 on n1-* machines (which cannot scale to 0) "
-        "and on vertex (where 0 is refused).",
+        "and on vertex (where 0 needs `preview: true`).",
     )
     max_nodes: int | None = Field(default=None, ge=1)
     metrics: tuple[ScalingMetric, ...] = ()
+    scale_to_zero: ScaleToZero | None = Field(
+        default=None, description="vertex, with min_nodes: 0 (preview): scale-to-zero timing."
+    )
 
 
 class ManualScaling(_Strict):
@@ -69,6 +94,59 @@ class Accelerator(_Strict):
 class RequestLogging(_Strict):
     bigquery_table: str = Field(description="PROJECT.DATASET.TABLE receiving sampled requests.")
     sampling_percentage: float = Field(default=1.0, ge=0, le=1)
+
+
+class Rollout(_Strict):
+    """vertex: how a version whose deployment must change is rolled out."""
+
+    strategy: Literal["blue-green", "rolling"] = Field(
+        default="blue-green",
+        description="blue-green: a second deployment takes the traffic before the first goes "
+        "(twice the nodes for a while); rolling (preview): the service replaces nodes in place, "
+        "for versions too large to run twice.",
+    )
+    max_surge: StrictInt | str | None = Field(
+        default=None, description="rolling: extra nodes allowed, a count or 'N%'."
+    )
+    max_unavailable: StrictInt | str | None = Field(
+        default=None, description="rolling: nodes allowed down at once, a count or 'N%'."
+    )
+
+
+class PrivateServiceConnect(_Strict):
+    """A Private Service Connect endpoint: reached from the allowed projects' networks only."""
+
+    project_allowlist: tuple[str, ...] = Field(
+        default=(), description="Projects that may connect (the endpoint's own project may)."
+    )
+
+
+class EndpointSpec(_Strict):
+    """vertex: the endpoint serving every version of the model in each region."""
+
+    dedicated: bool = Field(
+        default=False,
+        description="A dedicated public endpoint: its own DNS name (the shared regional host no "
+        "longer answers for it), larger payloads, inference_timeout.",
+    )
+    inference_timeout: Duration | None = Field(
+        default=None,
+        description="Seconds a prediction may take, up to 3600; dedicated or Private Service "
+        "Connect endpoints only (others allow 60 s).",
+    )
+    private_service_connect: PrivateServiceConnect | None = Field(
+        default=None, description="Private access through Private Service Connect."
+    )
+    network: str | None = Field(
+        default=None,
+        description="Not supported (VPC peering serves one model without a traffic split); "
+        "use private_service_connect.",
+    )
+    request_logging: RequestLogging | None = Field(
+        default=None, description="Request-response logging to BigQuery."
+    )
+    display_name: str | None = Field(default=None, description="Default: the model's name.")
+    labels: Labels = Field(default_factory=dict, description="Labels of the endpoint only.")
 
 
 class EnvValue(_Strict):
@@ -202,6 +280,17 @@ class VersionSpec(_Strict):
         description="Checked by apply before the version becomes the default or gets traffic; "
         "on failure the default and the traffic stay where they were.",
     )
+    spot: bool = Field(
+        default=False, description="vertex only: run on Spot VMs (cheaper, may be preempted)."
+    )
+    rollout: Rollout | None = Field(
+        default=None, description="vertex only: how a change of its deployment is rolled out."
+    )
+    resource_pool: str | None = Field(
+        default=None,
+        description="vertex only: deploy on this shared pool of deployer.yaml's resource_pools "
+        "(then no machine_type, accelerator, scaling or spot here).",
+    )
 
 
 class ModelSpec(_Strict):
@@ -220,6 +309,9 @@ class ModelSpec(_Strict):
         description="vertex only: {VERSION: PERCENT} over deployed versions, integers summing "
         "to 100; default: 100 to default_version.",
     )
+    endpoint: EndpointSpec | None = Field(
+        default=None, description="vertex only: settings of the model's endpoint."
+    )
     versions: tuple[VersionSpec, ...] = ()
 
 
@@ -234,6 +326,22 @@ class Environment(_Strict):
         default=None, description="Overrides the settings' backend in this environment."
     )
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class PoolScaling(_Strict):
+    min_nodes: int = Field(default=1, ge=1)
+    max_nodes: int | None = Field(default=None, ge=1, description="Default: min_nodes.")
+    metrics: tuple[ScalingMetric, ...] = ()
+
+
+class ResourcePool(_Strict):
+    """vertex: nodes several small models' versions share (a deployment resource pool)."""
+
+    name: str = Field(description="Lowercase letters, digits and '-', starting with a letter.")
+    region: str | None = Field(default=None, description="Default: the settings' region.")
+    machine_type: str | None = Field(default=None, description="Default: n1-standard-2.")
+    accelerator: Accelerator | None = None
+    scaling: PoolScaling | None = None
 
 
 class Settings(_Strict):
@@ -255,6 +363,14 @@ class Settings(_Strict):
         "from CI secrets, say); they may be used in container env and args values only.",
     )
     environments: dict[str, Environment] = Field(default_factory=dict)
+    preview: bool = Field(
+        default=False,
+        description="vertex: allow Vertex AI preview features (v1beta1): scale to zero "
+        "(min_nodes: 0) and rolling updates.",
+    )
+    resource_pools: tuple[ResourcePool, ...] = Field(
+        default=(), description="vertex: shared deployment resource pools, per region."
+    )
     prices: str | None = Field(
         default=None,
         description="A YAML file of hourly prices (relative to deployer.yaml) that plans price "

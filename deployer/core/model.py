@@ -11,8 +11,11 @@ As in Terraform's provider schemas (attributes marked Computed / ForceNew, resou
   parent takes its children with it), the kind whose first create brings it into existence
   (`founded_by`), `references` to another kind's resource of the same version (created first,
   kept until nothing refers to it, and replaced with it), kinds it is deleted after;
-- how it is replaced (`Strategy`), and the write lanes and quotas of the service
-  (`serial`, `concurrent`);
+- how it is replaced (`Strategy`; a root replaced create-then-delete has its children set up
+  again under the new instance), what a replacement means to people (`replace_note`,
+  `replace_caveat`), and the write lanes and quotas of the service (`serial`, `concurrent`);
+- references that follow a replacement in place (`Reference.follows`, a rolling update) or
+  reach into another group (`Reference.shared`, a pool several models use);
 
 and, for the whole model, the `Routing`s: which field decides what serves (a default version, a
 traffic split), with the service's rules about them (one target or a split, whether it must
@@ -68,6 +71,9 @@ class FieldSpec:
     otherwise: Behavior = Behavior.REPLACE
     """What a change is where `patch_only_if` does not hold: REPLACE, or OUTPUT (fixed at
     creation and not worth a replacement: the plan warns and leaves it)."""
+    caveat: str = ""
+    """What a change of this field means to people beyond its values (the resource's URL
+    changes): the plan warns with it."""
     at_creation: bool = True
     """Listed among a create's fields (False for one that follows from the address, like an
     alias named after its version: worth showing only when it changes)."""
@@ -93,6 +99,18 @@ class Reference:
     kind: str
     path: str
     renewed: str = "(new)"
+    follows: Condition | None = None
+    """When the referring resource's declared fields meet this condition, the service itself
+    moves it onto the referred resource's replacement (a rolling update): the replacement is
+    followed by an update of `path` under `mask` (shown as before -> `followed`) instead of a
+    replacement of its own, and the old referred instance goes after that update."""
+    mask: str | None = None
+    followed: str = "(new, in place)"
+    shared: bool = False
+    """The referred resource is the root of a group of its own, which resources of several
+    groups may use (a resource pool): the value of field `path` names its group (its key's
+    model) in the same location. Creates wait for it; it goes only after every live resource
+    using it, and a replacement that would pull it from under them is refused."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,11 @@ class ResourceKind:
     concurrent: int = 0
     """Creates, replaces and deletes of this kind in flight at once per project, as the
     service's quota allows (`ml` v1: 10 version operations); 0: no limit of its own."""
+    replace_note: str = ""
+    """How a replacement of this kind goes, for its reason (a create-then-delete says by
+    default that the new one serves before the old goes)."""
+    replace_caveat: str = ""
+    """What a replacement means to people (a new URL): the plan warns with it."""
 
     def spec(self, path: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.path == path), None)

@@ -122,6 +122,8 @@ class Handler(BaseHTTPRequestHandler):
             project_call = self.server.project is not None and is_project_path(path)
             if project_call:
                 endpoint, rest = catalog.GLOBAL, path
+            elif self.server.vertex is not None and path.startswith("/v1beta1/"):
+                endpoint, rest = catalog.GLOBAL, path.lstrip("/")  # Vertex preview surface
             else:
                 endpoint, rest = (catalog.GLOBAL, ui) if ui else split_endpoint(path)
             knobs = self.server.knobs.get()

@@ -19,6 +19,15 @@ order from its graph:
   resources before those referring to them (and deleted after them), a replacement's new
   instance before the old one goes, targets ready before a reroute routes to them, and a reroute
   before anything it routes away from is deleted.
+- A root replaced create-then-delete (an endpoint whose access cannot change in place): its new
+  instance first, every child set up again under it and routed to there; the old instance is
+  drained (its split emptied) once the new one routes, then its children and itself go. An old
+  instance left by an interrupted replacement is drained and removed the same way.
+- A reference that `follows` (a rolling update): the referring resource is updated in place
+  after its referred resource's replacement, which keeps its old instance until that update.
+- Shared references (a resource pool several models use): across groups, a resource is created
+  after the shared one it uses, the shared one removed after every live user, and a removal or
+  replacement that would pull it from under a user that stays is refused.
 - Safety: the plan never contains a call the service would refuse, and refuses what cannot be
   ordered safely: deleting the routed target of a `required` routing while other targets stay
   (it goes last, or the routing moves first), replacing a routed target delete-then-create
@@ -82,6 +91,7 @@ def plan(
     b = Builder(options, model)
     for group in sorted(_groups(desired, observed_list, model), key=lambda g: g.key):
         GroupPlanner(b, group).plan()
+    _link_shared(b, observed_list)
     targets = options.targets
     listed = _listed(_select_targets(b.actions, targets), model)
     return Plan(
@@ -131,6 +141,9 @@ class Slot:
     resumed: ObservedResource | None = None
     """An old instance that already is the replacement (an interrupted one): kept."""
     kept: set[str] = field(default_factory=set)
+    follows: list[str] = field(default_factory=list)
+    """The replacements (action ids) this resource's update follows in place (a rolling
+    update): the update waits for them, and their old instances wait for the update."""
 
     @property
     def version(self) -> str | None:
@@ -387,6 +400,9 @@ class GroupPlanner:
         self.pending: list[Action] = []
         self.removals: list[_Removal] = []
         self.reroutes: dict[str, _Reroute] = {}
+        self.drains: list[tuple[Routing, ObservedResource, str, set[str]]] = []
+        """(routing, the old instance of a root replaced create-then-delete, its drain's id, the
+        names it routed to)."""
         self.cleared: dict[str, str] = {}
         """Duplicate roots' idents -> the reroute that takes everything off them."""
         self.extra: dict[str, list[str]] = {}
@@ -508,6 +524,7 @@ class GroupPlanner:
                 else:
                     self.b.ignore(o)
         self.route_all()
+        self.drain_all()
         self.remove_all()
 
     def remove_everything(self, s: Slot) -> None:
@@ -571,12 +588,19 @@ class GroupPlanner:
         for s in self.nonroot():
             if s.fate is Fate.KEEP:
                 self.classify(s)
+        self.renew_children()
         self.propagate()
         self.resume()
         for s in self.nonroot():
             self.collect_removals(s)
+        for s in self.roots:
+            if self.replaced_first(s) and s.observed is not None:
+                self.removals.append(
+                    _Removal(s, s.observed, Reason(Why.SUPERSEDED, noun=s.kind.name))
+                )
         self.build()
         self.route_all()
+        self.drain_all()
         self.remove_all()
 
     def protect_follows(self, s: Slot) -> None:
@@ -605,12 +629,14 @@ class GroupPlanner:
 
     def replace_root(self, s: Slot) -> bool:
         """A root whose fields cannot change in place: everything under it goes first, then it
-        is replaced, then its children are created again. False when that is refused."""
+        is replaced, then its children are created again (delete-then-create); or its new
+        instance comes first, its children are created there and routed to, and the old
+        instance is drained and goes with its children last (create-then-delete). False when
+        that is refused."""
         key = s.key
         forcing = ", ".join(self.b.word(s.kind, c.path) for c in s.changes if c.forces_replacement)
-        if s.kind.replace is not Strategy.DELETE_THEN_CREATE:
-            self.error(key, f"{key.address} must be replaced ({forcing} cannot change in place)")
-            return False
+        if s.kind.replace is Strategy.CREATE_THEN_DELETE:
+            return self.renew_root(s, forcing)
         if self.protected:
             self.error(
                 key,
@@ -647,6 +673,75 @@ class GroupPlanner:
             x.observed, x.old = None, []
             x.fate = Fate.CREATE if x.desired is not None else Fate.KEEP
         return True
+
+    def renew_root(self, s: Slot, forcing: str) -> bool:
+        """Replace a root create-then-delete: refused for a protected model, for children of
+        another stack (they would be left on the old instance), and for children that cannot
+        be created beside their old instance."""
+        key = s.key
+        if self.protected:
+            self.error(
+                key,
+                f"{key.address} must be replaced ({forcing} cannot change in place) but it is "
+                "protected (protect: true)",
+            )
+            return False
+        children = self.model.children(s.kind.name)
+        fixed = [k.name for k in children if k.replace is not Strategy.CREATE_THEN_DELETE]
+        if fixed:
+            self.error(
+                key,
+                f"{key.address} must be replaced ({forcing} cannot change in place), and its "
+                f"{', '.join(fixed)}s cannot be created beside the old ones",
+            )
+            return False
+        foreign = sorted(
+            x.version or x.key.address
+            for k in children
+            for x in self.g.of(k.name)
+            if x.observed is not None and not self.b.ours(x.observed)
+        )
+        if foreign:
+            noun = self.child_noun(s.kind)
+            self.error(
+                key,
+                f"cannot replace {key.address}: it holds {noun}s this stack does not manage "
+                f"({', '.join(foreign)})",
+            )
+            return False
+        s.fate = Fate.REPLACE
+        if s.kind.replace_caveat:
+            vocabulary = self.model.vocabulary
+            named = ", ".join(
+                vocabulary.key(s.kind.name, c.path) or c.path
+                for c in s.changes
+                if c.forces_replacement
+            )
+            self.b.warn(
+                key, f"{key.address} is replaced (forced by: {named}): {s.kind.replace_caveat}"
+            )
+        return True
+
+    def renew_children(self) -> None:
+        """The children of a root replaced create-then-delete are created again under its new
+        instance, then the old ones go with the old root."""
+        for root in self.roots:
+            if not self.replaced_first(root):
+                continue
+            ident = root.observed.ident if root.observed is not None else ""
+            noun = self.model.vocabulary.noun(root.kind.name)
+            for kind in self.model.children(root.kind.name):
+                for c in self.g.of(kind.name):
+                    if c.desired is None or c.observed is None:
+                        continue
+                    if c.fate not in (Fate.KEEP, Fate.UPDATE, Fate.REPLACE):
+                        continue
+                    if not any(x.path == root.kind.name for x in c.changes):
+                        moved = FieldChange(
+                            root.kind.name, ident or None, f"(new {noun})", forces_replacement=True
+                        )
+                        c.changes = [moved, *c.changes]
+                    c.fate = Fate.REPLACE
 
     def classify(self, s: Slot) -> None:
         d, o = s.desired, s.observed
@@ -691,10 +786,25 @@ class GroupPlanner:
             if s.fate not in (Fate.KEEP, Fate.UPDATE, Fate.REPLACE):
                 continue
             for ref in s.kind.references:
-                target = self.g.get(ref.kind, s.version)
+                target = None if ref.shared else self.g.get(ref.kind, s.version)
                 if target is None or not self.replaced_first(target):
                     continue
                 before = target.observed.ident if target.observed is not None else ""
+                if ref.follows is not None and ref.follows.holds(s.desired.fields):
+                    forcing = self.b.forcing(s.kind, s.changes)
+                    if not forcing:
+                        followed = FieldChange(
+                            ref.path, before or None, ref.followed, mask=ref.mask
+                        )
+                        s.changes = [followed, *s.changes]
+                        s.fate = Fate.UPDATE
+                        s.follows.append(_id(self.replace_kind(target), target.key))
+                        continue
+                    self.b.warn(
+                        s.key,
+                        f"{s.key.address}: {forcing} cannot change in place, so it is replaced "
+                        f"beside the old one rather than moved {ref.followed}",
+                    )
                 renewed = FieldChange(
                     ref.path, before or None, ref.renewed, forces_replacement=True
                 )
@@ -720,7 +830,7 @@ class GroupPlanner:
             if s.desired is None:
                 continue
             for ref in s.kind.references:
-                target = self.g.get(ref.kind, s.version)
+                target = None if ref.shared else self.g.get(ref.kind, s.version)
                 if target is None or target.resumed is None:
                     continue
                 for o in s.old:
@@ -748,6 +858,8 @@ class GroupPlanner:
 
     def undeclared(self, s: Slot) -> Reason:
         for ref in s.kind.references:
+            if ref.shared:
+                continue
             target = self.g.get(ref.kind, s.version)
             if target is None or target.desired is None:
                 return Reason(Why.REFERENCE_GONE, noun=s.kind.name, subject=ref.kind)
@@ -765,7 +877,7 @@ class GroupPlanner:
             if spec is not None and spec.behavior is Behavior.PATCH and spec.patch_only_if:
                 notes.append(self.b.only_if(s.kind, spec))
         if s.kind.replace is Strategy.CREATE_THEN_DELETE:
-            notes.append("the new one serves before the old goes")
+            notes.append(s.kind.replace_note or "the new one serves before the old goes")
         return Reason(
             Why.FAILED if failed else Why.FORCED,
             paths=tuple(c.path for c in s.changes if c.forces_replacement),
@@ -805,7 +917,7 @@ class GroupPlanner:
     def references_ready(self, s: Slot) -> list[str]:
         out = []
         for ref in s.kind.references:
-            target = self.g.get(ref.kind, s.version)
+            target = None if ref.shared else self.g.get(ref.kind, s.version)
             if target is not None and target.ready is not None:
                 out.append(target.ready)
         return out
@@ -832,6 +944,7 @@ class GroupPlanner:
             self.pending.append(self.creation(s, d))
         elif s.fate is Fate.UPDATE:
             assert d is not None and o is not None
+            self.caveats(s)
             self.pending.append(
                 Action(
                     _id(ActionKind.UPDATE, s.key),
@@ -839,6 +952,7 @@ class GroupPlanner:
                     s.key,
                     Reason(Why.CHANGED, paths=tuple(c.path for c in s.changes), noun=s.kind.name),
                     changes=tuple(s.changes),
+                    depends_on=tuple(s.follows),
                     desired=d.fields,
                     labels=d.labels,
                     drift=any(c.drift for c in s.changes),
@@ -849,6 +963,15 @@ class GroupPlanner:
         elif self.replaced_first(s):
             deps = [*self.parent_ready(s), *self.references_ready(s)]
             self.pending.append(self.replacement(s, deps))
+
+    def caveats(self, s: Slot) -> None:
+        """Warn of what an in-place change means beyond its values (the kind says)."""
+        vocabulary = self.model.vocabulary
+        for c in s.changes:
+            spec = s.kind.spec(c.path)
+            if spec is not None and spec.caveat and not c.forces_replacement:
+                name = vocabulary.key(s.kind.name, c.path) or c.path
+                self.b.warn(s.key, f"{s.key.address}: {name} changes: {spec.caveat}")
 
     def wait(
         self, action_id: str, key: ResourceKey, kind: ResourceKind, o: ObservedResource
@@ -955,7 +1078,7 @@ class GroupPlanner:
                     serving.append(reroute.action)
 
     def route(self, r: Routing, router: Slot, after_serving: list[str]) -> _Reroute | None:
-        before = self.observed_route(r)
+        before = {} if self.replaced_first(router) else self.observed_route(r)
         after = self.desired_route(r)
         if after is None:
             if r.split and before and router.observed is not None:
@@ -984,6 +1107,40 @@ class GroupPlanner:
         if not self.bystanders_agree(r, router, before):
             return None
         return self.add_reroute(r, router.key, before, after, deps, Why.REROUTED)
+
+    def drain_all(self) -> None:
+        """The old instance of a root replaced create-then-delete routes nothing before what it
+        routes to is removed: its split is emptied once the new instance routes as declared.
+        (An old instance the reads already name by its id, one left by an interrupted
+        replacement or create, is cleared by `clear_duplicates`.)"""
+        for r in self.model.routings:
+            router = self.g.get(r.router, None)
+            if not r.split or router is None or router.fate is Fate.SKIP:
+                continue
+            for removal in self.removals:
+                o = removal.observed
+                if removal.slot is not router or removal.replace:
+                    continue
+                if o is not router.observed or not self.replaced_first(router):
+                    continue
+                value = {str(k): int(v) for k, v in dict(o.fields.get(r.path) or {}).items() if v}
+                if not value:
+                    continue
+                current = self.reroutes.get(r.path)
+                deps = [current.action] if current is not None else self.router_ready(router)
+                key = o.key if o.key.instance or not o.ident else o.key.with_instance(o.ident)
+                drain = self.add_reroute(r, key, value, {}, deps, Why.REROUTED)
+                self.drains.append((r, o, drain.action, set(value)))
+
+    def drain_for(self, r: Routing, o: ObservedResource) -> str | None:
+        """The drain of the going router instance that routes to `o`, if any."""
+        name = o.key.version or ""
+        if o.key.instance and not r.flagged:
+            name = f"{name}#{o.key.instance}"
+        return next(
+            (a for rr, _, a, names in self.drains if rr is r and name in names),
+            None,
+        )
 
     def bystanders_agree(self, r: Routing, router: Slot, before: Mapping[str, int]) -> bool:
         """A split that routes to something this stack does not manage cannot follow the
@@ -1063,6 +1220,8 @@ class GroupPlanner:
         o = removal.observed
         if o.key.instance or removal.slot.kind.replace is not Strategy.CREATE_THEN_DELETE:
             return o.key
+        if removal.slot.root and not removal.superseded:
+            return o.key  # a root that goes for good: no successor takes its name
         return o.key.with_instance(o.ident) if o.ident else o.key
 
     def removal_id(self, removal: _Removal) -> str:
@@ -1100,7 +1259,12 @@ class GroupPlanner:
                 weights = dict(o.fields.get(r.path) or {}) if r.router == o.key.kind else {}
                 if r.split and any(weights.values()):
                     routed = {str(k): int(v) for k, v in weights.items() if v}
-                    reroute = self.add_reroute(r, o.key, routed, {}, [], Why.REROUTED)
+                    # once the current instance routes as declared (a replacement's old
+                    # instance keeps serving its clients until the new one does)
+                    current = self.reroutes.get(r.path)
+                    router = removal.slot
+                    after = [current.action] if current is not None else self.router_ready(router)
+                    reroute = self.add_reroute(r, o.key, routed, {}, after, Why.REROUTED)
                     self.cleared[o.ident] = reroute.action
             kept.append(removal)
         self.removals = kept
@@ -1117,7 +1281,7 @@ class GroupPlanner:
             if id(removal) not in refused:
                 self.emit(removal, gone[id(removal)], deps[id(removal)])
         for root in self.roots:
-            if root.fate is Fate.REPLACE:
+            if root.fate is Fate.REPLACE and root.kind.replace is Strategy.DELETE_THEN_CREATE:
                 self.extra[_id(self.replace_kind(root), root.key)] = list(gone.values())
 
     def removal_deps(self, removal: _Removal, gone: Mapping[int, str]) -> list[str]:
@@ -1143,6 +1307,14 @@ class GroupPlanner:
                 or (kind in beneath and s.kind.cascade)
             ):
                 deps.append(gone[id(other)])
+        for _, router, drain, _ in self.drains:
+            if router is o:
+                deps.append(drain)
+        if removal.superseded:  # after the updates that moved what refers to it in place
+            for k, _ in self.model.referrers(s.kind.name):
+                x = self.g.get(k.name, s.version)
+                if x is not None and x.updated and x.follows:
+                    deps.append(x.updated)
         return deps
 
     def route_removal(self, removal: _Removal, deps: list[str], gone: Mapping[int, str]) -> bool:
@@ -1150,7 +1322,13 @@ class GroupPlanner:
         rules forbid (False, with an error)."""
         o = removal.observed
         for r in self.model.routings:
-            if r.target != removal.slot.kind.name or not self.routed(r, o):
+            if r.target != removal.slot.kind.name:
+                continue
+            drain = self.drain_for(r, o)
+            if drain is not None:
+                deps.append(drain)
+                continue
+            if not self.routed(r, o):
                 continue
             if removal.superseded and not r.by_instance:
                 continue  # the replacement takes over its name, and the routing with it
@@ -1268,6 +1446,98 @@ class GroupPlanner:
                 serving=self.serving(kind, o),
             )
         )
+
+
+# ---- resources several groups use ----------------------------------------------------------
+
+_MAKES = (ActionKind.CREATE, ActionKind.CREATE_THEN_DELETE, ActionKind.DELETE_THEN_CREATE)
+_REMOVES = (ActionKind.DELETE, ActionKind.DELETE_THEN_CREATE)
+
+
+def _link_shared(b: Builder, observed: list[ObservedResource]) -> None:
+    """Order and check what resources of several groups share (`Reference.shared`, a pool
+    several models deploy on): a resource is created after the shared one it uses, and the
+    shared one goes only after every live resource using it; what cannot be ordered that
+    way is refused, with everything depending on it."""
+    extra: dict[str, set[str]] = {}
+    refused: set[str] = set()
+    for kind in b.model.kinds:
+        for ref in (r for r in kind.references if r.shared):
+            made: dict[tuple[str, str], str] = {}
+            going: dict[tuple[str, str], Action] = {}
+            for a in b.actions:
+                if a.key.kind == ref.kind and not a.key.instance:
+                    where = (a.key.endpoint, a.key.model)
+                    if a.kind in _MAKES:
+                        made[where] = a.id
+                    if a.kind in _REMOVES:
+                        going[where] = a
+            users = [a for a in b.actions if a.key.kind == kind.name and a.kind in _MAKES]
+            for a in users:
+                value = (a.desired or {}).get(ref.path)
+                where = (a.key.endpoint, str(value))
+                if not value:
+                    continue
+                if where in made:
+                    extra.setdefault(a.id, set()).add(made[where])
+                elif where in going:
+                    b.error(a.key, f"{a.key.address} uses {ref.kind} {value}, which is deleted")
+                    refused.add(a.id)
+            for where, gone in going.items():
+                live = [
+                    o
+                    for o in observed
+                    if o.key.kind == kind.name
+                    and o.key.endpoint == where[0]
+                    and str(o.fields.get(ref.path) or "") == where[1]
+                ]
+                for o in live:
+                    removal = _removal_of(o, b.actions)
+                    again = any(
+                        a.key.current == o.key.current
+                        and str((a.desired or {}).get(ref.path) or "") == where[1]
+                        for a in users
+                    )
+                    if removal is None or (gone.kind is ActionKind.DELETE_THEN_CREATE and again):
+                        b.error(gone.key, _shared_refusal(gone, o))
+                        refused.add(gone.id)
+                        break
+                    extra.setdefault(gone.id, set()).add(removal.id)
+    if not extra and not refused:
+        return
+    kept: dict[str, Action] = {}
+    for a in b.actions:
+        if a.id not in refused:
+            deps = tuple(dict.fromkeys((*a.depends_on, *sorted(extra.get(a.id, ())))))
+            kept[a.id] = _with_deps(a, deps, a.ordered_after)
+    while True:  # what depends on a refused action goes with it (an error says why)
+        missing = [i for i, a in kept.items() if not set(a.depends_on) <= kept.keys()]
+        if not missing:
+            break
+        for i in missing:
+            del kept[i]
+    b.actions = list(kept.values())
+
+
+def _removal_of(o: ObservedResource, actions: Iterable[Action]) -> Action | None:
+    """The action of the plan that removes the live instance `o`, if any."""
+    for a in actions:
+        if a.kind not in _REMOVES or a.key.kind != o.key.kind:
+            continue
+        if a.key == o.key or (a.key.current == o.key.current and a.key.instance == o.ident):
+            return a
+    return None
+
+
+def _shared_refusal(gone: Action, user: ObservedResource) -> str:
+    if gone.kind is ActionKind.DELETE_THEN_CREATE:
+        forcing = ", ".join(c.path for c in gone.changes if c.forces_replacement)
+        return (
+            f"{gone.address} must be replaced ({forcing} cannot change in place) while "
+            f"{user.key.address} uses it: declare the new settings under another name, move "
+            "what uses it there, then remove the old one"
+        )
+    return f"{gone.address} cannot be deleted: {user.key.address} still uses it"
 
 
 def _with_deps(action: Action, deps: tuple[str, ...], ordered: tuple[str, ...]) -> Action:

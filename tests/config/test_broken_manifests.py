@@ -2,8 +2,9 @@
 
 A case's first line is `# expect: LINE:COL: message` (the message may be a prefix). Model-file
 cases run beside a good deployer.yaml; `settings_*` cases are the deployer.yaml, beside a good
-model file. `# args:` on the next line adds command-line arguments. Cases under broken_vertex/
-run the same way with `backend: vertex` in the good deployer.yaml.
+model file. `# args:` on the next line adds command-line arguments; `# settings: YAML` lines
+add keys to the good deployer.yaml (the opt-in or a pool a model file needs). Cases under
+broken_vertex/ run the same way with `backend: vertex` in the good deployer.yaml.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ def _expectation(case: Path) -> tuple[str, list[str]]:
     return lines[0].removeprefix("# expect: "), args
 
 
+def _extra_settings(case: Path) -> str:
+    lines = case.read_text().splitlines()
+    return "".join(
+        line.removeprefix("# settings: ") + "\n"
+        for line in lines
+        if line.startswith("# settings: ")
+    )
+
+
 def _workspace(tmp_path: Path, case: Path, settings: str = GOOD_SETTINGS) -> str:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "saved_model.pb").write_bytes(b"")
@@ -56,7 +66,7 @@ def _workspace(tmp_path: Path, case: Path, settings: str = GOOD_SETTINGS) -> str
         shutil.copy(case, tmp_path / "deployer.yaml")
         (tmp_path / "good.yaml").write_text(GOOD_MODEL)
         return "deployer.yaml"
-    (tmp_path / "deployer.yaml").write_text(settings)
+    (tmp_path / "deployer.yaml").write_text(settings + _extra_settings(case))
     shutil.copy(case, tmp_path / case.name)
     return case.name
 

@@ -158,3 +158,95 @@ def _display(path: Path) -> str:
     from deployer.core.diagnostics import display_path
 
     return display_path(path)
+
+
+PRODUCTION_SETTINGS = """\
+project: demo-project
+artifacts: gs://demo-models/deployer
+backend: vertex
+preview: true
+resource_pools:
+  - {name: small-cpu, machine_type: n1-standard-4, scaling: {min_nodes: 1, max_nodes: 3}}
+"""
+PRODUCTION_MODELS = """\
+models:
+  - name: ranker
+    default_version: v3
+    traffic: {v3: 90, v4: 10}
+    endpoint:
+      inference_timeout: 600s
+      private_service_connect: {project_allowlist: [acme-prod]}
+      request_logging: {bigquery_table: acme.logs.ranker, sampling_percentage: 0.1}
+      labels: {tier: gold}
+    versions:
+      - name: v3
+        artifact: model
+        runtime_version: "2.11"
+        machine_type: g2-standard-8
+        accelerator: {type: NVIDIA_L4, count: 1}
+        scaling:
+          mode: auto
+          min_nodes: 0
+          max_nodes: 4
+          metrics: [{name: REQUEST_COUNT, target: 600}, {name: GPU_DUTY_CYCLE, target: 70}]
+          scale_to_zero: {idle_scaledown: 1800s}
+      - name: v4
+        artifact: model
+        runtime_version: "2.11"
+        machine_type: g2-standard-8
+        accelerator: {type: NVIDIA_L4, count: 1}
+        spot: true
+        rollout: {strategy: rolling, max_surge: 1, max_unavailable: 0}
+  - name: tiny
+    versions:
+      - {name: v1, artifact: model, runtime_version: "2.11", resource_pool: small-cpu}
+"""
+
+
+def test_the_production_shape_loads_and_becomes_these_resources(tmp_path: Path) -> None:
+    """The shape issue 24 gives (a Private Service Connect endpoint being a dedicated private
+    endpoint already, `dedicated: true` is not declared beside it) validates, and becomes a
+    pool, endpoint settings, a spot deployment, a scale-to-zero one and a pooled one."""
+    from deployer.providers.vertex import state
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "deployer.yaml").write_text(PRODUCTION_SETTINGS)
+    (tmp_path / "models.yaml").write_text(PRODUCTION_MODELS)
+    stack = load_stack(tmp_path)
+    source = str(tmp_path / "model")
+    desired = {r.key.address: r for r in state.desired_resources(stack, {source: "d1"})}
+    assert desired["us-central1/small-cpu:pool"].fields["maxReplicaCount"] == 3
+    endpoint = desired["us-central1/ranker:endpoint"]
+    assert endpoint.fields["clientConnectionConfig"] == {"inferenceTimeout": "600s"}
+    assert endpoint.fields["privateServiceConnectConfig.projectAllowlist"] == ["acme-prod"]
+    assert endpoint.labels["tier"] == "gold"
+    v3, v4 = desired["us-central1/ranker/v3:deployed"], desired["us-central1/ranker/v4:deployed"]
+    assert (v3.fields["minReplicaCount"], v3.fields["initialReplicaCount"]) == (0, 1)
+    assert v3.fields["scaleToZeroSpec"] == {"idleScaledownPeriod": "1800s"}
+    assert [m["metricName"].rsplit("/", 1)[-1] for m in v3.fields["autoscalingMetricSpecs"]] == [
+        "duty_cycle",
+        "request_count",
+    ]
+    assert v4.fields["spot"] is True and v4.fields["rolloutStrategy"] == "rolling"
+    assert v4.fields["rolloutOptions"] == {"maxSurgeReplicas": 1, "maxUnavailableReplicas": 0}
+    tiny = desired["us-central1/tiny/v1:deployed"]
+    assert (tiny.fields["sharedResources"], tiny.fields["machineSpec"]) == ("small-cpu", None)
+
+
+def test_a_dedicated_or_private_endpoint_takes_no_smoke_test(tmp_path: Path) -> None:
+    """Smoke tests call the regional host, which such endpoints do not answer."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "smoke.jsonl").write_text("[1, 2]\n")
+    (tmp_path / "deployer.yaml").write_text(SETTINGS)
+    (tmp_path / "m.yaml").write_text(
+        "models:\n  - name: m1\n    endpoint: {dedicated: true}\n    versions:\n"
+        "      - {name: v1, artifact: model, runtime_version: '2.11',\n"
+        "         smoke_test: {instances: smoke.jsonl}}\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_stack(tmp_path)
+    (only,) = caught.value.diagnostics
+    assert (only.line, only.col) == (6, 10)
+    assert only.message.startswith("a smoke test predicts through the regional host")

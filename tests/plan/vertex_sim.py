@@ -2,10 +2,12 @@
 
 It executes plan actions the way the vertex provider's writer does (VERTEX-PROVIDER spec:
 uploads attach the alias only when free, retiring an instance hands its aliases to the newest
-instance of the same alias, traffic resolves each alias to its newest deployment), refuses what
-the service refuses, and after every step checks the serving invariant: while a declared
-version served before the run, the endpoint's split is never empty, sums to 100 and names only
-deployed models.
+instance of the same alias, traffic resolves each alias to its newest deployment; the newest
+endpoint of a model is its current one, where deployments and traffic go; a rolling update
+swaps a deployment onto the newest upload and hands it the traffic), refuses what the service
+refuses (an endpoint with deployments, a pool in use, an undeploy with traffic), and after every
+step checks the serving invariant: while a declared version served before the run, some
+endpoint of the model has a split, which sums to 100 and names only models deployed there.
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ class _Deployed:
     dm: int
     vid: int
     fields: dict[str, Any]
+    ep: int = 0
+
+
+@dataclass
+class _Endpoint:
+    eid: int
+    fields: dict[str, Any]
+    labels: dict[str, str]
+    traffic: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,10 +60,19 @@ class _Group:
     model_labels: dict[str, str] = field(default_factory=dict)
     versions: dict[int, _Version] = field(default_factory=dict)
     next_vid: int = 1
-    endpoint: dict[str, Any] | None = None
-    endpoint_labels: dict[str, str] = field(default_factory=dict)
+    endpoints: dict[int, _Endpoint] = field(default_factory=dict)
     deployed: dict[int, _Deployed] = field(default_factory=dict)
-    traffic: dict[int, int] = field(default_factory=dict)
+    pool: dict[str, Any] | None = None
+
+    @property
+    def endpoint(self) -> _Endpoint | None:
+        """The current endpoint: the newest."""
+        return self.endpoints[max(self.endpoints)] if self.endpoints else None
+
+    @property
+    def traffic(self) -> dict[int, int]:
+        """The current endpoint's split."""
+        return self.endpoint.traffic if self.endpoint is not None else {}
 
 
 class VertexSim:
@@ -69,8 +89,11 @@ class VertexSim:
         for (region, name), g in sorted(self.groups.items()):
             if g.model is not None:
                 out.extend(self._observe_registry(region, name, g))
-            if g.endpoint is not None:
+            if g.endpoints:
                 out.extend(self._observe_endpoint(region, name, g))
+            if g.pool is not None:
+                key = ResourceKey(region, name, part="pool", kind="pool")
+                out.append(ObservedResource(key, dict(g.pool), ours(), ident=name))
         return out
 
     def _merged(self, g: _Group, v: _Version) -> dict[str, str]:
@@ -119,34 +142,40 @@ class VertexSim:
     def _dm_key(self, region: str, name: str, g: _Group, d: _Deployed) -> ResourceKey:
         alias = self._alias_of(g, d.vid)
         current_vid = self._current_vid(g, alias)
-        same = [x for x in g.deployed.values() if x.vid == current_vid]
+        current_ep = max(g.endpoints)
+        same = [x for x in g.deployed.values() if x.vid == current_vid and x.ep == current_ep]
         newest = max(same, key=lambda x: x.dm).dm if same else None
-        instance = "" if d.vid == current_vid and d.dm == newest else str(d.dm)
+        instance = (
+            "" if d.ep == current_ep and d.vid == current_vid and d.dm == newest else str(d.dm)
+        )
         return ResourceKey(region, name, alias, "deployed", instance, kind="deployment")
 
     def _observe_endpoint(self, region: str, name: str, g: _Group) -> list[ObservedResource]:
-        assert g.endpoint is not None
         keys = {d.dm: self._dm_key(region, name, g, d) for d in g.deployed.values()}
 
         def suffix(k: ResourceKey) -> str:
             return f"{k.version}#{k.instance}" if k.instance else str(k.version)
 
-        traffic = {suffix(keys[dm]): pct for dm, pct in g.traffic.items() if pct}
-        out = [
-            ObservedResource(
-                ResourceKey(region, name, part="endpoint"),
-                {**g.endpoint, "traffic": traffic},
-                dict(g.endpoint_labels),
+        out = []
+        current = max(g.endpoints)
+        for eid, ep in g.endpoints.items():
+            traffic = {suffix(keys[dm]): pct for dm, pct in ep.traffic.items() if pct}
+            instance = "" if eid == current else str(eid)
+            key = ResourceKey(region, name, part="endpoint", instance=instance)
+            out.append(
+                ObservedResource(
+                    key, {**ep.fields, "traffic": traffic}, dict(ep.labels), ident=str(eid)
+                )
             )
-        ]
         for d in g.deployed.values():
             out.append(
                 ObservedResource(
                     keys[d.dm],
-                    dict(d.fields),
-                    dict(g.endpoint_labels),
+                    {k: v for k, v in d.fields.items() if k not in _NOT_READ},
+                    dict(g.endpoints[d.ep].labels),
                     ident=str(d.dm),
                     ref=str(d.vid),
+                    within="" if d.ep == current else str(d.ep),
                 )
             )
         return out
@@ -158,7 +187,11 @@ class VertexSim:
 
     def run(self, plan: Plan, rng: random.Random | None = None) -> None:
         """Execute in a random order that respects depends_on (as the parallel executor may)."""
-        self.serving = {k for k, g in self.groups.items() if any(p for p in g.traffic.values())} - {
+        self.serving = {
+            k
+            for k, g in self.groups.items()
+            if any(p for e in g.endpoints.values() for p in e.traffic.values())
+        } - {
             (a.key.endpoint, a.key.model)
             for a in plan.actions
             if a.kind is ActionKind.DELETE and a.key.version is None and not a.key.part
@@ -177,14 +210,17 @@ class VertexSim:
             pending.remove(action)
 
     def check_serving(self) -> None:
+        for g in self.groups.values():
+            for ep in g.endpoints.values():
+                if ep.traffic and sum(ep.traffic.values()) != 100:
+                    raise Refused(f"endpoint {ep.eid}: traffic sums to {sum(ep.traffic.values())}")
+                for dm in ep.traffic:
+                    if dm not in g.deployed or g.deployed[dm].ep != ep.eid:
+                        raise Refused(f"endpoint {ep.eid}: traffic to {dm}, not deployed there")
         for key in self.serving:
             g = self.groups[key]
-            total = sum(g.traffic.values())
-            if total != 100:
-                raise Refused(f"{key}: traffic sums to {total} mid-rollout: {g.traffic}")
-            for dm in g.traffic:
-                if dm not in g.deployed:
-                    raise Refused(f"{key}: traffic to undeployed {dm}")
+            if not any(ep.traffic for ep in g.endpoints.values()):
+                raise Refused(f"{key}: no endpoint serves mid-rollout")
 
     def perform(self, action: Action) -> None:
         key, kind = action.key, action.kind
@@ -226,24 +262,36 @@ class VertexSim:
             g.versions[v.vid] = v
             g.next_vid += 1
         elif key.kind == "endpoint":
-            if g.endpoint is None:
-                g.endpoint = {
-                    k: fields.get(k)
-                    for k in ("displayName", "description", "predictRequestResponseLoggingConfig")
-                }
-                g.endpoint_labels = labels
+            spec_label = {**labels, "deployer-spec": spec}
+            if any(e.labels.get("deployer-spec") == spec for e in g.endpoints.values()):
+                return  # the writer adopts an endpoint created from this very declaration
+            eid = 1 + max((e for grp in self.groups.values() for e in grp.endpoints), default=900)
+            g.endpoints[eid] = _Endpoint(eid, _endpoint_fields(fields), spec_label)
+        elif key.kind == "pool":
+            if g.pool is None:
+                g.pool = {k: fields.get(k) for k in POOL_FIELDS}
         elif key.kind == "deployment":
-            if g.endpoint is None:
+            ep = g.endpoint
+            if ep is None:
                 raise Refused(f"{key.address}: no endpoint")
             vid = self._newest_labelled(g, key.version or "")
             if vid is None:
                 raise Refused(f"{key.address}: no registry version to deploy")
             wanted = _deployment_fields(fields)
-            if any(d.vid == vid and d.fields == wanted for d in g.deployed.values()):
+            pool = wanted.get("sharedResources")
+            if pool and self.groups.get((key.endpoint, pool), _Group()).pool is None:
+                raise Refused(f"{key.address}: resource pool {pool} does not exist")
+            if any(
+                d.vid == vid and d.ep == ep.eid and _same(d.fields, wanted)
+                for d in g.deployed.values()
+            ):
                 return  # the writer adopts an identical deployment left by an interrupted run
-            taken = [d for grp in self.groups.values() for d in grp.deployed]
-            dm = max([next(self._dm_ids), *(x + 1 for x in taken)])
-            g.deployed[dm] = _Deployed(dm, vid, _deployment_fields(fields))
+            dm = self._new_dm()
+            g.deployed[dm] = _Deployed(dm, vid, wanted, ep.eid)
+
+    def _new_dm(self) -> int:
+        taken = [d for grp in self.groups.values() for d in grp.deployed]
+        return max([next(self._dm_ids), *(x + 1 for x in taken)])
 
     def _current_holder(self, g: _Group, alias: str) -> int | None:
         return next((v.vid for v in g.versions.values() if alias in v.aliases), None)
@@ -254,7 +302,8 @@ class VertexSim:
 
     def _current_dm(self, g: _Group, alias: str) -> int | None:
         vid = self._current_vid(g, alias)
-        dms = [d.dm for d in g.deployed.values() if d.vid == vid]
+        ep = g.endpoint
+        dms = [d.dm for d in g.deployed.values() if d.vid == vid and ep and d.ep == ep.eid]
         return max(dms) if dms else None
 
     def update(self, a: Action) -> None:
@@ -283,12 +332,25 @@ class VertexSim:
                 spec = spec_hash(DesiredResource(key, fields, labels))
                 v.labels = {**labels, "deployer-spec": spec}
         elif key.kind == "endpoint":
-            assert g.endpoint is not None
-            for k in ("displayName", "description", "predictRequestResponseLoggingConfig"):
-                if k in masks:
-                    g.endpoint[k] = fields.get(k)
+            ep = g.endpoint
+            assert ep is not None
+            allowed = {
+                "displayName": ("displayName",),
+                "description": ("description",),
+                "predictRequestResponseLoggingConfig": ("predictRequestResponseLoggingConfig",),
+                "dedicatedEndpointEnabled": ("dedicatedEndpointEnabled",),
+                "clientConnectionConfig": ("clientConnectionConfig",),
+                "privateServiceConnectConfig": ("privateServiceConnectConfig.projectAllowlist",),
+            }
+            for mask in masks - {"labels"}:
+                if mask not in allowed:
+                    raise Refused(f"{key.address}: endpoints.patch cannot change {mask}")
+                if mask == "privateServiceConnectConfig" and not ep.fields["privateServiceConnect"]:
+                    raise Refused(f"{key.address}: no Private Service Connect to allow projects on")
+                for k in allowed[mask]:
+                    ep.fields[k] = fields.get(k)
             if "labels" in masks:
-                g.endpoint_labels = labels
+                ep.labels = {**labels, "deployer-spec": ep.labels.get("deployer-spec", "")}
         elif key.kind == "deployment":
             dm = self._current_dm(g, key.version or "")
             if dm is None:
@@ -297,9 +359,21 @@ class VertexSim:
                 "dedicatedResources.minReplicaCount": "minReplicaCount",
                 "dedicatedResources.maxReplicaCount": "maxReplicaCount",
                 "dedicatedResources.autoscalingMetricSpecs": "autoscalingMetricSpecs",
+                "dedicatedResources.scaleToZeroSpec": "scaleToZeroSpec",
+                "dedicatedResources.initialReplicaCount": "initialReplicaCount",
                 "disableContainerLogging": "disableContainerLogging",
             }
-            for mask in masks:
+            if "rolloutOptions" in masks:  # the service rolls it onto the newest upload
+                old = g.deployed.pop(dm)
+                vid = self._newest_labelled(g, key.version or "")
+                assert vid is not None and vid != old.vid, f"{key.address}: nothing to roll onto"
+                new = self._new_dm()
+                g.deployed[new] = _Deployed(new, vid, dict(old.fields), old.ep)
+                ep = g.endpoints[old.ep]
+                if dm in ep.traffic:
+                    ep.traffic[new] = ep.traffic.pop(dm)
+                dm = new
+            for mask in masks - {"rolloutOptions"}:
                 if mask not in allowed:
                     raise Refused(f"{key.address}: mutateDeployedModel cannot change {mask}")
                 g.deployed[dm].fields[allowed[mask]] = fields[allowed[mask]]
@@ -313,19 +387,35 @@ class VertexSim:
             if g.endpoint is None:
                 del self.groups[(key.endpoint, key.model)]
         elif key.kind == "endpoint":
-            if g.deployed:
+            ep = g.endpoints.get(int(key.instance)) if key.instance else g.endpoint
+            if ep is None:
+                return
+            if any(d.ep == ep.eid for d in g.deployed.values()):
                 raise Refused(f"{key.address}: endpoint with deployed models")
-            g.endpoint, g.traffic = None, {}
-            if g.model is None:
+            del g.endpoints[ep.eid]
+            if g.model is None and not g.endpoints:
+                del self.groups[(key.endpoint, key.model)]
+        elif key.kind == "pool":
+            users = [
+                d
+                for (region, _), grp in self.groups.items()
+                for d in grp.deployed.values()
+                if region == key.endpoint and d.fields.get("sharedResources") == key.model
+            ]
+            if users:
+                raise Refused(f"{key.address}: a pool with deployments on it")
+            g.pool = None
+            if not g.endpoints and g.model is None:
                 del self.groups[(key.endpoint, key.model)]
         elif key.kind == "deployment":
             dm = int(key.instance) if key.instance else self._current_dm(g, key.version or "")
             if dm is None or dm not in g.deployed:
                 return
-            if g.traffic.get(dm):
+            ep = g.endpoints[g.deployed[dm].ep]
+            if ep.traffic.get(dm):
                 raise Refused(f"{key.address}: undeploy of a model with traffic")
             del g.deployed[dm]
-            g.traffic.pop(dm, None)
+            ep.traffic.pop(dm, None)
         elif key.kind == "version":
             alias = key.version or ""
             vid = int(key.instance) if key.instance else self._current_vid(g, alias)
@@ -363,17 +453,20 @@ class VertexSim:
 
     def set_traffic(self, a: Action) -> None:
         g = self.group(a.key)
+        ep = g.endpoints.get(int(a.key.instance)) if a.key.instance else g.endpoint
+        if ep is None:
+            raise Refused(f"{a.key.address}: no such endpoint")
         want = dict((a.desired or {}).get("traffic") or {})
         split: dict[int, int] = {}
         for alias, pct in want.items():
             vid = self._newest_labelled(g, alias)
-            dms = [d.dm for d in g.deployed.values() if d.vid == vid]
+            dms = [d.dm for d in g.deployed.values() if d.vid == vid and d.ep == ep.eid]
             if not dms:
                 raise Refused(f"{a.key.address}: traffic to {alias}, which is not deployed")
             split[max(dms)] = pct
         if split and sum(split.values()) != 100:
             raise Refused(f"{a.key.address}: split sums to {sum(split.values())}")
-        g.traffic = split
+        ep.traffic = split
 
     def snapshot(self) -> dict[tuple[str, str], _Group]:
         return copy.deepcopy(self.groups)
@@ -388,6 +481,25 @@ def _version_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: fields.get(k) for k in keys}
 
 
+_NOT_READ = ("rolloutStrategy", "rolloutOptions")
+"""How a deployment is rolled out: declared, never read back."""
+POOL_FIELDS = ("machineSpec", "minReplicaCount", "maxReplicaCount", "autoscalingMetricSpecs")
+ENDPOINT_FIELDS = (
+    "displayName",
+    "description",
+    "predictRequestResponseLoggingConfig",
+    "dedicatedEndpointEnabled",
+    "clientConnectionConfig",
+    "privateServiceConnect",
+    "privateServiceConnectConfig.projectAllowlist",
+    "network",
+)
+
+
+def _endpoint_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: fields.get(k) for k in ENDPOINT_FIELDS}
+
+
 def _deployment_fields(fields: dict[str, Any]) -> dict[str, Any]:
     keys = (
         "machineSpec",
@@ -397,8 +509,19 @@ def _deployment_fields(fields: dict[str, Any]) -> dict[str, Any]:
         "serviceAccount",
         "enableAccessLogging",
         "disableContainerLogging",
+        "spot",
+        "sharedResources",
+        "scaleToZeroSpec",
+        "initialReplicaCount",
+        *_NOT_READ,
     )
     return {k: fields.get(k) for k in keys}
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return {k: v for k, v in a.items() if k not in _NOT_READ} == {
+        k: v for k, v in b.items() if k not in _NOT_READ
+    }
 
 
 def ours() -> dict[str, str]:

@@ -126,7 +126,10 @@ def vertex_deployment(sim: VertexSim, model: str, alias: str) -> Any:
 
 def vertex_traffic(sim: VertexSim, model: str, split: dict[str, int]) -> None:
     g = sim.groups[("us-central1", model)]
-    g.traffic = {vertex_deployment(sim, model, alias).dm: pct for alias, pct in split.items()}
+    assert g.endpoint is not None
+    g.endpoint.traffic = {
+        vertex_deployment(sim, model, alias).dm: pct for alias, pct in split.items()
+    }
 
 
 def unmanaged_model(backend: str, name: str) -> ObservedResource:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import collections
 import copy
+import hashlib
 import os
 import secrets
 import threading
@@ -33,11 +34,16 @@ VENDPOINT = "vertex_endpoint"
 VOPERATION = "vertex_operation"
 VBQTABLE = "vertex_bq_table"
 VPROJECT = "vertex_project"
+VPOOL = "vertex_pool"
+"""A deployment resource pool."""
 """A project number the twin handed out, and its project id."""
 """A BigQuery table a logging config made the service create (outlives its endpoint)."""
 TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
 WAIT_CAP_S = 30.0
+GENERIC = "GenericOperationMetadata"
+"""The metadata of an operation whose own metadata type the discovery document does not have
+(endpoints.update's) [INF]."""
 
 
 def new_etag() -> str:
@@ -49,6 +55,12 @@ def numeric_id(digits: int) -> str:
     low = 10 ** (digits - 1)
     high = min(10**digits, 2**63) - 1
     return str(low + secrets.randbelow(high - low + 1))
+
+
+def project_number(project: str) -> str:
+    """The 12-digit project number the twin gives `project` (stable across restarts)."""
+    digest = int(hashlib.sha256(project.encode("utf-8")).hexdigest(), 16)
+    return str(10**11 + digest % (9 * 10**11))
 
 
 def location_name(project: str, location: str) -> str:
@@ -124,9 +136,10 @@ class VertexBase:
         knobs = self.knobs.get()
         now = time.time()
         name = f"{scope}/operations/{numeric_id(19)}"
+        times = {"createTime": now_iso(now), "updateTime": now_iso(now)}
         metadata: Json = {
             "@type": TYPE + metadata_type,
-            "genericMetadata": {"createTime": now_iso(now), "updateTime": now_iso(now)},
+            **(times if metadata_type == GENERIC else {"genericMetadata": times}),
             **(extra_metadata or {}),
         }
         data: Json = {"name": name, "metadata": metadata}
@@ -232,7 +245,8 @@ class VertexBase:
             row.pending = False
             row.due = None
             row.data["done"] = True
-            row.data["metadata"]["genericMetadata"]["updateTime"] = now_iso()
+            metadata = row.data["metadata"]
+            metadata.get("genericMetadata", metadata)["updateTime"] = now_iso()
             self.store.put(row)
 
     def _abandon(self, op: Row) -> None:
@@ -247,7 +261,12 @@ class VertexBase:
 
     def _release(self, op: Row) -> None:
         """Clear the busy marks an operation set on its endpoint, model or version."""
-        for kind, key in ((VENDPOINT, "endpoint"), (VMODEL, "model"), (VVERSION, "version")):
+        for kind, key in (
+            (VENDPOINT, "endpoint"),
+            (VMODEL, "model"),
+            (VVERSION, "version"),
+            (VPOOL, "pool"),
+        ):
             target = op.internal.get(key)
             if not target:
                 continue

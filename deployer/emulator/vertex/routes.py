@@ -1,9 +1,11 @@
-"""Maps `/v1/projects/P/locations/L/...` paths and verbs onto `VertexService` calls, checking
-every request body against the shipped `aiplatform.v1.json` first."""
+"""Maps `/v1/projects/P/locations/L/...` (and `/v1beta1/...`) paths and verbs onto
+`VertexService` calls, checking every request body against the shipped `aiplatform.v1.json`
+(or `aiplatform.v1beta1.json`) first. Answers through v1 leave out what only v1beta1 has (the
+scale-to-zero settings and rollout options of a deployment) [INF: each surface answers in its
+own schema]."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -11,13 +13,17 @@ from typing import Any
 
 from deployer.emulator.apierrors import ApiError, not_found
 from deployer.emulator.discovery import AIPLATFORM, normalize
+from deployer.emulator.vertex.base import project_number
 from deployer.emulator.vertex.rules import check_location
 from deployer.emulator.vertex.service import VertexService
 
 Json = dict[str, Any]
 NAME = r"([^/:]+)"
-PREFIX = re.compile(r"^v1/projects/[^/]+/locations/")
-S = "GoogleCloudAiplatformV1"
+PREFIX = re.compile(r"^v1(?:beta1)?/projects/[^/]+/locations/")
+SURFACES = {"v1": "GoogleCloudAiplatformV1", "v1beta1": "GoogleCloudAiplatformV1beta1"}
+V1BETA1_ONLY = frozenset({"scaleToZeroSpec", "initialReplicaCount", "rolloutOptions"})
+"""Fields of the twin's deployments that only the v1beta1 schemas have ([DD v1beta1]
+DedicatedResources, DeployedModel)."""
 Handler = Callable[..., Any]
 
 
@@ -43,15 +49,26 @@ def is_vertex(path: str) -> bool:
     return PREFIX.match(path) is not None
 
 
-def _body(body: Any, schema: str) -> Json:
-    return normalize(body if body is not None else {}, f"{S}{schema}", api=AIPLATFORM)
+def _v1_view(value: Any) -> Any:
+    """`value` without the fields only v1beta1 has."""
+    if isinstance(value, dict):
+        return {k: _v1_view(v) for k, v in value.items() if k not in V1BETA1_ONLY}
+    if isinstance(value, list):
+        return [_v1_view(v) for v in value]
+    return value
 
 
 def _mask(query: dict[str, str]) -> str | None:
     return query.get("updateMask", query.get("update_mask"))
 
 
-def _table(svc: VertexService) -> list[tuple[str, re.Pattern[str], Handler]]:
+def _table(svc: VertexService, api: str = "v1") -> list[tuple[str, re.Pattern[str], Handler]]:
+    beta = api == "v1beta1"
+
+    def _body(body: Any, schema: str) -> Json:
+        document = f"aiplatform.{api}" if beta else AIPLATFORM
+        return normalize(body if body is not None else {}, f"{SURFACES[api]}{schema}", api=document)
+
     def ops(scope: str) -> list[tuple[str, str, Handler]]:
         def get(q: Any, b: Any, p: str, loc: str, *rest: str) -> Any:
             return svc.get_operation(p, loc, _op_name(p, loc, scope, rest))
@@ -64,6 +81,7 @@ def _table(svc: VertexService) -> list[tuple[str, re.Pattern[str], Handler]]:
 
     m = f"/models/{NAME}"
     e = f"/endpoints/{NAME}"
+    d = f"/deploymentResourcePools/{NAME}"
     routes: list[tuple[str, str, Handler]] = [
         (
             "POST",
@@ -104,8 +122,15 @@ def _table(svc: VertexService) -> list[tuple[str, re.Pattern[str], Handler]]:
         ("DELETE", e, lambda q, b, p, loc, x: svc.delete_endpoint(p, loc, x)),
         (
             "POST",
+            f"{e}:update",
+            lambda q, b, p, loc, x: svc.update_endpoint(
+                p, loc, x, _body(b, "UpdateEndpointLongRunningRequest")
+            ),
+        ),
+        (
+            "POST",
             f"{e}:deployModel",
-            lambda q, b, p, loc, x: svc.deploy(p, loc, x, _body(b, "DeployModelRequest")),
+            lambda q, b, p, loc, x: svc.deploy(p, loc, x, _body(b, "DeployModelRequest"), beta),
         ),
         (
             "POST",
@@ -115,8 +140,25 @@ def _table(svc: VertexService) -> list[tuple[str, re.Pattern[str], Handler]]:
         (
             "POST",
             f"{e}:mutateDeployedModel",
-            lambda q, b, p, loc, x: svc.mutate(p, loc, x, _body(b, "MutateDeployedModelRequest")),
+            lambda q, b, p, loc, x: svc.mutate(
+                p, loc, x, _body(b, "MutateDeployedModelRequest"), beta
+            ),
         ),
+        (
+            "POST",
+            "/deploymentResourcePools",
+            lambda q, b, p, loc: svc.create_pool(
+                p, loc, _body(b, "CreateDeploymentResourcePoolRequest")
+            ),
+        ),
+        ("GET", "/deploymentResourcePools", lambda q, b, p, loc: svc.list_pools(p, loc, q)),
+        ("GET", d, lambda q, b, p, loc, x: svc.get_pool(p, loc, x)),
+        (
+            "PATCH",
+            d,
+            lambda q, b, p, loc, x: svc.patch_pool(p, loc, x, _body(b, "DeploymentResourcePool")),
+        ),
+        ("DELETE", d, lambda q, b, p, loc, x: svc.delete_pool(p, loc, x)),
         (
             "POST",
             f"{e}:predict",
@@ -127,7 +169,7 @@ def _table(svc: VertexService) -> list[tuple[str, re.Pattern[str], Handler]]:
         *ops(e),
     ]
     return [
-        (verb, re.compile(f"^v1/projects/{NAME}/locations/{NAME}{pattern}$"), fn)
+        (verb, re.compile(f"^{api}/projects/{NAME}/locations/{NAME}{pattern}$"), fn)
         for verb, pattern, fn in routes
     ]
 
@@ -141,12 +183,6 @@ def _op_name(project: str, location: str, scope: str, rest: tuple[str, ...]) -> 
     return f"{base}/operations/{rest[0]}"
 
 
-def project_number(project: str) -> str:
-    """The 12-digit project number the twin gives `project` (stable across restarts)."""
-    digest = int(hashlib.sha256(project.encode("utf-8")).hexdigest(), 16)
-    return str(10**11 + digest % (9 * 10**11))
-
-
 def _rename(value: Any, old: str, new: str) -> Any:
     """`value` with every string starting `projects/{old}/` starting `projects/{new}/`."""
     if isinstance(value, str):
@@ -156,6 +192,18 @@ def _rename(value: Any, old: str, new: str) -> Any:
         return {k: _rename(v, old, new) for k, v in value.items()}
     if isinstance(value, list):
         return [_rename(v, old, new) for v in value]
+    return value
+
+
+def _beta_types(value: Any) -> Any:
+    """An answer through v1beta1 names its messages' v1beta1 types."""
+    if isinstance(value, dict):
+        out = {k: _beta_types(v) for k, v in value.items()}
+        if isinstance(out.get("@type"), str):
+            out["@type"] = out["@type"].replace(".aiplatform.v1.", ".aiplatform.v1beta1.")
+        return out
+    if isinstance(value, list):
+        return [_beta_types(v) for v in value]
     return value
 
 
@@ -171,7 +219,7 @@ def _errors(answer: Any) -> list[Json]:
 
 class VertexRouter:
     def __init__(self, service: VertexService) -> None:
-        self.table = _table(service)
+        self.tables = {api: _table(service, api) for api in SURFACES}
         self.service = service
 
     def dispatch(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
@@ -181,12 +229,12 @@ class VertexRouter:
         requests may name it by id or number."""
         if not self.service.knobs.get().vertex_service_names:
             return self._dispatch(method, path, query, body)
+        api, _, rest = path.partition("/")
         project = path.split("/")[2]
         if project.isdigit():
             known = self.service.project_of(project)
             if known is not None:
-                path = _rename(path.removeprefix("v1/"), project, known)
-                path = f"v1/{path}"
+                path = f"{api}/{_rename(rest, project, known)}"
                 project = known
         number = project_number(project)
         self.service.remember_project(project, number)
@@ -205,7 +253,8 @@ class VertexRouter:
 
     def _dispatch(self, method: str, path: str, query: dict[str, str], body: Any) -> Any:
         known_path = False
-        for verb, pattern, fn in self.table:
+        api = path.partition("/")[0]
+        for verb, pattern, fn in self.tables.get(api, self.tables["v1"]):
             match = pattern.match(path)
             if match is None:
                 continue
@@ -214,7 +263,8 @@ class VertexRouter:
                 continue
             args = [urllib.parse.unquote(g) for g in match.groups()]
             check_location(args[1])
-            return fn(query, body, *args)
+            answer = fn(query, body, *args)
+            return _v1_view(answer) if api == "v1" else _beta_types(answer)
         if known_path:
             raise not_found(f"Method {method} is not supported on {path!r}.")
         raise not_found(f"The requested URL /{path} was not found on this server.")

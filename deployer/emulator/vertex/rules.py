@@ -22,7 +22,22 @@ ENDPOINT_MASKS = (
     "labels",
     "trafficSplit",
     "predictRequestResponseLoggingConfig",
+    "dedicatedEndpointEnabled",
+    "privateServiceConnectConfig",
 )
+"""[SDK Endpoint.update] display_name, description, labels, traffic_split; [MM Endpoint.yaml]
+patches the logging config, the Private Service Connect config (whose
+enablePrivateServiceConnect is `immutable: true`) and dedicatedEndpointEnabled."""
+ENDPOINT_FIXED = {
+    "network": "network is fixed at the endpoint's creation (Endpoint.yaml: immutable); create "
+    "a new endpoint",
+    "encryptionSpec": "encryption_spec is fixed at the endpoint's creation",
+    "clientConnectionConfig": "client_connection_config is changed by endpoints.update "
+    "(UpdateEndpointLongRunning), not endpoints.patch",
+}
+"""What endpoints.patch refuses: [MM] marks network and encryptionSpec immutable; the inference
+timeout has its own long-running update ([DD] UpdateEndpointLongRunningRequest) [INF: patch
+refuses it]."""
 MUTATE_MASKS = (
     "dedicatedResources.minReplicaCount",
     "dedicatedResources.maxReplicaCount",
@@ -30,6 +45,14 @@ MUTATE_MASKS = (
     "dedicatedResources.requiredReplicaCount",
     "disableContainerLogging",
 )
+MUTATE_MASKS_V1BETA1 = (
+    *MUTATE_MASKS,
+    "dedicatedResources.scaleToZeroSpec",
+    "dedicatedResources.initialReplicaCount",
+)
+"""MutateDeployedModelRequest.deployedModel [DD]: "scale_to_zero_spec in DedicatedResources
+(v1beta1 only)", "initial_replica_count in DedicatedResources (v1beta1 only)"."""
+INFERENCE_TIMEOUT_MAX = cv.INFERENCE_TIMEOUT_MAX
 MODEL_OUTPUT_ONLY = (
     "name",
     "versionId",
@@ -170,11 +193,83 @@ def split_mask(mask: str | None, allowed: tuple[str, ...], other: tuple[str, ...
 
 
 def endpoint_mask(mask: str | None) -> list[str]:
+    for path in parse_mask(mask):
+        if path in ENDPOINT_FIXED:
+            raise invalid(f"Field: update_mask Error: {ENDPOINT_FIXED[path]}.")
     return split_mask(mask, ENDPOINT_MASKS, ())
 
 
-def mutate_mask(mask: str | None) -> list[str]:
-    return split_mask(mask, MUTATE_MASKS, ())
+def mutate_mask(mask: str | None, beta: bool = False) -> list[str]:
+    return split_mask(mask, MUTATE_MASKS_V1BETA1 if beta else MUTATE_MASKS, ())
+
+
+def endpoint_access(fields: Json) -> None:
+    """One kind of access per endpoint: Private Service Connect and a VPC network exclude each
+    other ([DD] Endpoint.privateServiceConnectConfig: "network and private_service_connect_config
+    are mutually exclusive"), and a PSC endpoint takes no dedicatedEndpointEnabled ([MM]
+    Endpoint.yaml: conflicts); the network is named by project number ([DD] Endpoint.network)."""
+    psc = fields.get("privateServiceConnectConfig")
+    network = fields.get("network")
+    if psc is not None:
+        if not psc.get("enablePrivateServiceConnect"):
+            raise invalid(
+                "Field: endpoint.private_service_connect_config.enable_private_service_connect "
+                "Error: must be true when private_service_connect_config is set."
+            )
+        if network:
+            raise invalid(
+                "Field: endpoint.network Error: network and private_service_connect_config are "
+                "mutually exclusive."
+            )
+        if fields.get("dedicatedEndpointEnabled"):
+            raise invalid(
+                "Field: endpoint.dedicated_endpoint_enabled Error: a Private Service Connect "
+                "endpoint cannot also be a dedicated public endpoint."
+            )
+        for project in psc.get("projectAllowlist") or []:
+            if not cv.PROJECT_ID_RE.match(str(project)):
+                raise invalid(
+                    "Field: endpoint.private_service_connect_config.project_allowlist Error: "
+                    f"{project!r} is not a project ID."
+                )
+    if network is not None:
+        if not cv.NETWORK_RE.match(str(network)):
+            raise invalid(
+                f"Field: endpoint.network Error: {network!r} must be "
+                "projects/{project_number}/global/networks/{network}."
+            )
+        if fields.get("dedicatedEndpointEnabled"):  # [INF] public and peered at once
+            raise invalid(
+                "Field: endpoint.dedicated_endpoint_enabled Error: a VPC-peered endpoint "
+                "cannot also be a dedicated public endpoint."
+            )
+    connection(fields.get("clientConnectionConfig"), fields)
+
+
+def connection(config: Any, fields: Json) -> None:
+    """The inference timeout: "Configurable up to 1 hour" on dedicated public and Private Service
+    Connect endpoints, 60 seconds on the others [DOCS choose-endpoint-type]."""
+    if not config:
+        return
+    timeout = config.get("inferenceTimeout")
+    seconds = _seconds(timeout)
+    if seconds is None or not 0 < seconds <= INFERENCE_TIMEOUT_MAX:
+        raise invalid(
+            "Field: endpoint.client_connection_config.inference_timeout Error: must be a "
+            f"duration up to {INFERENCE_TIMEOUT_MAX}s; got {timeout!r}."
+        )
+    if not (fields.get("dedicatedEndpointEnabled") or fields.get("privateServiceConnectConfig")):
+        raise invalid(
+            "Field: endpoint.client_connection_config Error: the inference timeout is "
+            "configurable on dedicated and Private Service Connect endpoints only."
+        )
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(str(value).removesuffix("s"))
+    except ValueError:
+        return None
 
 
 def traffic(split: Any, deployed: set[str], *, new_key: bool, undeploy: bool = False) -> Json:
@@ -207,14 +302,17 @@ def traffic(split: Any, deployed: set[str], *, new_key: bool, undeploy: bool = F
     return out
 
 
-def dedicated_resources(resources: Any, image_uri: str | None) -> Json:
-    """Check DedicatedResources against the machine and accelerator tables; fill defaults."""
+def dedicated_resources(
+    resources: Any, image_uri: str | None, beta: bool = False, where: str = ""
+) -> Json:
+    """Check DedicatedResources against the machine and accelerator tables; fill defaults.
+    Through v1beta1 a deployment may scale to zero (`beta`)."""
     if not isinstance(resources, dict) or not resources:
         raise invalid(
             "Field: deployed_model.dedicated_resources Error: dedicated_resources is required "
             "(the model supports only DEDICATED_RESOURCES)."
         )
-    where = "deployed_model.dedicated_resources"
+    where = where or "deployed_model.dedicated_resources"
     if not isinstance(resources.get("machineSpec"), dict):
         raise invalid(  # DedicatedResources.machineSpec [DD]: "Required. Immutable."
             f"Field: {where}.machine_spec Error: machine_spec is required."
@@ -241,7 +339,7 @@ def dedicated_resources(resources: Any, image_uri: str | None) -> Json:
         )
     spec["machineType"] = machine
     low = resources.get("minReplicaCount")
-    if not isinstance(low, int) or low < 1:
+    if not isinstance(low, int) or low < (0 if beta else 1):
         raise invalid(
             f"Field: {where}.min_replica_count Error: min_replica_count must be at least 1 "
             f"(v1 does not scale to zero); got {low!r}."
@@ -252,6 +350,7 @@ def dedicated_resources(resources: Any, image_uri: str | None) -> Json:
             f"Field: {where}.max_replica_count Error: max_replica_count ({high}) must be at "
             f"least min_replica_count ({low})."
         )
+    _scale_to_zero(resources, where, low, high)
     required = resources.get("requiredReplicaCount")
     if required is not None and not 0 <= required <= low:
         raise invalid(
@@ -277,9 +376,43 @@ def dedicated_resources(resources: Any, image_uri: str | None) -> Json:
             )
         seen.add(name)
         target = metric.get("target", cv.DEFAULT_METRIC_TARGET)
-        if not isinstance(target, int) or not 1 <= target <= 100:
+        problem = cv.metric_target_error(str(name), target) if isinstance(target, int) else "x"
+        if problem:
             raise invalid(
-                f"Field: {where}.autoscaling_metric_specs Error: target of {name} must be from "
-                f"1 to 100; got {target!r}."
+                f"Field: {where}.autoscaling_metric_specs Error: target of {name}: "
+                f"{problem if isinstance(target, int) else f'expected an integer, got {target!r}'}."
             )
     return {**resources, "machineSpec": spec, "minReplicaCount": low, "maxReplicaCount": high}
+
+
+def _scale_to_zero(resources: Json, where: str, low: int, high: int) -> None:
+    """[DD v1beta1] DedicatedResources.initialReplicaCount: "When min_replica_count > 0 ...
+    initial_replica_count should not be set. When min_replica_count = 0 ... should be larger
+    than zero, but no greater than max_replica_count" (the twin takes "should" as must [INF]);
+    ScaleToZeroSpec periods "[MinValue=300] ... [MaxValue=28800]"."""
+    initial = resources.get("initialReplicaCount")
+    spec = resources.get("scaleToZeroSpec")
+    if low > 0:
+        if initial:
+            raise invalid(
+                f"Field: {where}.initial_replica_count Error: set only with "
+                "min_replica_count 0 (scale to zero)."
+            )
+        if spec:
+            raise invalid(
+                f"Field: {where}.scale_to_zero_spec Error: set only with min_replica_count 0."
+            )
+        return
+    if not isinstance(initial, int) or not 0 < initial <= high:
+        raise invalid(
+            f"Field: {where}.initial_replica_count Error: with min_replica_count 0 it must be "
+            f"from 1 to max_replica_count ({high}); got {initial!r}."
+        )
+    low_s, high_s = cv.SCALE_TO_ZERO_PERIOD
+    for key, value in (spec or {}).items():
+        seconds = _seconds(value)
+        if seconds is None or not low_s <= seconds <= high_s:
+            raise invalid(
+                f"Field: {where}.scale_to_zero_spec.{key} Error: must be {low_s}s to "
+                f"{high_s}s; got {value!r}."
+            )

@@ -1,9 +1,11 @@
-"""The Vertex half's service object: registry and endpoints over the shared store."""
+"""The Vertex half's service object: registry, endpoints and resource pools over the shared
+store."""
 
 from __future__ import annotations
 
-from deployer.emulator.vertex.endpoints import Endpoints
+from deployer.emulator.vertex.pools import Pools
 
 
-class VertexService(Endpoints):
-    """Every public method is one `aiplatform` v1 call; the worker calls `complete`."""
+class VertexService(Pools):
+    """Every public method is one `aiplatform` v1 (or v1beta1) call; the worker calls
+    `complete`."""

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 
 from deployer.core.diagnostics import Checker, PathKey
-from deployer.core.manifest import AutoScaling, VersionSpec
+from deployer.core.manifest import AutoScaling, Settings, VersionSpec
 from deployer.core.stack import DeclaredModel
 from deployer.providers.mlengine import catalog
 
@@ -51,15 +51,27 @@ class Rules:
                 "console_logging is only available on the global endpoint, not on "
                 + ", ".join(r for r in model.regions if catalog.is_regional(r)),
             )
-        if spec.traffic is not None:
-            c.at_key((*base, "traffic"), f"'traffic' {VERTEX_ONLY}")
+        for key in ("traffic", "endpoint"):
+            if getattr(spec, key) is not None:
+                c.at_key((*base, key), f"'{key}' {VERTEX_ONLY}")
         for i, version in enumerate(spec.versions):
             vpath = (*base, "versions", model.version_index(i))
             if not version.deployed:
                 c.at((*vpath, "deployed"), f"'deployed: false' {VERTEX_ONLY}")
-            for key in ("framework_version", "container"):
+            for key in ("framework_version", "container", "rollout", "resource_pool"):
                 if getattr(version, key) is not None:
                     c.at_key((*vpath, key), f"'{key}' {VERTEX_ONLY}")
+            if c.declared((*vpath, "spot")):
+                c.at_key((*vpath, "spot"), f"'spot' {VERTEX_ONLY}")
+            scaling = version.scaling
+            if isinstance(scaling, AutoScaling):
+                if scaling.scale_to_zero is not None:
+                    where = (*vpath, "scaling", "scale_to_zero")
+                    c.at_key(where, f"'scale_to_zero' {VERTEX_ONLY}")
+                for j, metric in enumerate(scaling.metrics):
+                    if metric.name == "REQUEST_COUNT":
+                        where = (*vpath, "scaling", "metrics", j, "name")
+                        c.at(where, f"metric 'REQUEST_COUNT' {VERTEX_ONLY}")
 
     def check_version(
         self, c: Checker, path: PathKey, model: DeclaredModel, version: VersionSpec
@@ -79,8 +91,17 @@ class Rules:
                     f"{', '.join(n1)} cannot scale to zero: set min_nodes to 1 or more",
                 )
 
+    def check_settings(self, c: Checker, settings: Settings) -> None:
+        if settings.preview:
+            c.at_key(("preview",), f"'preview' (Vertex AI preview features) {VERTEX_ONLY}")
+        if settings.resource_pools:
+            c.at_key(("resource_pools",), f"'resource_pools' {VERTEX_ONLY}")
+
     def check_stack(
-        self, models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker]
+        self,
+        models: Sequence[DeclaredModel],
+        checker: Callable[[DeclaredModel], Checker],
+        settings: Settings | None,
     ) -> None:
         return None
 

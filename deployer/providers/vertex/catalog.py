@@ -6,6 +6,7 @@ strictest plausible rule is kept here so the twin and the validator refuse the s
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 REGIONS: tuple[str, ...] = (
@@ -99,12 +100,22 @@ SERVING_CPU_QUOTA = "aiplatform.googleapis.com/custom_model_serving_cpus"
 
 CPU_METRIC = "aiplatform.googleapis.com/prediction/online/cpu/utilization"
 GPU_METRIC = "aiplatform.googleapis.com/prediction/online/accelerator/duty_cycle"
-METRICS: dict[str, str] = {"CPU_USAGE": CPU_METRIC, "GPU_DUTY_CYCLE": GPU_METRIC}
+REQUEST_METRIC = "aiplatform.googleapis.com/prediction/online/request_count"
+"""AutoscalingMetricSpec.metricName [DD]; its target is "target request count per minute per
+instance" [SDK models.py autoscaling_target_request_count_per_minute], not a percentage."""
+METRICS: dict[str, str] = {
+    "CPU_USAGE": CPU_METRIC,
+    "GPU_DUTY_CYCLE": GPU_METRIC,
+    "REQUEST_COUNT": REQUEST_METRIC,
+}
+PERCENT_METRICS = frozenset({CPU_METRIC, GPU_METRIC})
+"""AutoscalingMetricSpec.target [DD]: "The target resource utilization in percentage (1% -
+100%)" for these; a request count is a rate [SDK], at least 1 [INF]."""
 KNOWN_METRICS: frozenset[str] = frozenset(
     {
         CPU_METRIC,
         GPU_METRIC,
-        "aiplatform.googleapis.com/prediction/online/request_count",
+        REQUEST_METRIC,
         "pubsub.googleapis.com/subscription/num_undelivered_messages",
         "prometheus.googleapis.com/vertex_dcgm_fi_dev_gpu_util",
         "prometheus.googleapis.com/vertex_vllm_gpu_cache_usage_perc",
@@ -112,6 +123,50 @@ KNOWN_METRICS: frozenset[str] = frozenset(
     }
 )
 DEFAULT_METRIC_TARGET = 60
+
+
+def metric_target_error(metric: str, target: int) -> str | None:
+    """Why the service refuses this autoscaling target (None: it takes it)."""
+    if metric in PERCENT_METRICS and not 1 <= target <= 100:
+        return f"target must be 1-100 (percent), got {target}"
+    if metric == REQUEST_METRIC and target < 1:
+        return f"target must be at least 1 (requests per minute per node), got {target}"
+    return None
+
+
+SCALE_TO_ZERO_PERIOD = (300, 28800)
+"""DedicatedResourcesScaleToZeroSpec.idleScaledownPeriod / minScaleupPeriod [DD v1beta1]:
+"[MinValue=300] (5 minutes) [MaxValue=28800] (8 hours)"."""
+INFERENCE_TIMEOUT_MAX = 3600
+"""ClientConnectionConfig.inferenceTimeout: "Configurable up to 1 hour" on dedicated public and
+Private Service Connect endpoints; shared public and VPC-peered endpoints have 60 seconds
+[DOCS choose-endpoint-type]."""
+NETWORK_RE = re.compile(r"^projects/[0-9]+/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+"""Endpoint.network [DD]: `projects/{project}/global/networks/{network}`, "Where {project} is a
+project number"."""
+PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+POOL_NAME_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,51}[a-z0-9])?$")
+"""A pool's name in deployer.yaml: its deploymentResourcePoolId is NAME--TAG (10 characters
+more) and takes at most 63 of `^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`
+[DD CreateDeploymentResourcePoolRequest.deploymentResourcePoolId]; no `--` in NAME."""
+POOL_TAG_LENGTH = 8
+
+
+def pool_tag(stack: str) -> str:
+    """The suffix of the stack's pool ids: deployment resource pools have no labels [DD
+    DeploymentResourcePool], so the id carries whose pool it is."""
+    return hashlib.sha256(stack.encode("utf-8")).hexdigest()[:POOL_TAG_LENGTH]
+
+
+def pool_id(stack: str, name: str) -> str:
+    return f"{name}--{pool_tag(stack)}"
+
+
+def pool_name(stack: str, pool: str) -> str | None:
+    """The declared name of a pool id of `stack` (None: not one of its pools)."""
+    head, sep, tag = pool.rpartition("--")
+    return head if sep and head and tag == pool_tag(stack) else None
+
 
 DEPLOYMENT_STAGES: tuple[str, ...] = (
     "STARTING_DEPLOYMENT",

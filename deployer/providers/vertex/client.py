@@ -186,3 +186,25 @@ class VertexClient(DiscoveryClient):
         if scope == "endpoints":
             return lambda r: r.projects().locations().endpoints().operations()
         return lambda r: r.projects().locations().operations()
+
+
+class VertexBetaClient(VertexClient):
+    """The `aiplatform` v1beta1 surface, for the preview features only (scale to zero, rolling
+    updates, and reading their settings back), which a stack asks for with `preview: true`.
+    It shares its v1 client's credentials and quotas: the service counts both surfaces in one
+    request and LRO quota [INF]."""
+
+    api_version = "v1beta1"
+
+    @classmethod
+    def beside(cls, client: VertexClient) -> VertexBetaClient:
+        return cls(
+            client.project,
+            emulator=client.emulator,
+            credentials=client.credentials,
+            retry=client.retry,
+            limiter=client.limiter,
+            request_limiter=client.request_limiter,
+            clock=client._clock,
+            sleep=client._sleep,
+        )

@@ -20,7 +20,10 @@ def _int(value: Any, default: int = 0) -> int:
         return default
 
 
-def deployment(region: str, model: str, version: str, fields: Mapping[str, Any]) -> Deployment:
+def deployment(
+    region: str, model: str, version: str, fields: Mapping[str, Any], pool: str = ""
+) -> Deployment:
+    """`fields` are a deployment's, or (with `pool`) those of the pool it shares."""
     spec = fields.get("machineSpec") or {}
     low = _int(fields.get("minReplicaCount"), 1)
     high = _int(fields.get("maxReplicaCount")) or low
@@ -36,11 +39,25 @@ def deployment(region: str, model: str, version: str, fields: Mapping[str, Any])
         max_replicas=high,
         accelerator_type=accelerator,
         accelerator_count=_int(spec.get("acceleratorCount")) if accelerator else 0,
+        spot=bool(fields.get("spot")),
+        pool=pool,
     )
 
 
-def of_resource(key: ResourceKey, fields: Mapping[str, Any]) -> Deployment | None:
-    """A `deployment` resource (desired or live) as accounting data; other kinds run nothing."""
+Pools = Mapping[tuple[str, str], Mapping[str, Any]]
+"""(region, pool name) -> the pool's fields (`state.pool_fields`, `observe.observe_pool`)."""
+
+
+def of_resource(key: ResourceKey, fields: Mapping[str, Any], pools: Pools) -> Deployment | None:
+    """A `deployment` resource (desired or live) as accounting data; other kinds run nothing. A
+    deployment on a pool carries the pool's machine and replicas (accounting counts a pool once
+    per region, `footprint.pooled_once`); on a pool it does not know, it is not counted."""
     if key.kind != DEPLOYMENT.name:
         return None
+    shared = fields.get("sharedResources")
+    if shared:
+        pool = pools.get((key.endpoint, str(shared)))
+        if pool is None:
+            return None
+        return deployment(key.endpoint, key.model, key.version or "", pool, pool=str(shared))
     return deployment(key.endpoint, key.model, key.version or "", fields)

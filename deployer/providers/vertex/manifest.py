@@ -8,11 +8,21 @@ section 8 describe the mapping. Every rule reports one positioned line that says
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 
-from deployer.core import manifest
+from deployer.core import manifest, ownership
 from deployer.core.diagnostics import Checker, PathKey
-from deployer.core.manifest import AutoScaling, ManualScaling, ModelSpec, VersionSpec
+from deployer.core.manifest import (
+    AutoScaling,
+    ManualScaling,
+    ModelSpec,
+    RequestLogging,
+    ResourcePool,
+    ScalingMetric,
+    Settings,
+    VersionSpec,
+)
 from deployer.core.stack import DeclaredModel
 from deployer.providers.vertex import catalog as catalog_vertex
 
@@ -25,13 +35,80 @@ ALIAS_MAX = 63
 # Resolved values, for the provider and the twin -------------------------------------------------
 
 
+BIGQUERY_TABLE_RE = re.compile(r"^[A-Za-z0-9_.:-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_$-]+$")
+DURATION_RE = re.compile(r"^([0-9]{1,9})s?$")
+PERCENT_RE = re.compile(r"^([0-9]{1,3})%$")
+PREVIEW = "is a Vertex AI preview feature (v1beta1): set preview: true in deployer.yaml to use it"
+
+
 def machine_type(version: VersionSpec) -> str:
     return version.machine_type or catalog_vertex.DEFAULT_MACHINE_TYPE
 
 
-def has_gpu(version: VersionSpec) -> bool:
+def has_gpu(version: VersionSpec, pool: ResourcePool | None = None) -> bool:
+    """Whether the version's nodes have GPUs: its own machine's, or its pool's."""
+    if pool is not None:
+        accelerator = pool.accelerator.type if pool.accelerator else None
+        return catalog_vertex.has_gpu(pool_machine(pool), accelerator)
     accelerator = version.accelerator.type if version.accelerator else None
     return catalog_vertex.has_gpu(machine_type(version), accelerator)
+
+
+def pool_machine(pool: ResourcePool) -> str:
+    return pool.machine_type or catalog_vertex.DEFAULT_MACHINE_TYPE
+
+
+def pool_region(pool: ResourcePool, settings: Settings) -> str:
+    return pool.region or settings.region
+
+
+def pools(settings: Settings) -> dict[tuple[str, str], ResourcePool]:
+    """(region, name) -> the pool declared there."""
+    return {(pool_region(p, settings), p.name): p for p in settings.resource_pools}
+
+
+def seconds(value: int | str | None) -> int | None:
+    """A duration written `600` or `600s` in seconds (None: absent or malformed)."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    match = DURATION_RE.match(value.strip())
+    return int(match.group(1)) if match else None
+
+
+def scales_to_zero(version: VersionSpec) -> bool:
+    scaling = version.scaling
+    return isinstance(scaling, AutoScaling) and scaling.min_nodes == 0
+
+
+def rolling(version: VersionSpec) -> bool:
+    return version.rollout is not None and version.rollout.strategy == "rolling"
+
+
+def rollout_options(version: VersionSpec) -> dict[str, int]:
+    """RolloutOptions [DD v1beta1] of a rolling version: max surge and max unavailable as
+    replicas or percentages. Neither given: one extra node (the SDK sends 0 for what is not
+    given; with both 0 nothing could move [INF])."""
+    rollout = version.rollout
+    if rollout is None or rollout.strategy != "rolling":
+        return {}
+    out: dict[str, int] = {}
+    for key, value in (("Surge", rollout.max_surge), ("Unavailable", rollout.max_unavailable)):
+        if isinstance(value, str) and PERCENT_RE.match(value.strip()):
+            out[f"max{key}Percentage"] = int(value.strip()[:-1])
+        elif isinstance(value, int):
+            out[f"max{key}Replicas"] = value
+    if not any(out.values()):
+        out = {**out, "maxSurgeReplicas": 1}
+    return out
+
+
+def request_logging(spec: ModelSpec) -> RequestLogging | None:
+    """The endpoint's request logging: `endpoint.request_logging`, or the versions' one."""
+    if spec.endpoint is not None and spec.endpoint.request_logging is not None:
+        return spec.endpoint.request_logging
+    return next((v.request_logging for v in spec.versions if v.request_logging), None)
 
 
 def image_version(version: VersionSpec) -> str | None:
@@ -42,13 +119,14 @@ def image_version(version: VersionSpec) -> str | None:
     return version.framework_version
 
 
-def vertex_image(version: VersionSpec, region: str) -> str:
-    """The serving image of a validated version: its `container` or the prebuilt image."""
+def vertex_image(version: VersionSpec, region: str, pool: ResourcePool | None = None) -> str:
+    """The serving image of a validated version: its `container` or the prebuilt image (for
+    the GPUs of its own machine or of its pool)."""
     if version.container is not None:
         return version.container.image_uri
     wanted = image_version(version)
     image = (
-        catalog_vertex.prebuilt_image(version.framework, wanted, has_gpu(version), region)
+        catalog_vertex.prebuilt_image(version.framework, wanted, has_gpu(version, pool), region)
         if wanted is not None
         else None
     )
@@ -116,6 +194,7 @@ def check_model(c: Checker, base: PathKey, model: DeclaredModel) -> None:
     _check_aliases(c, base, model)
     _check_traffic(c, base, model)
     _check_endpoint_logging(c, base, model)
+    _check_endpoint(c, base, model)
     _check_prediction_regions(c, base, model)
     _check_logging_regions(c, base, model)
 
@@ -136,16 +215,23 @@ def _check_prediction_regions(c: Checker, base: PathKey, model: DeclaredModel) -
         )
 
 
-def logging_table(model: DeclaredModel) -> tuple[str, int] | None:
-    """(PROJECT.DATASET.TABLE, version index) of the model's request logging, if any."""
+def logging_table(model: DeclaredModel) -> tuple[str, PathKey] | None:
+    """(PROJECT.DATASET.TABLE, its path under the model) of the model's request logging."""
+    endpoint = model.spec.endpoint
+    if endpoint is not None and endpoint.request_logging is not None:
+        return endpoint.request_logging.bigquery_table, ("endpoint", "request_logging")
     for i, version in enumerate(model.spec.versions):
         if version.request_logging is not None:
-            return version.request_logging.bigquery_table, i
+            return version.request_logging.bigquery_table, (
+                "versions",
+                model.version_index(i),
+                "request_logging",
+            )
     return None
 
 
-def _table_path(base: PathKey, model: DeclaredModel, index: int) -> PathKey:
-    return (*base, "versions", model.version_index(index), "request_logging", "bigquery_table")
+def _table_path(base: PathKey, where: PathKey) -> PathKey:
+    return (*base, *where, "bigquery_table")
 
 
 def _check_logging_regions(c: Checker, base: PathKey, model: DeclaredModel) -> None:
@@ -155,9 +241,9 @@ def _check_logging_regions(c: Checker, base: PathKey, model: DeclaredModel) -> N
     found = logging_table(model)
     if found is None or len(set(model.regions)) < 2:
         return
-    table, index = found
+    table, where = found
     c.at(
-        _table_path(base, model, index),
+        _table_path(base, where),
         f"request_logging.bigquery_table '{table}' would be shared by the endpoints of "
         f"{len(set(model.regions))} regions ({', '.join(dict.fromkeys(model.regions))}); on "
         "vertex a full table must not exist yet, so each endpoint needs its own: deploy this "
@@ -169,24 +255,24 @@ def check_logging_tables(
     models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker]
 ) -> None:
     """Two models naming one full logging table: the second endpoint would find it existing."""
-    first: dict[str, tuple[DeclaredModel, int]] = {}
+    first: dict[str, tuple[DeclaredModel, PathKey]] = {}
     for model in models:
         found = logging_table(model)
         if found is None:
             continue
-        table, index = found
+        table, where = found
         base: PathKey = ("models", model.index)
         if table in first:
-            other, other_index = first[table]
-            line = other.source.value(_table_path(("models", other.index), other, other_index))
+            other, other_where = first[table]
+            line = other.source.value(_table_path(("models", other.index), other_where))
             checker(model).at(
-                _table_path(base, model, index),
+                _table_path(base, where),
                 f"request_logging.bigquery_table '{table}' is also the table of model "
                 f"'{other.spec.name}' ({other.display_file}:{line.line}); on vertex each "
                 "endpoint logs into a table that must not exist yet: give each model its own",
             )
         else:
-            first[table] = (model, index)
+            first[table] = (model, where)
 
 
 def _valid_name(name: str) -> bool:
@@ -311,12 +397,9 @@ def check_version(c: Checker, path: PathKey, model: DeclaredModel, version: Vers
             f"service_account '{version.service_account}' is not an e-mail address: Vertex AI "
             "takes the service account's e-mail (NAME@PROJECT.iam.gserviceaccount.com)",
         )
-    scaling = version.scaling
-    if isinstance(scaling, AutoScaling) and scaling.min_nodes == 0:
-        c.at(
-            (*path, "scaling", "min_nodes"),
-            "Vertex AI v1 cannot scale to zero: set min_nodes to 1 or more",
-        )
+    _check_scaling(c, path, version)
+    _check_pool_use(c, path, version)
+    _check_rollout(c, path, version)
     container_declared = version.container is not None or c.declared((*path, "container"))
     if version.container is not None or not container_declared:
         _check_image(c, path, version)
@@ -444,6 +527,346 @@ def _check_image(c: Checker, path: PathKey, version: VersionSpec) -> None:
         )
 
 
+def _check_endpoint(c: Checker, base: PathKey, model: DeclaredModel) -> None:
+    """The `endpoint:` block: one kind of access (shared or dedicated public, Private Service
+    Connect, VPC peering), what each allows, and its own labels and logging."""
+    spec = model.spec
+    ep = spec.endpoint
+    if ep is None:
+        return
+    epath = (*base, "endpoint")
+    psc = ep.private_service_connect is not None
+    if ep.dedicated and psc:
+        c.at(
+            (*epath, "dedicated"),
+            "dedicated: true and private_service_connect exclude each other: a Private Service "
+            "Connect endpoint is a dedicated private endpoint already (Endpoint.yaml: "
+            "dedicatedEndpointEnabled conflicts with privateServiceConnectConfig)",
+        )
+    if ep.network is not None:
+        # SDK PrivateEndpoint (VPC peering): "A maximum of one model can be deployed to each
+        # private Endpoint", "Traffic split is not supported for PSA based PrivateEndpoint"
+        c.at_key(
+            (*epath, "network"),
+            "network (VPC peering) is not supported: such an endpoint serves one deployed model "
+            "without a traffic split, so no version could roll out without downtime; use "
+            "private_service_connect (Private Service Connect) for private access",
+        )
+    if ep.private_service_connect is not None:
+        for i, project in enumerate(ep.private_service_connect.project_allowlist):
+            if not catalog_vertex.PROJECT_ID_RE.match(project):
+                c.at(
+                    (*epath, "private_service_connect", "project_allowlist", i),
+                    f"'{project}' is not a project ID (6-30 lowercase letters, digits or '-')",
+                )
+        _check_private_limits(c, base, model, "a Private Service Connect endpoint")
+    if ep.inference_timeout is not None:
+        tpath = (*epath, "inference_timeout")
+        timeout = seconds(ep.inference_timeout)
+        if timeout is None or not 1 <= timeout <= catalog_vertex.INFERENCE_TIMEOUT_MAX:
+            c.at(
+                tpath,
+                f"inference_timeout must be 1s to {catalog_vertex.INFERENCE_TIMEOUT_MAX}s "
+                f"(written 600 or 600s), got {ep.inference_timeout!r}",
+            )
+        elif not (ep.dedicated or psc):
+            c.at(
+                tpath,
+                "inference_timeout needs dedicated: true or private_service_connect: shared "
+                "public endpoints answer within 60 s and take no timeout",
+            )
+    if ep.dedicated or psc:
+        for i, version in enumerate(spec.versions):
+            if version.smoke_test is not None:
+                c.at_key(
+                    (*base, "versions", model.version_index(i), "smoke_test"),
+                    "a smoke test predicts through the regional host, which a dedicated or "
+                    "private endpoint does not answer (Endpoint.dedicatedEndpointEnabled: "
+                    '"you won\'t be able to send request to the shared DNS"): drop smoke_test',
+                )
+    if ep.display_name is not None and not (
+        ep.display_name.strip() and len(ep.display_name) <= catalog_vertex.DISPLAY_NAME_MAX
+    ):
+        c.at(
+            (*epath, "display_name"),
+            f"display_name must be 1-{catalog_vertex.DISPLAY_NAME_MAX} characters",
+        )
+    _check_labels(c, (*epath, "labels"), ep.labels)
+    if ep.request_logging is not None:
+        table = ep.request_logging.bigquery_table
+        if not BIGQUERY_TABLE_RE.match(table):
+            c.at(
+                (*epath, "request_logging", "bigquery_table"),
+                f"'bigquery_table' must be PROJECT.DATASET.TABLE, got '{table}'",
+            )
+        line = c.source.key((*epath, "request_logging")).line
+        for i, version in enumerate(spec.versions):
+            if version.request_logging is not None:
+                c.at_key(
+                    (*base, "versions", model.version_index(i), "request_logging"),
+                    f"request_logging is declared under endpoint (line {line}), which covers "
+                    "every version: remove it here",
+                )
+
+
+def _check_private_limits(c: Checker, base: PathKey, model: DeclaredModel, what: str) -> None:
+    """SDK PrivateEndpoint.deploy: "Model co-hosting is not supported for PrivateEndpoint"
+    (python-aiplatform models.py)."""
+    for i, version in enumerate(model.spec.versions):
+        if version.resource_pool is not None:
+            c.at(
+                (*base, "versions", model.version_index(i), "resource_pool"),
+                f"{what} cannot serve from a shared resource pool (no model co-hosting on "
+                "private endpoints): drop resource_pool",
+            )
+
+
+def _check_labels(c: Checker, path: PathKey, labels: Mapping[str, str]) -> None:
+    for key, value in labels.items():
+        if key in ownership.RESERVED_LABELS:
+            c.at_key((*path, key), f"label '{key}' is reserved for deployer's own use")
+        elif not manifest.LABEL_KEY_RE.match(key):
+            c.at_key(
+                (*path, key),
+                f"invalid label key '{key}': start with a lowercase letter; lowercase letters, "
+                "digits, '-' and '_' only; at most 63 characters",
+            )
+        if not manifest.LABEL_VALUE_RE.match(value):
+            c.at(
+                (*path, key),
+                f"invalid label value '{value}' for '{key}': lowercase letters, digits, '-' "
+                "and '_' only; at most 63 characters",
+            )
+
+
+def _check_metrics(c: Checker, path: PathKey, metrics: Sequence[ScalingMetric]) -> None:
+    """A request-count target is a rate (at least 1); a percentage of 0 is refused (the
+    general rule already holds percentages to 0-100)."""
+    for i, metric in enumerate(metrics):
+        name = catalog_vertex.METRICS.get(metric.name, metric.name)
+        why = catalog_vertex.metric_target_error(name, metric.target)
+        if why and (metric.name == "REQUEST_COUNT" or metric.target == 0):
+            c.at((*path, i, "target"), f"{metric.name}: {why}")
+
+
+def _check_scaling(c: Checker, path: PathKey, version: VersionSpec) -> None:
+    scaling = version.scaling
+    if not isinstance(scaling, AutoScaling):
+        return
+    spath = (*path, "scaling")
+    _check_metrics(c, (*spath, "metrics"), scaling.metrics)
+    if scaling.min_nodes == 0 and scaling.max_nodes is None:
+        c.at(
+            (*spath, "min_nodes"),
+            "min_nodes: 0 needs max_nodes: how many nodes it may scale up to",
+        )
+    stz = scaling.scale_to_zero
+    if stz is None:
+        return
+    zpath = (*spath, "scale_to_zero")
+    if scaling.min_nodes != 0:
+        # DedicatedResources.initialReplicaCount [DD v1beta1]: "When min_replica_count > 0
+        # (meaning that the scale-to-zero feature is not enabled), initial_replica_count
+        # should not be set"
+        c.at_key(zpath, "scale_to_zero applies only with min_nodes: 0")
+        return
+    low, high = catalog_vertex.SCALE_TO_ZERO_PERIOD
+    for key in ("idle_scaledown", "min_scaleup"):
+        value = getattr(stz, key)
+        if value is None:
+            continue
+        period = seconds(value)
+        if period is None or not low <= period <= high:
+            c.at(
+                (*zpath, key),
+                f"{key} must be {low}s to {high}s (written 600 or 600s), got {value!r}",
+            )
+    if scaling.max_nodes is not None and stz.initial_nodes > scaling.max_nodes:
+        # initialReplicaCount [DD v1beta1]: "larger than zero, but no greater than
+        # max_replica_count"
+        c.at(
+            (*zpath, "initial_nodes"),
+            f"initial_nodes ({stz.initial_nodes}) must not exceed max_nodes ({scaling.max_nodes})",
+        )
+
+
+def _check_pool_use(c: Checker, path: PathKey, version: VersionSpec) -> None:
+    """A version on a shared pool takes the pool's nodes: the SDK refuses a machine spec or
+    autoscaling targets with `deployment_resource_pool` ("may not be set when ... is
+    specified", preview/models.py); spot nodes are the pool's too [INF]."""
+    if version.resource_pool is None:
+        return
+    if version.container is not None or version.framework != "tensorflow":
+        # [DOCS model-co-hosting] Limitations: only TensorFlow (and PyTorch) models on their
+        # prebuilt containers; "Prebuilt containers configured for other frameworks are not
+        # supported", "Custom containers are not supported"
+        what = "a custom container" if version.container is not None else version.framework
+        c.at(
+            (*path, "resource_pool"),
+            f"only TensorFlow versions on the prebuilt image can share a resource pool (model "
+            f"co-hosting), not {what}: drop resource_pool",
+        )
+    for key in ("machine_type", "accelerator", "scaling"):
+        if getattr(version, key) is not None:
+            c.at_key(
+                (*path, key),
+                f"'{key}' comes from resource_pool '{version.resource_pool}' for a version "
+                "deployed on it: remove it here",
+            )
+    if version.spot:
+        c.at_key((*path, "spot"), "a version on a resource_pool runs on the pool's nodes: no spot")
+
+
+def _check_rollout(c: Checker, path: PathKey, version: VersionSpec) -> None:
+    rollout = version.rollout
+    if rollout is None:
+        return
+    rpath = (*path, "rollout")
+    if rollout.strategy != "rolling":
+        for key in ("max_surge", "max_unavailable"):
+            if getattr(rollout, key) is not None:
+                c.at_key((*rpath, key), f"{key} applies to strategy: rolling only")
+        return
+    values = []
+    for key in ("max_surge", "max_unavailable"):
+        value = getattr(rollout, key)
+        if value is None:
+            continue
+        percent = PERCENT_RE.match(value.strip()) if isinstance(value, str) else None
+        number = int(percent.group(1)) if percent else value
+        if not isinstance(number, int) or number < 0 or (percent and number > 100):
+            c.at(
+                (*rpath, key),
+                f"{key} must be a number of nodes (0 or more) or a percentage ('25%'), got "
+                f"{value!r}",
+            )
+            return
+        values.append(number)
+    if len(values) == 2 and not any(values):
+        c.at(
+            (*rpath, "max_surge"),
+            "max_surge and max_unavailable are both 0: a rolling update could replace no node",
+        )
+    spath = (*rpath, "strategy")
+    if version.resource_pool is not None:
+        c.at(spath, "a version on a resource_pool cannot be rolled (its nodes are the pool's)")
+    elif scales_to_zero(version):
+        c.at(spath, "a rolling update needs running nodes to replace: not with min_nodes: 0")
+    if version.smoke_test is not None:
+        c.at(
+            spath,
+            "a rolling update moves traffic onto the new version as its nodes come up, so no "
+            "smoke test can run first: remove smoke_test or use strategy: blue-green",
+        )
+
+
+def check_settings(c: Checker, settings: Settings) -> None:
+    """deployer.yaml's `resource_pools`: names, regions, machines and scaling, as the service
+    takes them."""
+    seen: dict[tuple[str, str], int] = {}
+    for i, pool in enumerate(settings.resource_pools):
+        ppath: PathKey = ("resource_pools", i)
+        region = pool_region(pool, settings)
+        if not catalog_vertex.POOL_NAME_RE.match(pool.name) or "--" in pool.name:
+            c.at(
+                (*ppath, "name"),
+                f"invalid resource pool name '{pool.name}': lowercase letters, digits and '-' "
+                "(not '--'), starting with a letter, at most 53 characters",
+            )
+        rpath = (*ppath, "region") if pool.region is not None else (*ppath, "name")
+        if region not in catalog_vertex.REGIONS:
+            c.at(rpath, unknown_region(region))
+        elif region not in catalog_vertex.PREDICTION_REGIONS:
+            c.at(rpath, f"Vertex AI online prediction is not offered in '{region}'")
+        if (region, pool.name) in seen:
+            line = c.source.value(("resource_pools", seen[(region, pool.name)], "name")).line
+            c.at(
+                (*ppath, "name"),
+                f"resource pool '{pool.name}' is declared twice for {region} (line {line})",
+            )
+        seen.setdefault((region, pool.name), i)
+        _check_pool_machine(c, ppath, pool)
+
+
+def _check_pool_machine(c: Checker, ppath: PathKey, pool: ResourcePool) -> None:
+    machine = pool_machine(pool)
+    if machine not in catalog_vertex.MACHINE_TYPES:
+        c.at((*ppath, "machine_type"), f"unknown Vertex AI machine_type '{machine}'")
+        return
+    accelerator = pool.accelerator
+    why = catalog_vertex.accelerator_error(
+        machine, accelerator.type if accelerator else None, accelerator.count if accelerator else 0
+    )
+    if why is not None:
+        c.at((*ppath, "accelerator") if accelerator else (*ppath, "machine_type"), why)
+    scaling = pool.scaling
+    if scaling is None:
+        return
+    if scaling.max_nodes is not None and scaling.min_nodes > scaling.max_nodes:
+        c.at(
+            (*ppath, "scaling", "min_nodes"),
+            f"min_nodes ({scaling.min_nodes}) must not exceed max_nodes ({scaling.max_nodes})",
+        )
+    gpus = accelerator.count if accelerator else 0
+    if machine in catalog_vertex.FIXED_GPU_MACHINES:
+        gpus = catalog_vertex.FIXED_GPU_MACHINES[machine][1]
+    names: set[str] = set()
+    for j, metric in enumerate(scaling.metrics):
+        mpath = (*ppath, "scaling", "metrics", j)
+        name = catalog_vertex.METRICS[metric.name]
+        why = catalog_vertex.duty_cycle_error([name], gpus)
+        target = catalog_vertex.metric_target_error(name, metric.target)
+        if why:
+            c.at((*mpath, "name"), f"{metric.name}: {why}")
+        elif target:
+            c.at((*mpath, "target"), f"{metric.name}: {target}")
+        elif metric.name in names:
+            c.at((*mpath, "name"), f"metric '{metric.name}' is listed twice")
+        names.add(metric.name)
+
+
+def check_preview_and_pools(
+    models: Sequence[DeclaredModel],
+    checker: Callable[[DeclaredModel], Checker],
+    settings: Settings,
+) -> None:
+    """What a model needs from deployer.yaml: the preview opt-in for scale to zero and rolling
+    updates, and a declared pool in each of its regions."""
+    declared = pools(settings)
+    for model in models:
+        c = checker(model)
+        base: PathKey = ("models", model.index)
+        for region in model.regions:
+            if (region, model.spec.name) in declared:
+                c.at(
+                    (*base, "name"),
+                    f"model '{model.spec.name}' has the name of a resource pool of {region}: a "
+                    "pool and a model of one region need different names",
+                )
+        for i, version in enumerate(model.spec.versions):
+            vpath = (*base, "versions", model.version_index(i))
+            if scales_to_zero(version) and not settings.preview:
+                c.at(
+                    (*vpath, "scaling", "min_nodes"),
+                    f"scale to zero (min_nodes: 0) {PREVIEW}, or set min_nodes to 1 or more "
+                    "(Vertex AI v1 needs at least 1)",
+                )
+            if rolling(version) and not settings.preview:
+                c.at((*vpath, "rollout", "strategy"), f"a rolling update {PREVIEW}")
+            name = version.resource_pool
+            if name is None:
+                continue
+            for region in model.regions:
+                pool = declared.get((region, name))
+                if pool is None:
+                    known = sorted(n for r, n in declared if r == region)
+                    c.at(
+                        (*vpath, "resource_pool"),
+                        f"resource_pool '{name}' is not declared for {region} in deployer.yaml's "
+                        f"resource_pools (declared there: {', '.join(known) or 'none'})",
+                    )
+
+
 class Rules:
     """The vertex backend's manifest rules (`deployer.core.backend.ManifestRules`)."""
 
@@ -458,10 +881,18 @@ class Rules:
     ) -> None:
         check_version(c, path, model, version)
 
+    def check_settings(self, c: Checker, settings: Settings) -> None:
+        check_settings(c, settings)
+
     def check_stack(
-        self, models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker]
+        self,
+        models: Sequence[DeclaredModel],
+        checker: Callable[[DeclaredModel], Checker],
+        settings: Settings | None,
     ) -> None:
         check_logging_tables(models, checker)
+        if settings is not None:
+            check_preview_and_pools(models, checker, settings)
 
 
 RULES = Rules()

@@ -36,6 +36,8 @@ ENDPOINT = "endpoint"
 DEPLOYED = "deployed"
 DEPLOYMENT = "deployment"
 """The kind of a deployed model, addressed as `REGION/MODEL/VERSION:deployed`."""
+POOL = "pool"
+"""A deployment resource pool, addressed as `REGION/NAME:pool`."""
 
 
 def last_segment(name: str) -> str:
@@ -119,18 +121,109 @@ def logging_config(config: Mapping[str, Any] | None) -> Json | None:
     return out or None
 
 
-def deployment_fields(dm: Mapping[str, Any]) -> Json:
-    resources = dm.get("dedicatedResources") or {}
-    low = _int(resources.get("minReplicaCount"))
-    return {
-        "machineSpec": machine_spec(resources.get("machineSpec")),
-        "minReplicaCount": low,
-        "maxReplicaCount": _int(resources.get("maxReplicaCount"), low) or low,
-        "autoscalingMetricSpecs": metric_specs(resources.get("autoscalingMetricSpecs")),
+def seconds(value: Any) -> int | None:
+    """A proto3 JSON Duration (`"600s"`, `"1.5s"`) in whole seconds."""
+    try:
+        return int(float(str(value).rstrip("s")))
+    except ValueError:
+        return None
+
+
+def scale_to_zero_spec(spec: Mapping[str, Any] | None) -> Json | None:
+    out = {
+        key: f"{seconds(value)}s"
+        for key, value in (spec or {}).items()
+        if key in ("idleScaledownPeriod", "minScaleupPeriod") and seconds(value) is not None
+    }
+    return out or None
+
+
+def pool_of(name: str, stack: str | None) -> str:
+    """A deployment's pool as the manifest names it: this stack's pool by its declared name,
+    any other by its resource name."""
+    declared = catalog_vertex.pool_name(stack, last_segment(name)) if stack else None
+    return declared or name
+
+
+def deployment_fields(dm: Mapping[str, Any], stack: str | None = None) -> Json:
+    common: Json = {
         "serviceAccount": dm.get("serviceAccount") or None,
         "enableAccessLogging": bool(dm.get("enableAccessLogging", False)),
         "disableContainerLogging": bool(dm.get("disableContainerLogging", False)),
     }
+    shared = dm.get("sharedResources")
+    if shared and not dm.get("dedicatedResources"):
+        return {
+            **common,
+            "machineSpec": None,
+            "minReplicaCount": None,
+            "maxReplicaCount": None,
+            "autoscalingMetricSpecs": [],
+            "spot": None,
+            "sharedResources": pool_of(str(shared), stack),
+            "scaleToZeroSpec": None,
+            "initialReplicaCount": None,
+        }
+    resources = dm.get("dedicatedResources") or {}
+    low = _int(resources.get("minReplicaCount"))
+    zero = low == 0
+    return {
+        **common,
+        "machineSpec": machine_spec(resources.get("machineSpec")),
+        "minReplicaCount": low,
+        "maxReplicaCount": _int(resources.get("maxReplicaCount"), low) or low,
+        "autoscalingMetricSpecs": metric_specs(resources.get("autoscalingMetricSpecs")),
+        "spot": True if resources.get("spot") else None,
+        "sharedResources": None,
+        "scaleToZeroSpec": scale_to_zero_spec(resources.get("scaleToZeroSpec")) if zero else None,
+        "initialReplicaCount": _int(resources.get("initialReplicaCount")) or None if zero else None,
+    }
+
+
+def endpoint_fields(body: Mapping[str, Any]) -> Json:
+    """The endpoint's settings (`state.endpoint_fields` declares the same paths)."""
+    psc = body.get("privateServiceConnectConfig") or {}
+    enabled = bool(psc.get("enablePrivateServiceConnect"))
+    timeout = seconds((body.get("clientConnectionConfig") or {}).get("inferenceTimeout"))
+    return {
+        "displayName": body.get("displayName", ""),
+        "description": body.get("description", ""),
+        "predictRequestResponseLoggingConfig": logging_config(
+            body.get("predictRequestResponseLoggingConfig")
+        ),
+        "dedicatedEndpointEnabled": True if body.get("dedicatedEndpointEnabled") else None,
+        "clientConnectionConfig": {"inferenceTimeout": f"{timeout}s"} if timeout else None,
+        "privateServiceConnect": True if enabled else None,
+        "privateServiceConnectConfig.projectAllowlist": (
+            sorted(psc.get("projectAllowlist") or []) if enabled else None
+        ),
+        "network": body.get("network") or None,
+    }
+
+
+def observe_pool(region: str, body: Mapping[str, Any], stack: str) -> ObservedResource | None:
+    """One of `stack`'s deployment resource pools (None: someone else's). Pools have no labels
+    ([DD] DeploymentResourcePool): the id says whose it is (`catalog.pool_id`)."""
+    name = catalog_vertex.pool_name(stack, last_segment(str(body.get("name", ""))))
+    if name is None:
+        return None
+    resources = body.get("dedicatedResources") or {}
+    low = _int(resources.get("minReplicaCount"))
+    return ObservedResource(
+        key=ResourceKey(region, name, part=POOL, kind=POOL),
+        fields={
+            "machineSpec": machine_spec(resources.get("machineSpec")),
+            "minReplicaCount": low,
+            "maxReplicaCount": _int(resources.get("maxReplicaCount"), low) or low,
+            "autoscalingMetricSpecs": metric_specs(resources.get("autoscalingMetricSpecs")),
+        },
+        labels={
+            ownership.LABEL_MANAGED_BY: ownership.LABEL_MANAGED_BY_VALUE,
+            ownership.LABEL_STACK: stack,
+        },
+        ident=last_segment(str(body.get("name", ""))),
+        private=dict(body),
+    )
 
 
 # ---- registry ------------------------------------------------------------------------------------
@@ -232,17 +325,28 @@ def endpoint_model(body: Mapping[str, Any]) -> str | None:
     return (body.get("labels") or {}).get(catalog_vertex.LABEL_MODEL)
 
 
+LABEL_REPLACES = "deployer-replaces"
+"""On an endpoint created to replace another (create-then-delete): the id of the one it
+replaces. Internal: never compared, kept by every label patch."""
+
+
 def rank_endpoints(
     bodies: Iterable[Mapping[str, Any]], stack: str | None
 ) -> list[Mapping[str, Any]]:
-    """One model's endpoints, the current one first: this stack's, then the oldest."""
+    """One model's endpoints, the current one first: this stack's; among them the successor of
+    another one still there (an endpoint replaced create-then-delete: writes go to the new one
+    while the old one is drained and goes, `deployer.plan.planner`), then the oldest (a
+    duplicate left by an interrupted create, or made by hand, goes; the original's URL stays)."""
+    bodies = list(bodies)
+    live = {last_segment(str(b.get("name", ""))) for b in bodies}
 
-    def order(body: Mapping[str, Any]) -> tuple[bool, str, tuple[int, str]]:
-        theirs = (
-            stack is not None and (body.get("labels") or {}).get(ownership.LABEL_STACK) != stack
-        )
+    def order(body: Mapping[str, Any]) -> tuple[bool, bool, str, tuple[int, str]]:
+        labels = body.get("labels") or {}
+        theirs = stack is not None and labels.get(ownership.LABEL_STACK) != stack
+        successor = labels.get(LABEL_REPLACES, "") in live
         return (
             theirs,
+            not successor,
             str(body.get("createTime", "")),
             _vid_order(last_segment(str(body["name"]))),
         )
@@ -291,15 +395,8 @@ def observe_endpoint(
     }
     return ObservedResource(
         key=ResourceKey(region, model, part=ENDPOINT, instance=instance),
-        fields={
-            "displayName": body.get("displayName", ""),
-            "description": body.get("description", ""),
-            "predictRequestResponseLoggingConfig": logging_config(
-                body.get("predictRequestResponseLoggingConfig")
-            ),
-            "traffic": traffic,
-        },
-        labels=dict(body.get("labels") or {}),
+        fields={**endpoint_fields(body), "traffic": traffic},
+        labels={k: v for k, v in (body.get("labels") or {}).items() if k != LABEL_REPLACES},
         etag=str(body.get("etag", "")),
         ident=last_segment(str(body.get("name", ""))),
         private=dict(body),
@@ -313,8 +410,9 @@ def observe_deployment(
     who: Identity,
     endpoint_labels: Mapping[str, str],
     within: str = "",
+    stack: str | None = None,
 ) -> ObservedResource:
-    fields = {**deployment_fields(dm), "displayName": dm.get("displayName") or ""}
+    fields = {**deployment_fields(dm, stack), "displayName": dm.get("displayName") or ""}
     if not who.managed:  # someone else's: which registry model it serves names it for people
         fields["model"] = model_id(str(dm.get("model", "")))
     return ObservedResource(
@@ -362,7 +460,7 @@ def assemble_model(
         out.append(observe_endpoint(region, model, body, who, endpoint_instance))
         out.extend(
             observe_deployment(
-                region, model, dm, who[str(dm.get("id", ""))], labels, endpoint_instance
+                region, model, dm, who[str(dm.get("id", ""))], labels, endpoint_instance, stack
             )
             for dm in dms
         )

@@ -7,6 +7,7 @@ writes look endpoints up by labels, and must never pick another stack's.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from deployer.core.stack import Stack
 from deployer.providers.adoption import ImportsThrough
 from deployer.providers.pacing import READ_PARALLELISM
 from deployer.providers.retry import DEFAULT_POLICY, RetryPolicy
-from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexClient
+from deployer.providers.vertex.client import OPERATION_TIMEOUT, VertexBetaClient, VertexClient
 from deployer.providers.vertex.reader import read_state
 from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWriter
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from deployer.accounting.footprint import Deployment
     from deployer.providers.project.client import Billing
 
-KINDS = ("model", "version", "endpoint", "deployment")
+KINDS = ("model", "version", "endpoint", "deployment", "pool")
 
 
 APPLY_PARALLELISM = 64
@@ -64,13 +65,25 @@ class VertexProvider(ImportsThrough):
         self.parallelism = parallelism
         self.stack = stack
         self.on_stage = on_stage
+        self._beta: VertexClient | None = None
+        self.pools: dict[tuple[str, str], dict[str, Any]] = {}
+        """(region, name) -> a declared or live pool's fields (for accounting)."""
+        self._beta_lock = threading.Lock()
         self.writer = VertexWriter(
             self.client,
             stack=lambda: self.stack,
             operation_timeout=operation_timeout,
             settle_timeout=settle_timeout,
             on_stage=lambda: self.on_stage,
+            beta=self.beta,
         )
+
+    def beta(self) -> VertexClient:
+        """The v1beta1 client, built on first use: only preview features call it."""
+        with self._beta_lock:
+            if self._beta is None:
+                self._beta = VertexBetaClient.beside(self.client)
+            return self._beta
 
     @property
     def model(self) -> ResourceModel:
@@ -81,20 +94,33 @@ class VertexProvider(ImportsThrough):
     def desired(self, stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
         from deployer.providers.vertex import state
 
-        return state.desired_resources(stack, digests)
+        desired = state.desired_resources(stack, digests)
+        self._remember_pools(desired)
+        return desired
 
     def read(self, endpoints: Iterable[str], stack: str | None = None) -> list[ObservedResource]:
         """`endpoints` are regions here."""
         if stack is not None:
             self.stack = stack
-        return read_state(self.project, endpoints, stack, self.parallelism, client=self.client)
+        observed = read_state(
+            self.project, endpoints, stack, self.parallelism, client=self.client, beta=self.beta
+        )
+        self._remember_pools(observed)
+        return observed
+
+    def _remember_pools(self, resources: Iterable[DesiredResource | ObservedResource]) -> None:
+        """The pools declared or live, for the accounting of the deployments on them (a
+        declared pool's settings win: a pool in use never changes)."""
+        for r in resources:
+            if r.key.kind == "pool":
+                self.pools.setdefault((r.key.endpoint, r.key.model), dict(r.fields))
 
     # ---- accounting (deployer.accounting.capabilities) ----------------------------------------
 
     def deployment(self, key: ResourceKey, fields: Mapping[str, Any]) -> Deployment | None:
         from deployer.providers.vertex.footprint import of_resource
 
-        return of_resource(key, fields)
+        return of_resource(key, fields, self.pools)
 
     def serving_quota(self, regions: Sequence[str], stack: str) -> QuotaReading:
         """Custom model serving quota (Service Usage) and others' deployments, per region."""

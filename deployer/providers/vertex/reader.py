@@ -1,17 +1,23 @@
-"""Reading the live Vertex state: registry models, their versions, endpoints and deployments.
+"""Reading the live Vertex state: registry models, their versions, endpoints and deployments,
+and the stack's deployment resource pools.
 
 Per region, concurrently on a bounded thread pool: one task lists every registry model, one
-lists every endpoint that names a `deployer-model`; as each model arrives, one task per model of
-the stack (every model without a stack) lists its versions (all pages). The models of others are
-reported too, without their versions: a declared name that one of them holds is then a plan
-error naming `deployer import`, instead of a "create" that apply cannot do (model ids are
-unique per project and region, [DD] UploadModelRequest.modelId). `observe.assemble_model` then
-keys everything per VERTEX-PROVIDER.md.
+lists every endpoint that names a `deployer-model`, one the deployment resource pools (with a
+stack); as each model arrives, one task per model of the stack (every model without a stack)
+lists its versions (all pages). The models of others are reported too, without their versions:
+a declared name that one of them holds is then a plan error naming `deployer import`, instead of
+a "create" that apply cannot do (model ids are unique per project and region, [DD]
+UploadModelRequest.modelId). `observe.assemble_model` then keys everything per
+VERTEX-PROVIDER.md.
+
+Everything is read through v1, whose views leave out what only v1beta1 has: an endpoint of the
+stack holding a deployment that scales to zero (which only a stack with `preview: true` can
+create) is read again through v1beta1, so its scale-to-zero settings are compared too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -118,6 +124,55 @@ def list_endpoints(
     )
 
 
+def list_pools(client: VertexClient, region: str) -> list[Json]:
+    """Every deployment resource pool of the region (the stack's are told by their ids)."""
+    return all_pages(
+        client,
+        region,
+        f"list deployment resource pools in {region} in project {client.project!r}",
+        "deploymentResourcePools",
+        lambda r, token: (
+            r.projects()
+            .locations()
+            .deploymentResourcePools()
+            .list(parent=client.location(region), pageSize=PAGE_SIZE, pageToken=token)
+        ),
+    )
+
+
+def scales_to_zero(body: Json) -> bool:
+    """Whether an endpoint holds a deployment with no minimum of nodes (v1 shows the count,
+    not the settings v1beta1 adds to it)."""
+    return any(
+        (dm.get("dedicatedResources") or {}).get("minReplicaCount") in (None, 0, "0")
+        and dm.get("dedicatedResources")
+        for dm in body.get("deployedModels") or ()
+    )
+
+
+def get_endpoint(client: VertexClient, region: str, name: str, why: str = "") -> Json:
+    def get(r: Any) -> Any:
+        return r.projects().locations().endpoints().get(name=name)
+
+    return client.execute(region, f"get endpoint {name}" + (f" ({why})" if why else ""), get)
+
+
+def with_preview(
+    beta: Callable[[], VertexClient] | None, region: str, endpoints: list[Json], stack: str | None
+) -> list[Json]:
+    """The stack's endpoints holding scale-to-zero deployments, read again through v1beta1."""
+    if beta is None or stack is None:
+        return endpoints
+    out = []
+    for body in endpoints:
+        if (body.get("labels") or {}).get(ownership.LABEL_STACK) == stack and scales_to_zero(body):
+            body = get_endpoint(
+                beta(), region, str(body["name"]), "v1beta1: scale-to-zero settings"
+            )
+        out.append(body)
+    return out
+
+
 def assemble_region(
     region: str,
     models: list[Json],
@@ -159,14 +214,17 @@ def read_state(
     parallelism: int = 8,
     *,
     client: VertexClient | None = None,
+    beta: Callable[[], VertexClient] | None = None,
 ) -> list[ObservedResource]:
-    """The observed resources in `regions`, sorted by key."""
+    """The observed resources in `regions`, sorted by key. `beta` gives the v1beta1 client,
+    for the endpoints whose preview settings v1 does not show."""
     client = client or VertexClient(project)
     regions = list(dict.fromkeys(regions))
     for region in regions:
         check_region(region)
     models: dict[str, list[Json]] = {r: [] for r in regions}
     endpoints: dict[str, list[Json]] = {r: [] for r in regions}
+    pools: dict[str, list[Json]] = {r: [] for r in regions}
     versions: dict[str, dict[str, list[Json]]] = {r: {} for r in regions}
     with ThreadPoolExecutor(max(1, parallelism), thread_name_prefix="vertex-read") as pool:
         pending: dict[Future[Any], tuple[str, str]] = {}
@@ -174,6 +232,8 @@ def read_state(
             pending[pool.submit(list_models, client, region, None)] = (region, "")
             task = pool.submit(list_endpoints, client, region, unlabelled=stack is None)
             pending[task] = (region, ":endpoints")
+            if stack is not None and region in catalog_vertex.PREDICTION_REGIONS:
+                pending[pool.submit(list_pools, client, region)] = (region, ":pools")
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -181,6 +241,12 @@ def read_state(
                     region, what = pending.pop(future)
                     if what == ":endpoints":
                         endpoints[region] = future.result()
+                        task = pool.submit(with_preview, beta, region, endpoints[region], stack)
+                        pending[task] = (region, ":preview")
+                    elif what == ":preview":
+                        endpoints[region] = future.result()
+                    elif what == ":pools":
+                        pools[region] = future.result()
                     elif what:
                         versions[region][what] = future.result()
                     else:
@@ -200,4 +266,7 @@ def read_state(
         observed.extend(
             assemble_region(region, models[region], versions[region], endpoints[region], stack)
         )
+        if stack is not None:
+            found = (observe.observe_pool(region, body, stack) for body in pools[region])
+            observed.extend(r for r in found if r is not None)
     return sorted(observed, key=lambda r: r.key)

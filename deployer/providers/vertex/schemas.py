@@ -1,10 +1,17 @@
-"""Field behaviors of the four Vertex AI kinds the plan handles (DESIGN.md section 10).
+"""Field behaviors of the five Vertex AI kinds the plan handles (DESIGN.md section 10).
 
 A registry version is immutable but for its description and labels, so any other change uploads
 a new version first and retires the old one after traffic left it (create-before-destroy). The
 same holds for a deployment's machine; replica counts and metrics change in place through
 `mutateDeployedModel`. Deployments and the endpoint's traffic are written one at a time per
 endpoint (`serial`), because the service refuses a second mutating operation on an endpoint.
+
+An endpoint's access (Private Service Connect or a VPC network) is fixed at its creation: a
+change sets up a new endpoint beside the old one, with every deployment, and moves the traffic
+there before the old one goes; the new endpoint has a new URL. A deployment declared `rollout:
+rolling` follows a new upload of its version in place (the service's rolling update) instead of
+being deployed a second time. A deployment resource pool is a root of its own that deployments
+of several models use; it cannot change in place.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 from deployer.core.model import (
     SENTENCE,
     Behavior,
+    Condition,
     FieldSpec,
     Reference,
     ResourceKind,
@@ -57,6 +65,20 @@ VERSION = ResourceKind(
     parent="model",
 )
 
+POOL = ResourceKind(
+    "pool",
+    (
+        FieldSpec("machineSpec", R),
+        FieldSpec("minReplicaCount", R),
+        FieldSpec("maxReplicaCount", R),
+        FieldSpec("autoscalingMetricSpecs", R),
+    ),
+    part="pool",
+)
+"""A deployment resource pool, in its region: Terraform's resource is `immutable: true` as a
+whole ([MM] DeploymentResourcePool.yaml), so a change replaces it, which the plan refuses while
+deployments use it."""
+
 ENDPOINT = ResourceKind(
     "endpoint",
     (
@@ -64,12 +86,33 @@ ENDPOINT = ResourceKind(
         FieldSpec("description", P, "description"),
         FieldSpec("labels", P, "labels"),
         FieldSpec("predictRequestResponseLoggingConfig", P, "predictRequestResponseLoggingConfig"),
+        FieldSpec(
+            "dedicatedEndpointEnabled",
+            P,
+            "dedicatedEndpointEnabled",
+            caveat="its URL changes: a dedicated endpoint answers at its own DNS name only, "
+            "the regional host no longer does (Endpoint.dedicatedEndpointEnabled); tell its "
+            "clients",
+        ),
+        FieldSpec("clientConnectionConfig", P, "clientConnectionConfig"),
+        FieldSpec("privateServiceConnectConfig.projectAllowlist", P, "privateServiceConnectConfig"),
+        FieldSpec("privateServiceConnect", R),
+        FieldSpec("network", R),
         FieldSpec("traffic", OUT),
         FieldSpec("etag", OUT),
     ),
+    replace=CTD,
     part="endpoint",
     serial=True,
+    replace_note="a new endpoint comes first; every deployment is set up there and takes the "
+    "traffic before the old endpoint goes",
+    replace_caveat="a new endpoint has a new ID and URL: tell its clients; the old URL stops "
+    "answering once the new endpoint serves",
 )
+"""[MM] Endpoint.yaml: `network` and `privateServiceConnectConfig.enablePrivateServiceConnect`
+are `immutable: true` (a new endpoint); the project allow-list, `dedicatedEndpointEnabled`,
+logging, names and labels are patched (`endpoints.patch`); `clientConnectionConfig` is the one
+field `endpoints.update` changes ([DD] UpdateEndpointLongRunningRequest)."""
 
 DEPLOYMENT = ResourceKind(
     "deployment",
@@ -78,19 +121,41 @@ DEPLOYMENT = ResourceKind(
         FieldSpec("maxReplicaCount", P, "dedicatedResources.maxReplicaCount"),
         FieldSpec("autoscalingMetricSpecs", P, "dedicatedResources.autoscalingMetricSpecs"),
         FieldSpec("disableContainerLogging", P, "disableContainerLogging"),
+        FieldSpec("scaleToZeroSpec", P, "dedicatedResources.scaleToZeroSpec"),
+        FieldSpec("initialReplicaCount", P, "dedicatedResources.initialReplicaCount"),
         FieldSpec("machineSpec", R),
+        FieldSpec("spot", R),
+        FieldSpec("sharedResources", R),
         FieldSpec("serviceAccount", R),
         FieldSpec("enableAccessLogging", R),
         FieldSpec("displayName", OUT),
+        FieldSpec("rolloutStrategy", OUT, at_creation=False),
+        FieldSpec("rolloutOptions", OUT, at_creation=False),
     ),
     replace=CTD,
     part="deployed",
     parent="endpoint",
-    references=(Reference("version", "registryVersion", "(new upload)"),),
+    references=(
+        Reference(
+            "version",
+            "registryVersion",
+            "(new upload)",
+            follows=Condition("rolloutStrategy", ("rolling",)),
+            mask="rolloutOptions",
+            followed="(new upload, rolled in place: rollout: rolling)",
+        ),
+        Reference("pool", "sharedResources", shared=True),
+    ),
     serial=True,
 )
 """A deployed model: it lives on the endpoint and serves one registry version, so a new upload
-of its version is deployed anew ([DD] DeployedModel.model, modelVersionId)."""
+of its version is deployed anew ([DD] DeployedModel.model, modelVersionId), or, declared
+`rollout: rolling`, rolled onto the new upload by the service (v1beta1 RolloutOptions: a new
+DeployedModel replaces the previous one's replicas and takes its traffic [DOCS
+rolling-deployment]). `mutateDeployedModel` changes replica counts, metrics, container logging
+and, in v1beta1, the scale-to-zero settings ([DD] MutateDeployedModelRequest.deployedModel);
+`spot` and `sharedResources` are not among them: a new deployment. The rollout's strategy and
+options say how to change it, not what runs: never compared."""
 
 TRAFFIC = Routing(
     "traffic",
@@ -208,11 +273,18 @@ VOCABULARY = Vocabulary(
             "defaultVersion": "default_version",
         },
         "endpoint": {
-            "displayName": None,
+            "displayName": "endpoint.display_name",
             "description": "description",
             "labels": "labels",
             "predictRequestResponseLoggingConfig": "request_logging",
             "etag": None,
+            "dedicatedEndpointEnabled": "endpoint.dedicated",
+            "clientConnectionConfig": "endpoint.inference_timeout",
+            "privateServiceConnectConfig.projectAllowlist": (
+                "endpoint.private_service_connect.project_allowlist"
+            ),
+            "privateServiceConnect": "endpoint.private_service_connect",
+            "network": "endpoint.network",
         },
         "deployment": {
             "minReplicaCount": "scaling.min_nodes",
@@ -225,9 +297,21 @@ VOCABULARY = Vocabulary(
             "registryVersion": "version",
             "displayName": None,
             "model": None,
+            "spot": "spot",
+            "sharedResources": "resource_pool",
+            "scaleToZeroSpec": "scaling.scale_to_zero",
+            "initialReplicaCount": "scaling.scale_to_zero.initial_nodes",
+            "rolloutStrategy": None,
+            "rolloutOptions": None,
+        },
+        "pool": {
+            "machineSpec": "machine",
+            "minReplicaCount": "scaling.min_nodes",
+            "maxReplicaCount": "scaling.max_nodes",
+            "autoscalingMetricSpecs": "scaling.metrics",
         },
     },
-    nouns={"version": "registry version"},
+    nouns={"version": "registry version", "pool": "resource pool"},
     verbs={"version": {"create": "upload"}, "deployment": {"delete": "undeploy"}},
     unserved={"deployment": "its version is declared with deployed: false"},
     words={
@@ -252,9 +336,9 @@ writes `nodes` as both replica counts.
 """
 
 RESOURCES = ResourceModel(
-    kinds=(ENDPOINT, VERSION, MODEL, DEPLOYMENT),
+    kinds=(POOL, ENDPOINT, VERSION, MODEL, DEPLOYMENT),
     routings=(TRAFFIC, DEFAULT_ALIAS),
     vocabulary=VOCABULARY,
 )
-"""Kinds in the order their creates are listed: the endpoint, the uploads (the first creates
-the model), the model's own fields, then the deployments."""
+"""Kinds in the order their creates are listed: the pools, the endpoint, the uploads (the first
+creates the model), the model's own fields, then the deployments."""

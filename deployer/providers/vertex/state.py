@@ -2,8 +2,9 @@
 
 Per (model, region): a registry model, one registry version per manifest version (keyed by its
 alias), one endpoint, one deployment per deployed version, and the endpoint's traffic as
-{alias: percent}. Field paths and normalization match what the reader produces from the API,
-so a resource that matches its manifest produces no change.
+{alias: percent}; per declared resource pool, one deployment resource pool in its region.
+Field paths and normalization match what the reader produces from the API, so a resource that
+matches its manifest produces no change.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from typing import Any
 
 from deployer.core import ownership
 from deployer.core.layout import artifact_uri
-from deployer.core.manifest import AutoScaling, ModelSpec, VersionSpec
+from deployer.core.manifest import AutoScaling, ModelSpec, ResourcePool, VersionSpec
 from deployer.core.resources import DesiredResource, ResourceKey
 from deployer.core.stack import DeclaredModel, Stack
 from deployer.providers.vertex import catalog as catalog_vertex
 from deployer.providers.vertex import manifest as vertex
 
-ENDPOINT, DEPLOYED, DEPLOYMENT = "endpoint", "deployed", "deployment"
+ENDPOINT, DEPLOYED, DEPLOYMENT, POOL = "endpoint", "deployed", "deployment", "pool"
 OWNERSHIP_KEYS = frozenset(
     {
         ownership.LABEL_MANAGED_BY,
@@ -46,10 +47,41 @@ def ownership_labels(stack: str, model: ModelSpec) -> dict[str, str]:
 def desired_resources(stack: Stack, digests: Mapping[str, str]) -> list[DesiredResource]:
     """Every resource the manifests declare, per region."""
     resources: list[DesiredResource] = []
+    owned = {
+        ownership.LABEL_MANAGED_BY: ownership.LABEL_MANAGED_BY_VALUE,
+        ownership.LABEL_STACK: stack.name,
+    }
+    for (region, name), pool in sorted(vertex.pools(stack.settings).items()):
+        key = ResourceKey(region, name, part=POOL, kind=POOL)
+        resources.append(DesiredResource(key, pool_fields(pool), owned))
     for model in stack.models:
         for region in model.regions:
             resources.extend(_model_resources(stack, model, region, digests))
     return resources
+
+
+def pool_fields(pool: ResourcePool) -> dict[str, Any]:
+    """A pool's dedicated resources, as the reader normalizes them."""
+    machine_spec: dict[str, Any] = {"machineType": vertex.pool_machine(pool)}
+    fixed = catalog_vertex.FIXED_GPU_MACHINES.get(machine_spec["machineType"])
+    if pool.accelerator is not None:
+        machine_spec["acceleratorType"] = pool.accelerator.type
+        machine_spec["acceleratorCount"] = pool.accelerator.count
+    elif fixed is not None:
+        machine_spec["acceleratorType"], machine_spec["acceleratorCount"] = fixed
+    scaling = pool.scaling
+    low = scaling.min_nodes if scaling else 1
+    high = scaling.max_nodes if scaling and scaling.max_nodes is not None else low
+    metrics = [
+        {"metricName": catalog_vertex.METRICS[m.name], "target": m.target}
+        for m in (scaling.metrics if scaling else ())
+    ]
+    return {
+        "machineSpec": machine_spec,
+        "minReplicaCount": low,
+        "maxReplicaCount": max(low, high),
+        "autoscalingMetricSpecs": sorted(metrics, key=lambda m: m["metricName"]),
+    }
 
 
 def default_alias(spec: ModelSpec) -> str | None:
@@ -69,6 +101,8 @@ def _model_resources(
     owned = ownership_labels(stack.name, spec)
     user = {**stack.settings.labels, **spec.labels}
     default = default_alias(spec)
+    pools = vertex.pools(stack.settings)
+    endpoint_labels = {**user, **(spec.endpoint.labels if spec.endpoint else {}), **owned}
     out = [
         DesiredResource(
             ResourceKey(region, spec.name),
@@ -78,17 +112,13 @@ def _model_resources(
         ),
         DesiredResource(
             ResourceKey(region, spec.name, part=ENDPOINT),
-            {
-                "displayName": spec.name,
-                "description": spec.description,
-                "predictRequestResponseLoggingConfig": _logging(spec),
-                "traffic": traffic(spec),
-            },
-            {**user, **owned},
+            {**endpoint_fields(spec), "traffic": traffic(spec)},
+            endpoint_labels,
             protect=spec.protect,
         ),
     ]
     for version in spec.versions:
+        pool = pools.get((region, version.resource_pool or ""))
         name = catalog_vertex.alias(version.name)
         labels = {**user, **version.labels, **owned, catalog_vertex.LABEL_VERSION: name}
         source, digest = None, None
@@ -103,7 +133,7 @@ def _model_resources(
                         artifact_uri(stack, model, version, digest) if digest is not None else None
                     ),
                     "artifactDigest": digest,
-                    "containerSpec": container_spec(version, region),
+                    "containerSpec": container_spec(version, region, pool),
                     "versionDescription": version.description,
                     "alias": name,
                 },
@@ -116,15 +146,15 @@ def _model_resources(
             out.append(
                 DesiredResource(
                     ResourceKey(region, spec.name, name, part=DEPLOYED, kind=DEPLOYMENT),
-                    deployment_fields(spec, version),
-                    {**user, **owned},
+                    deployment_fields(spec, version, pool is not None),
+                    endpoint_labels,
                 )
             )
     return out
 
 
 def _logging(spec: ModelSpec) -> dict[str, Any] | None:
-    logging = next((v.request_logging for v in spec.versions if v.request_logging), None)
+    logging = vertex.request_logging(spec)
     if logging is None:
         return None
     return {
@@ -134,11 +164,33 @@ def _logging(spec: ModelSpec) -> dict[str, Any] | None:
     }
 
 
-def container_spec(version: VersionSpec, region: str) -> dict[str, Any]:
-    """The serving container: the manifest's `container:` or the framework's prebuilt image."""
+def endpoint_fields(spec: ModelSpec) -> dict[str, Any]:
+    """The endpoint's settings, as `observe.endpoint_fields` reads them back."""
+    ep = spec.endpoint
+    psc = ep.private_service_connect if ep is not None else None
+    timeout = vertex.seconds(ep.inference_timeout) if ep is not None else None
+    return {
+        "displayName": (ep.display_name if ep is not None else None) or spec.name,
+        "description": spec.description,
+        "predictRequestResponseLoggingConfig": _logging(spec),
+        "dedicatedEndpointEnabled": True if ep is not None and ep.dedicated else None,
+        "clientConnectionConfig": {"inferenceTimeout": f"{timeout}s"} if timeout else None,
+        "privateServiceConnect": True if psc is not None else None,
+        "privateServiceConnectConfig.projectAllowlist": (
+            sorted(psc.project_allowlist) if psc is not None else None
+        ),
+        "network": ep.network if ep is not None else None,
+    }
+
+
+def container_spec(
+    version: VersionSpec, region: str, pool: ResourcePool | None = None
+) -> dict[str, Any]:
+    """The serving container: the manifest's `container:` or the framework's prebuilt image
+    (for the GPUs of the version's machine, or of its pool)."""
     custom = version.container
     if custom is None:
-        return {"imageUri": vertex.vertex_image(version, region)}
+        return {"imageUri": vertex.vertex_image(version, region, pool)}
     spec: dict[str, Any] = {
         "imageUri": custom.image_uri,
         "predictRoute": custom.predict_route,
@@ -152,7 +204,31 @@ def container_spec(version: VersionSpec, region: str) -> dict[str, Any]:
     return {k: v for k, v in spec.items() if v not in (None, "", [], {})}
 
 
-def deployment_fields(spec: ModelSpec, version: VersionSpec) -> dict[str, Any]:
+def deployment_fields(
+    spec: ModelSpec, version: VersionSpec, pooled: bool = False
+) -> dict[str, Any]:
+    """A deployment as `observe.deployment_fields` reads it back: its own dedicated resources,
+    or (on a pool) the pool's name and none of its own."""
+    common = {
+        "displayName": f"{spec.name}/{version.name}",
+        "serviceAccount": version.service_account,
+        "enableAccessLogging": spec.online_prediction_logging,
+        "disableContainerLogging": not spec.console_logging,
+        "rolloutStrategy": version.rollout.strategy if version.rollout else "blue-green",
+        "rolloutOptions": vertex.rollout_options(version) or None,
+    }
+    if pooled:
+        return {
+            **common,
+            "machineSpec": None,
+            "minReplicaCount": None,
+            "maxReplicaCount": None,
+            "autoscalingMetricSpecs": [],
+            "spot": None,
+            "sharedResources": version.resource_pool,
+            "scaleToZeroSpec": None,
+            "initialReplicaCount": None,
+        }
     machine = vertex.machine_type(version)
     machine_spec: dict[str, Any] = {"machineType": machine}
     fixed = catalog_vertex.FIXED_GPU_MACHINES.get(machine)
@@ -163,21 +239,35 @@ def deployment_fields(spec: ModelSpec, version: VersionSpec) -> dict[str, Any]:
         machine_spec["acceleratorType"], machine_spec["acceleratorCount"] = fixed
     low, high = vertex.replica_counts(version)
     scaling = version.scaling
-    metrics = (
-        [
-            {"metricName": catalog_vertex.METRICS[m.name], "target": m.target}
-            for m in scaling.metrics
-        ]
-        if isinstance(scaling, AutoScaling)
-        else []
-    )
+    auto = scaling if isinstance(scaling, AutoScaling) else None
+    metrics = [
+        {"metricName": catalog_vertex.METRICS[m.name], "target": m.target}
+        for m in (auto.metrics if auto else ())
+    ]
+    zero = auto.scale_to_zero if auto is not None and low == 0 else None
     return {
-        "displayName": f"{spec.name}/{version.name}",
+        **common,
         "machineSpec": machine_spec,
         "minReplicaCount": low,
         "maxReplicaCount": high,
         "autoscalingMetricSpecs": sorted(metrics, key=lambda m: m["metricName"]),
-        "serviceAccount": version.service_account,
-        "enableAccessLogging": spec.online_prediction_logging,
-        "disableContainerLogging": not spec.console_logging,
+        "spot": True if version.spot else None,
+        "sharedResources": None,
+        "scaleToZeroSpec": scale_to_zero_spec(zero) if low == 0 else None,
+        "initialReplicaCount": (zero.initial_nodes if zero else 1) if low == 0 else None,
     }
+
+
+def scale_to_zero_spec(zero: Any) -> dict[str, str] | None:
+    """v1beta1 DedicatedResources.scaleToZeroSpec of a min_nodes: 0 version (None: defaults)."""
+    if zero is None:
+        return None
+    spec = {
+        key: f"{vertex.seconds(value)}s"
+        for key, value in (
+            ("idleScaledownPeriod", zero.idle_scaledown),
+            ("minScaleupPeriod", zero.min_scaleup),
+        )
+        if value is not None
+    }
+    return spec or None

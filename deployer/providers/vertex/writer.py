@@ -97,13 +97,8 @@ class ModelView:
         exact = next((r for r in self.resources if r.key == key), None)
         if exact is not None or not key.instance:
             return exact
-        field = "versionId" if key.kind == "version" else "id"
         return next(
-            (
-                r
-                for r in self.resources
-                if r.key.current == key.current and str(r.private.get(field)) == key.instance
-            ),
+            (r for r in self.resources if r.key.current == key.current and r.ident == key.instance),
             None,
         )
 
@@ -114,7 +109,7 @@ class ModelView:
 
     @property
     def endpoint(self) -> Json | None:
-        """The model's current endpoint (this stack's, oldest first)."""
+        """The model's current endpoint (this stack's, newest first)."""
         found = self.find(ResourceKey(self.region, self.model, part=observe.ENDPOINT))
         return None if found is None else dict(found.private)
 
@@ -139,12 +134,20 @@ class VertexWriter:
         operation_timeout: float = OPERATION_TIMEOUT,
         settle_timeout: float = SETTLE_TIMEOUT,
         on_stage: Callable[[], OnStage | None] = lambda: None,
+        beta: Callable[[], VertexClient] | None = None,
     ) -> None:
         self.client = client
         self._stack = stack
         self._on_stage = on_stage
+        self._beta = beta
         self.operation_timeout = operation_timeout
         self.settle_timeout = settle_timeout
+
+    def beta(self, what: str) -> VertexClient:
+        """The v1beta1 client, for a preview feature the manifests opted into."""
+        if self._beta is None:
+            raise ProviderError(f"{what}: needs the Vertex AI v1beta1 API (preview: true)")
+        return self._beta()
 
     # ---- reads the writes rely on ------------------------------------------------------------
 
@@ -156,6 +159,7 @@ class VertexWriter:
             for e in reader.list_endpoints(self.client, region, model)
             if stack is None or (e.get("labels") or {}).get(ownership.LABEL_STACK) == stack
         ]
+        endpoints = reader.with_preview(self._beta, region, endpoints, stack)
         resources = observe.assemble_model(region, model, versions, endpoints, stack)
         return ModelView(region, model, versions, endpoints, resources)
 
@@ -179,7 +183,17 @@ class VertexWriter:
         """The live resource at `key` now (None: there is none)."""
         if key.kind == "model":
             return self.get_model(key)
+        if key.kind == observe.POOL:
+            body = self._get_pool(key)
+            return None if body is None else observe.observe_pool(key.endpoint, body, self.stack)
         return self.view(key.endpoint, key.model).find(key)
+
+    @property
+    def stack(self) -> str:
+        stack = self._stack()
+        if stack is None:
+            raise ProviderError("deployer writes only for a stack (read it first)")
+        return stack
 
     def _must(self, key: ResourceKey, what: str) -> ObservedResource:
         found = self.observed(key)
@@ -550,19 +564,32 @@ class VertexWriter:
     def create_endpoint(
         self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
     ) -> ObservedResource:
+        """A new endpoint, also the first half of a replacement (its successor beside it). One
+        written from this very declaration by an earlier, interrupted run is taken instead."""
         what = f"create endpoint {key.address}"
-        existing = self.observed(key.current)
-        if existing is not None:
-            return existing
-        body: Json = {
+        view = self.view(key.endpoint, key.model)
+        for body in view.endpoints:
+            if (body.get("labels") or {}).get(ownership.LABEL_SPEC) == spec:
+                return self._must(key.current, what)
+        written = self.endpoint_labels(key, labels, spec)
+        replaced = view.endpoint
+        if replaced is not None:  # a replacement: the new one is current once it exists
+            written[observe.LABEL_REPLACES] = observe.last_segment(str(replaced["name"]))
+        body = {
             "displayName": fields.get("displayName") or key.model,
             "description": fields.get("description") or "",
-            "labels": self.endpoint_labels(key, labels, spec),
+            "labels": written,
         }
-        if fields.get("predictRequestResponseLoggingConfig"):
-            body["predictRequestResponseLoggingConfig"] = fields[
-                "predictRequestResponseLoggingConfig"
-            ]
+        for name in (
+            "predictRequestResponseLoggingConfig",
+            "dedicatedEndpointEnabled",
+            "clientConnectionConfig",
+            "network",
+        ):
+            if fields.get(name):
+                body[name] = fields[name]
+        if fields.get("privateServiceConnect"):
+            body["privateServiceConnectConfig"] = self._psc(fields)
         location = self.client.location(key.endpoint)
         self._op(
             key,
@@ -571,11 +598,17 @@ class VertexWriter:
         )
         return self._must(key.current, what)
 
+    @staticmethod
+    def _psc(fields: Mapping[str, Any]) -> Json:
+        allowed = fields.get("privateServiceConnectConfig.projectAllowlist") or []
+        return {"enablePrivateServiceConnect": True, "projectAllowlist": list(allowed)}
+
     def _endpoint_or_fail(self, key: ResourceKey, what: str) -> Json:
-        """The endpoint `key` names: the model's current one, or a duplicate by its id."""
+        """The endpoint `key` names: by its id with an instance (the old one of a
+        replacement), else the model's current one."""
         view = self.view(key.endpoint, key.model)
         found = view.find(key) if key.instance else None
-        body = dict(found.private) if found is not None else view.endpoint
+        body = dict(found.private) if found is not None else None if key.instance else view.endpoint
         if body is None:
             raise ProviderError(f"{what}: not found: {key.model} has no endpoint in {key.endpoint}")
         return body
@@ -619,10 +652,43 @@ class VertexWriter:
     ) -> ObservedResource:
         what = f"update endpoint {key.address}"
         masks = _masks(mask)
+        if "clientConnectionConfig" in masks:
+            masks.remove("clientConnectionConfig")
+            self._update_connection(key, what, fields.get("clientConnectionConfig") or {})
         if masks:
-            values = {**fields, "labels": self.endpoint_labels(key, labels, spec)}
-            self._patch_endpoint(key, what, masks, lambda _: values)
+            values = {
+                **fields,
+                "labels": self.endpoint_labels(key, labels, spec),
+                "privateServiceConnectConfig": self._psc(fields),
+            }
+
+            def kept(current: Json) -> Json:
+                """The successor mark stays (observe.LABEL_REPLACES)."""
+                mark = (current.get("labels") or {}).get(observe.LABEL_REPLACES)
+                marked = {observe.LABEL_REPLACES: mark} if mark else {}
+                return {**values, "labels": {**values["labels"], **marked}}
+
+            self._patch_endpoint(key, what, masks, kept)
         return self._must(key.current, what)
+
+    def _update_connection(self, key: ResourceKey, what: str, config: Json) -> None:
+        """The inference timeout: `endpoints.update`, an LRO that changes only
+        `clientConnectionConfig` ([DD] UpdateEndpointLongRunningRequest: "Currently we only
+        support updating the `client_connection_config` field")."""
+        current = self._endpoint_or_fail(key, what)
+        name = str(current["name"])
+        body = {
+            "endpoint": {
+                "name": name,
+                "displayName": current.get("displayName", key.model),
+                "clientConnectionConfig": config,
+            }
+        }
+        self._op(
+            key,
+            f"{what} (inference timeout)",
+            lambda r: r.projects().locations().endpoints().update(name=name, body=body),
+        )
 
     def delete_endpoint(self, key: ResourceKey) -> None:
         view = self.view(key.endpoint, key.model)
@@ -727,28 +793,47 @@ class VertexWriter:
     # ---- deployments ---------------------------------------------------------------------------
 
     def deployed_model(self, key: ResourceKey, vid: str, fields: Mapping[str, Any]) -> Json:
-        resources: Json = {
-            "machineSpec": dict(fields.get("machineSpec") or {}),
-            "minReplicaCount": fields.get("minReplicaCount"),
-            "maxReplicaCount": fields.get("maxReplicaCount"),
-        }
-        if fields.get("autoscalingMetricSpecs"):
-            resources["autoscalingMetricSpecs"] = list(fields["autoscalingMetricSpecs"])
+        """The DeployedModel a deployment's fields describe: on its own dedicated resources
+        (with spot and, scaling to zero, v1beta1's scale-to-zero settings), or on a pool."""
         dm: Json = {
             "model": self.client.model_name(key.endpoint, key.model, vid),
             "displayName": fields.get("displayName") or f"{key.model}/{key.version}",
-            "dedicatedResources": {k: v for k, v in resources.items() if v is not None},
             "enableAccessLogging": bool(fields.get("enableAccessLogging", False)),
             "disableContainerLogging": bool(fields.get("disableContainerLogging", False)),
         }
+        if fields.get("sharedResources"):
+            pool = catalog_vertex.pool_id(self.stack, str(fields["sharedResources"]))
+            dm["sharedResources"] = f"{self.client.location(key.endpoint)}/"
+            dm["sharedResources"] += f"deploymentResourcePools/{pool}"
+        else:
+            resources: Json = {
+                "machineSpec": dict(fields.get("machineSpec") or {}),
+                "minReplicaCount": fields.get("minReplicaCount"),
+                "maxReplicaCount": fields.get("maxReplicaCount"),
+                "scaleToZeroSpec": fields.get("scaleToZeroSpec"),
+                "initialReplicaCount": fields.get("initialReplicaCount"),
+            }
+            if fields.get("autoscalingMetricSpecs"):
+                resources["autoscalingMetricSpecs"] = list(fields["autoscalingMetricSpecs"])
+            if fields.get("spot"):
+                resources["spot"] = True
+            if fields.get("minReplicaCount") == 0 and resources["scaleToZeroSpec"] is None:
+                resources["scaleToZeroSpec"] = {}
+            dm["dedicatedResources"] = {k: v for k, v in resources.items() if v is not None}
         if fields.get("serviceAccount"):
             dm["serviceAccount"] = fields["serviceAccount"]
         return dm
 
+    def _surface(self, fields: Mapping[str, Any], what: str) -> VertexClient:
+        """v1, or v1beta1 for a deployment that scales to zero (v1 needs a node at least,
+        [DD] DedicatedResources.minReplicaCount: "must be greater than or equal to 1")."""
+        return self.beta(what) if fields.get("minReplicaCount") == 0 else self.client
+
     def create_deployment(
         self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
     ) -> ObservedResource:
-        """Deploy the newest registry version labelled ALIAS at 0% traffic."""
+        """Deploy the newest registry version labelled ALIAS at 0% traffic on the model's
+        current endpoint."""
         what = f"deploy {key.address}"
         view = self.view(key.endpoint, key.model)
         endpoint = view.endpoint
@@ -758,10 +843,12 @@ class VertexWriter:
             raise ProviderError(f"{what}: {key.model} has no {missing} in {key.endpoint}")
         vid = _vid(version)
         dm = self.deployed_model(key, vid, fields)
-        wanted = observe.deployment_fields(dm)
+        wanted = observe.deployment_fields(dm, self._stack())
+        on_endpoint = {str(d.get("id")) for d in endpoint.get("deployedModels") or ()}
         for live in view.resources:
             if (
                 live.key.kind == "deployment"
+                and live.ident in on_endpoint
                 and view.deploys_this_model(live)
                 and str(live.private.get("modelVersionId")) == vid
                 and all(live.fields.get(k) == v for k, v in wanted.items())
@@ -770,7 +857,7 @@ class VertexWriter:
         stage = self._stage_reporter(key)
         name = str(endpoint["name"])
         try:
-            done = self.client.run(
+            done = self._surface(fields, what).run(
                 key.endpoint,
                 what,
                 lambda r: r.projects().locations().endpoints().deployModel(
@@ -790,6 +877,61 @@ class VertexWriter:
             ) from None
         dm_id = str(((done.get("response") or {}).get("deployedModel") or {}).get("id", ""))
         return self._deployment(key, dm_id, what)
+
+    def _rolled(self, view: ModelView, key: ResourceKey) -> tuple[str, str] | None:
+        """(endpoint name, deployed model id) of a rolling update done already: the current
+        endpoint serving the newest upload labelled ALIAS (the old upload still holds the
+        alias, so the reads name that deployment by its id)."""
+        version = observe.newest_labelled(view.versions, str(key.version))
+        endpoint = view.endpoint
+        if version is None or endpoint is None:
+            return None
+        for dm in endpoint.get("deployedModels") or ():
+            if str(dm.get("modelVersionId")) == _vid(version):
+                return str(endpoint["name"]), str(dm.get("id"))
+        return None
+
+    def roll(self, key: ResourceKey, fields: Mapping[str, Any], dm_id: str, endpoint: str) -> str:
+        """A rolling update onto the newest upload labelled ALIAS (v1beta1 `deployModel` with
+        RolloutOptions): the service replaces the previous deployment's nodes, keeping its
+        resources and traffic [DOCS rolling-deployment: "the traffic split and
+        dedicatedResources values are the same as for the previous deployment"; the SDK sends
+        no dedicatedResources with rollout_options]. The id of the new deployment."""
+        what = f"rolling update of {key.address}"
+        view = self.view(key.endpoint, key.model)
+        version = observe.newest_labelled(view.versions, str(key.version))
+        if version is None:
+            raise ProviderError(f"{what}: {key.model} has no version labelled {key.version}")
+        endpoint_body = next((e for e in view.endpoints if str(e.get("name")) == endpoint), {})
+        for dm in endpoint_body.get("deployedModels") or ():
+            if str(dm.get("modelVersionId")) == _vid(version):
+                return str(dm.get("id"))  # rolled by an earlier run
+        options = {**dict(fields.get("rolloutOptions") or {}), "previousDeployedModel": dm_id}
+        dm = {
+            "model": self.client.model_name(key.endpoint, key.model, _vid(version)),
+            "displayName": fields.get("displayName") or f"{key.model}/{key.version}",
+            "rolloutOptions": options,
+        }
+        try:
+            done = self.beta(what).run(
+                key.endpoint,
+                what,
+                lambda r: r.projects().locations().endpoints().deployModel(
+                    endpoint=endpoint, body={"deployedModel": dm}
+                ),
+                self.operation_timeout,
+                self._stage_reporter(key),
+            )  # fmt: skip
+        except OperationFailed as exc:
+            raise OperationFailed(
+                f"{str(exc).rstrip('.')}; the rolling update was reverted and the previous "
+                "deployment serves as before",
+                status=exc.status,
+                reason=exc.reason,
+                message=exc.message,
+                retryable=exc.retryable,
+            ) from None
+        return str(((done.get("response") or {}).get("deployedModel") or {}).get("id", ""))
 
     def _stage_reporter(self, key: ResourceKey) -> Callable[[Json], None] | None:
         on_stage = self._on_stage()
@@ -839,20 +981,31 @@ class VertexWriter:
         spec: str,
     ) -> ObservedResource:
         what = f"update {key.address}"
-        target = self._deployment_target(self.view(key.endpoint, key.model), key)
+        view = self.view(key.endpoint, key.model)
+        masks = _masks(mask)
+        target = self._deployment_target(view, key) or (
+            self._rolled(view, key) if "rolloutOptions" in masks else None
+        )
         if target is None:
             raise ProviderError(f"{what}: not found: no deployed model for {key.version}")
         endpoint, dm_id = target
-        masks = _masks(mask)
+        if "rolloutOptions" in masks:
+            masks.remove("rolloutOptions")
+            dm_id = self.roll(key, fields, dm_id, endpoint)
         if masks:
             body = nested(masks, lambda path: fields.get(path, fields.get(_leaf(path))))
             body = {"deployedModel": {**body, "id": dm_id}, "updateMask": ",".join(masks)}
-            self._op(
-                key,
+            preview = fields.get("minReplicaCount") == 0 or any(
+                m.endswith(("scaleToZeroSpec", "initialReplicaCount")) for m in masks
+            )
+            client = self.beta(what) if preview else self.client
+            client.run(
+                key.endpoint,
                 what,
                 lambda r: r.projects().locations().endpoints().mutateDeployedModel(
                     endpoint=endpoint, body=body
                 ),
+                self.operation_timeout,
             )  # fmt: skip
         return self._deployment(key, dm_id, what)
 
@@ -870,6 +1023,81 @@ class VertexWriter:
                     endpoint=endpoint, body={"deployedModelId": dm_id}
                 ),
             )  # fmt: skip
+        except ProviderError as exc:
+            if not exc.not_found:
+                raise
+
+    # ---- deployment resource pools ---------------------------------------------------------------
+
+    def _pool_name(self, key: ResourceKey) -> str:
+        pool = catalog_vertex.pool_id(self.stack, key.model)
+        return f"{self.client.location(key.endpoint)}/deploymentResourcePools/{pool}"
+
+    def _get_pool(self, key: ResourceKey) -> Json | None:
+        name = self._pool_name(key)
+        try:
+            return self.client.execute(
+                key.endpoint,
+                f"get resource pool {key.address}",
+                lambda r: r.projects().locations().deploymentResourcePools().get(name=name),
+            )
+        except ProviderError as exc:
+            if exc.not_found:
+                return None
+            raise
+
+    def create_pool(
+        self, key: ResourceKey, fields: Mapping[str, Any], labels: Mapping[str, str], spec: str
+    ) -> ObservedResource:
+        """A deployment resource pool named NAME--TAG (`catalog.pool_id`); one there already
+        (an earlier, interrupted run) is taken."""
+        what = f"create resource pool {key.address}"
+        if self._get_pool(key) is None:
+            resources: Json = {
+                "machineSpec": dict(fields.get("machineSpec") or {}),
+                "minReplicaCount": fields.get("minReplicaCount"),
+                "maxReplicaCount": fields.get("maxReplicaCount"),
+            }
+            if fields.get("autoscalingMetricSpecs"):
+                resources["autoscalingMetricSpecs"] = list(fields["autoscalingMetricSpecs"])
+            body = {
+                "deploymentResourcePool": {"dedicatedResources": resources},
+                "deploymentResourcePoolId": catalog_vertex.pool_id(self.stack, key.model),
+            }
+            parent = self.client.location(key.endpoint)
+            try:
+                self._op(
+                    key,
+                    what,
+                    lambda r: r.projects().locations().deploymentResourcePools().create(
+                        parent=parent, body=body
+                    ),
+                )  # fmt: skip
+            except ProviderError as exc:
+                if not exc.already_exists:
+                    raise
+        return self._must(key, what)
+
+    def update_pool(
+        self,
+        key: ResourceKey,
+        mask: Iterable[str | None],
+        fields: Mapping[str, Any],
+        labels: Mapping[str, str],
+        spec: str,
+    ) -> ObservedResource:
+        raise ProviderError(f"update {key.address}: a resource pool cannot change in place")
+
+    def delete_pool(self, key: ResourceKey) -> None:
+        """Delete the pool; gone already is success. The plan runs it after every deployment
+        on it is gone."""
+        name = self._pool_name(key)
+        try:
+            self._op(
+                key,
+                f"delete resource pool {key.address}",
+                lambda r: r.projects().locations().deploymentResourcePools().delete(name=name),
+            )
         except ProviderError as exc:
             if not exc.not_found:
                 raise

@@ -47,6 +47,10 @@ def deployment_fields(**changes: Any) -> dict[str, Any]:
         "serviceAccount": None,
         "enableAccessLogging": False,
         "disableContainerLogging": False,
+        "spot": None,
+        "sharedResources": None,
+        "scaleToZeroSpec": None,
+        "initialReplicaCount": None,
         **changes,
     }
 

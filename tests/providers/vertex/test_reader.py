@@ -92,6 +92,11 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
         "displayName": "fraud",
         "description": "",
         "predictRequestResponseLoggingConfig": {"enabled": True},
+        "dedicatedEndpointEnabled": None,
+        "clientConnectionConfig": None,
+        "privateServiceConnect": None,
+        "privateServiceConnectConfig.projectAllowlist": None,
+        "network": None,
         "traffic": {"v1": 90, "v2": 10},
     }
     assert endpoint.labels == OURS and endpoint.etag
@@ -106,6 +111,10 @@ def test_two_versions_a_superseded_instance_and_a_90_10_split(vclient: VertexCli
         "enableAccessLogging": True,
         "disableContainerLogging": False,
         "displayName": deployed.private.get("displayName", ""),  # names it in plans
+        "spot": None,
+        "sharedResources": None,
+        "scaleToZeroSpec": None,
+        "initialReplicaCount": None,
     }
     assert found[f"us-central1/fraud/v1:deployed#{dm3}"].private["modelVersionId"] == "3"
     assert found["us-central1/fraud/v2:deployed"].private["id"] == dm2

@@ -186,3 +186,44 @@ def test_endpoint_instances_other_stack_last() -> None:
         ResourceKey("l", "m", part="endpoint"),
         ResourceKey("l", "m", part="endpoint", instance="1"),
     ]
+
+
+def test_accounting_sees_a_pool_through_its_deployments_and_spot_nodes() -> None:
+    """Issue 24 for the footprint (issue 23): a deployment on a pool carries the pool's machine
+    and replicas, marked with the pool so it is counted once per region; one on a pool deployer
+    does not know is not counted; spot nodes are marked."""
+    from deployer.accounting.footprint import pooled_once
+    from deployer.providers.vertex.footprint import of_resource
+
+    pool = {
+        "machineSpec": {"machineType": "n1-standard-4"},
+        "minReplicaCount": 1,
+        "maxReplicaCount": 3,
+    }
+    pools = {("l", "small-cpu"): pool}
+    shared = {"sharedResources": "small-cpu", "machineSpec": None, "minReplicaCount": None}
+    a = of_resource(ResourceKey("l", "a", "v1", "deployed", kind="deployment"), shared, pools)
+    b = of_resource(ResourceKey("l", "b", "v1", "deployed", kind="deployment"), shared, pools)
+    assert a is not None and b is not None
+    assert (a.machine_type, a.max_replicas, a.pool) == ("n1-standard-4", 3, "small-cpu")
+    counted = pooled_once([a, b])
+    assert sorted(d.max_replicas for d in counted) == [0, 3]
+    unknown = {**shared, "sharedResources": "projects/p/locations/l/deploymentResourcePools/x"}
+    key = ResourceKey("l", "c", "v1", "deployed", kind="deployment")
+    assert of_resource(key, unknown, pools) is None
+    spot = {"machineSpec": {"machineType": "n1-standard-2"}, "minReplicaCount": 1, "spot": True}
+    found = of_resource(key, spot, pools)
+    assert found is not None and found.spot and not found.pool
+
+
+def test_the_current_endpoint_is_a_live_ones_successor_else_the_oldest() -> None:
+    ours = {"deployer-stack": "a"}
+    old = {"name": "e/1", "createTime": "t1", "labels": ours}
+    duplicate = {"name": "e/2", "createTime": "t2", "labels": ours}
+    successor = {"name": "e/3", "createTime": "t3", "labels": {**ours, "deployer-replaces": "1"}}
+    current = lambda *bodies: observe.rank_endpoints(bodies, "a")[0]["name"]  # noqa: E731
+    assert current(duplicate, old) == "e/1"  # a duplicate goes; the original's URL stays
+    assert current(old, duplicate, successor) == "e/3"  # a replacement in progress
+    assert current(duplicate, successor) == "e/2"  # what it replaced is gone: an old mark
+    (endpoint,) = [r for r in observe.assemble_model("l", "m", [], [successor], "a") if r.key.part]
+    assert "deployer-replaces" not in endpoint.labels  # never compared

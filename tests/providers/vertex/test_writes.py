@@ -319,3 +319,68 @@ def test_a_deploy_refused_for_quota_names_it_and_leaves_the_endpoint_as_it_was(
     after = by_key(vprovider)["us-central1/fraud:endpoint"]
     assert after is not None and before is not None
     assert after.fields["traffic"] == before.fields["traffic"] == {"v1": 100}
+
+
+def test_v1beta1_is_used_only_for_what_only_it_has(vprovider: VertexProvider) -> None:
+    """Issue 24: a stack without preview settings never builds a v1beta1 client; a deployment
+    that scales to zero is deployed and read back through it, and a re-run deploys nothing."""
+    upload(vprovider, "v1")
+    endpoint(vprovider)
+    deploy(vprovider, "v1")
+    by_key(vprovider)
+    assert vprovider._beta is None
+    vprovider.delete(deployment_key("v1"))
+    zero = deployment_fields(
+        minReplicaCount=0,
+        maxReplicaCount=2,
+        initialReplicaCount=1,
+        scaleToZeroSpec={"idleScaledownPeriod": "600s"},
+    )
+    deployed = vprovider.create(deployment_key("v1"), zero, LABELS, "spec-z")
+    assert vprovider._beta is not None
+    assert deployed.fields == zero  # read back through v1beta1: the settings are there
+    again = vprovider.create(deployment_key("v1"), zero, LABELS, "spec-z")
+    assert again.private["id"] == deployed.private["id"]
+    assert by_key(vprovider)["us-central1/fraud/v1:deployed"].fields == zero
+
+
+def test_a_rolling_update_swaps_the_deployment_and_a_rerun_rolls_nothing(
+    vprovider: VertexProvider,
+) -> None:
+    upload(vprovider, "v1")
+    endpoint(vprovider)
+    first = deploy(vprovider, "v1")
+    vprovider.reroute(ENDPOINT_KEY, "traffic", {"v1": 100})
+    upload(vprovider, "v1", spec="spec-b", artifactDigest="d2")  # the new upload, beside
+    rolling = deployment_fields(rolloutStrategy="rolling", rolloutOptions={"maxSurgeReplicas": 1})
+    rolled = vprovider.update(deployment_key("v1"), ["rolloutOptions"], rolling, LABELS, "s")
+    assert rolled.private["id"] != first.private["id"]
+    assert rolled.private["modelVersionId"] == "2"
+    live = by_key(vprovider)
+    assert [k for k in live if ":deployed" in k] == [
+        f"us-central1/fraud/v1:deployed#{rolled.ident}"
+    ]
+    again = vprovider.update(deployment_key("v1"), ["rolloutOptions"], rolling, LABELS, "s")
+    assert again.private["id"] == rolled.private["id"]  # rolled already: nothing new
+
+
+def test_pools_are_named_for_the_stack_and_go_only_when_unused(vprovider: VertexProvider) -> None:
+    from deployer.core.resources import ResourceKey
+    from deployer.providers.vertex import catalog as catalog_vertex
+
+    key = ResourceKey(REGION, "small-cpu", part="pool", kind="pool")
+    fields = {
+        "machineSpec": {"machineType": "n1-standard-4"},
+        "minReplicaCount": 1,
+        "maxReplicaCount": 2,
+        "autoscalingMetricSpecs": [],
+    }
+    pool = vprovider.create(key, fields, {}, "spec-p")
+    assert pool.ident == catalog_vertex.pool_id("vision", "small-cpu")
+    assert vprovider.create(key, fields, {}, "spec-p").ident == pool.ident  # taken, not twice
+    assert by_key(vprovider)["us-central1/small-cpu:pool"].fields == fields
+    with pytest.raises(ProviderError, match="cannot change in place"):
+        vprovider.update(key, ["machineSpec"], fields, {}, "spec-p")
+    vprovider.delete(key)
+    vprovider.delete(key)  # gone already: success
+    assert "us-central1/small-cpu:pool" not in by_key(vprovider)
