@@ -171,8 +171,9 @@ def test_another_stacks_endpoint_for_the_same_model_is_never_deleted(
 
     # Their stack's plan is refused, and its apply changes nothing of ours.
     write(theirs, model("iris", [v("v1")]))
-    result, _ = theirs.plan_json()
+    result, doc = theirs.plan_json()
     assert result.returncode == 1
+    assert any(f"belongs to stack '{repo.stack}'" in e for e in doc["errors"]), doc["errors"]
     before = vlive.snapshot()
     assert theirs.apply().returncode == 1
     assert vlive.snapshot() == before

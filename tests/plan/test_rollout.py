@@ -467,9 +467,9 @@ def test_spot_is_a_new_deployment_and_request_count_scaling_is_in_place() -> Non
     plan = run_everywhere(sim, declare(model("m", version("v1", spot=True, scaling=scaling))))
     assert kinds(plan) == [("update", "us-central1/m/v1:deployed")]
     changes = {c.name: c.after for c in annotate(plan, VOCABULARY).actions[0].changes}
-    assert changes["scaling.metrics"] == [
-        {"metricName": "aiplatform.googleapis.com/prediction/online/cpu/utilization", "target": 70},
-        {"metricName": "aiplatform.googleapis.com/prediction/online/request_count", "target": 600},
+    assert changes["scaling.metrics"] == [  # in the manifest's words (issue 22)
+        {"name": "CPU_USAGE", "target": 70},
+        {"name": "REQUEST_COUNT", "target": 600},
     ]
 
 
@@ -520,7 +520,7 @@ def test_a_rolling_version_is_rolled_in_place_and_says_so() -> None:
     plan = run_everywhere(sim, machine)
     assert ("replace", "us-central1/m/v1:deployed") in kinds(plan)
     assert plan.warnings == (
-        "us-central1/m/v1:deployed: machineSpec cannot change in place, so it is replaced "
+        "us-central1/m/v1:deployed: machine_type cannot change in place, so it is replaced "
         "beside the old one rather than moved (new upload, rolled in place: rollout: rolling)",
     )
 

@@ -338,10 +338,11 @@ def test_v1beta1_is_used_only_for_what_only_it_has(vprovider: VertexProvider) ->
     )
     deployed = vprovider.create(deployment_key("v1"), zero, LABELS, "spec-z")
     assert vprovider._beta is not None
-    assert deployed.fields == zero  # read back through v1beta1: the settings are there
+    named = {**zero, "displayName": "fraud/v1"}
+    assert deployed.fields == named  # read back through v1beta1: the settings are there
     again = vprovider.create(deployment_key("v1"), zero, LABELS, "spec-z")
     assert again.private["id"] == deployed.private["id"]
-    assert by_key(vprovider)["us-central1/fraud/v1:deployed"].fields == zero
+    assert by_key(vprovider)["us-central1/fraud/v1:deployed"].fields == named
 
 
 def test_a_rolling_update_swaps_the_deployment_and_a_rerun_rolls_nothing(
