@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import copy
-import datetime as dt
 import itertools
-import os
 import shutil
 import threading
 import time
@@ -17,7 +14,6 @@ from typing import Any
 
 from deployer.emulator import listing, rules
 from deployer.emulator.apierrors import (
-    RPC_CODES,
     ApiError,
     PredictError,
     exhausted,
@@ -27,6 +23,7 @@ from deployer.emulator.apierrors import (
     precondition,
 )
 from deployer.emulator.artifacts import ArtifactError, check_files, check_limits, copy_artifact
+from deployer.emulator.base import ApiHalf, new_etag, now_iso
 from deployer.emulator.gcs import GcsReader
 from deployer.emulator.knobs import KnobBox
 from deployer.emulator.store import MODEL, OPERATION, VERSION, Row, Store
@@ -41,15 +38,6 @@ VERSION_OPS = ("CREATE_VERSION", "DELETE_VERSION")
 Json = dict[str, Any]
 
 
-def now_iso(moment: float | None = None) -> str:
-    stamp = dt.datetime.fromtimestamp(time.time() if moment is None else moment, dt.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def new_etag() -> str:
-    return base64.b64encode(os.urandom(8)).decode("ascii")
-
-
 def model_name(project: str, model: str) -> str:
     return f"projects/{project}/models/{model}"
 
@@ -58,8 +46,10 @@ def version_name(project: str, model: str, version: str) -> str:
     return f"projects/{project}/models/{model}/versions/{version}"
 
 
-class Service:
-    """The API semantics over a `Store`. Every public method is one API call."""
+class Service(ApiHalf):
+    """The `ml` v1 semantics over the shared store. Every public method is one API call."""
+
+    OPERATION_KIND = OPERATION
 
     def __init__(
         self,
@@ -69,12 +59,7 @@ class Service:
         reader: GcsReader,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
-        self.store = store
-        self.knobs = knobs
-        self.artifacts_dir = data_dir / "artifacts"
-        self.reader = reader
-        self.wake = wake
-        self.run_id = uuid.uuid4().hex
+        super().__init__(store, knobs, data_dir, reader, wake)
         self._counter = itertools.count()
         self._copy_lock = threading.Lock()
 
@@ -453,44 +438,24 @@ class Service:
 
     # ---- completing operations (the worker) ------------------------------------------------
 
-    def due_operations(self, now: float) -> tuple[list[Row], float | None]:
-        """Pending operations due by `now`, and when the next one falls due."""
-        due: list[Row] = []
-        upcoming: float | None = None
-        for row in self.store.pending_operations():
-            if row.due is None or row.due <= now:
-                due.append(row)
-            elif upcoming is None or row.due < upcoming:
-                upcoming = row.due
-        return due, upcoming
+    def _prepare(self, endpoint: str, op: Row) -> str | None:
+        """A new version's artifact: copied and checked (the error its version fails with)."""
+        if op.internal["type"] != "CREATE_VERSION" or op.internal.get("fail"):
+            return None
+        if op.internal.get("cancel"):
+            return None
+        if op.internal.get("copy") == "pending":
+            self._copy(endpoint, op.name)
+            copied = self.store.get(OPERATION, endpoint, op.name)
+            assert copied is not None
+            op = copied
+        return op.internal.get("copy_error") or self._validate_artifact(endpoint, op)
 
-    def complete(self, endpoint: str, op_name: str) -> None:
-        """Finish one due operation (checking a new version's artifact outside the lock)."""
-        row = self.store.get(OPERATION, endpoint, op_name)
-        if row is None or not row.pending:
-            return
-        op_type = row.internal["type"]
-        outcome: str | None = None  # error message for a version that fails to create
-        if (
-            op_type == "CREATE_VERSION"
-            and not row.internal.get("fail")
-            and not row.internal.get("cancel")
-        ):
-            if row.internal.get("copy") == "pending":
-                self._copy(endpoint, op_name)
-                row = self.store.get(OPERATION, endpoint, op_name)
-                assert row is not None
-            outcome = row.internal.get("copy_error") or self._validate_artifact(endpoint, row)
-        with self.store.transaction():
-            row = self.store.get(OPERATION, endpoint, op_name)
-            if row is None or not row.pending:
-                return
-            getattr(self, f"_finish_{op_type.lower()}")(endpoint, row, outcome)
-            row.pending = False
-            row.due = None
-            row.data["done"] = True
-            row.data["metadata"]["endTime"] = now_iso()
-            self.store.put(row)
+    def _finish(self, endpoint: str, op: Row, outcome: str | None) -> None:
+        getattr(self, f"_finish_{op.internal['type'].lower()}")(endpoint, op, outcome)
+
+    def _stamp_done(self, op: Row, when: str) -> None:
+        op.data["metadata"]["endTime"] = when
 
     def _validate_artifact(self, endpoint: str, op: Row) -> str | None:
         vrow = self.store.get(VERSION, endpoint, op.internal["target"])
@@ -508,25 +473,22 @@ class Service:
             return str(exc)
         return None
 
-    def _fail_op(self, op: Row, status: str, message: str) -> None:
-        op.data["error"] = {"code": RPC_CODES[status], "message": message}
-
     def _finish_create_version(self, endpoint: str, op: Row, outcome: str | None) -> None:
         vrow = self.store.get(VERSION, endpoint, op.internal["target"])
         if vrow is None:
-            self._fail_op(op, "NOT_FOUND", "The version was deleted before it was created.")
+            self._fail(op, "NOT_FOUND", "The version was deleted before it was created.")
             return
         mrow = self.store.get(MODEL, endpoint, vrow.parent)
         message = None
         if op.internal.get("cancel"):
             message = "Version creation was cancelled."
-            self._fail_op(op, "CANCELLED", message)
+            self._fail(op, "CANCELLED", message)
         elif op.internal.get("fail"):
             message = "Internal error encountered (injected by the emulator's op_failure_rate)."
-            self._fail_op(op, "INTERNAL", message)
+            self._fail(op, "INTERNAL", message)
         elif outcome:
             message = outcome
-            self._fail_op(op, "FAILED_PRECONDITION", message)
+            self._fail(op, "FAILED_PRECONDITION", message)
         short = vrow.name.rsplit("/", 1)[1]
         if message:
             vrow.data["state"] = "FAILED"
@@ -547,11 +509,11 @@ class Service:
     def _finish_update_version(self, endpoint: str, op: Row, outcome: str | None) -> None:
         vrow = self.store.get(VERSION, endpoint, op.internal["target"])
         if vrow is None:
-            self._fail_op(op, "NOT_FOUND", "The version no longer exists.")
+            self._fail(op, "NOT_FOUND", "The version no longer exists.")
             return
         if op.internal.get("fail"):
             vrow.data["state"] = vrow.internal.pop("before", "READY")
-            self._fail_op(op, "INTERNAL", "Internal error encountered (injected by the emulator).")
+            self._fail(op, "INTERNAL", "Internal error encountered (injected by the emulator).")
         else:
             vrow.data = {**op.internal["patched"], "state": "READY", "etag": new_etag()}
             mrow = self.store.get(MODEL, endpoint, vrow.parent)
@@ -567,7 +529,7 @@ class Service:
         if op.internal.get("fail"):
             vrow.data["state"] = vrow.internal.pop("before", "READY")
             self.store.put(vrow)
-            self._fail_op(op, "INTERNAL", "Internal error encountered (injected by the emulator).")
+            self._fail(op, "INTERNAL", "Internal error encountered (injected by the emulator).")
             return
         self.store.delete(VERSION, endpoint, vrow.name)
         mrow = self.store.get(MODEL, endpoint, vrow.parent)
@@ -585,7 +547,7 @@ class Service:
     def _finish_delete_model(self, endpoint: str, op: Row, outcome: str | None) -> None:
         if op.internal.get("fail"):
             # the model is already gone from listings; report the injected error only
-            self._fail_op(op, "INTERNAL", "Internal error encountered (injected by the emulator).")
+            self._fail(op, "INTERNAL", "Internal error encountered (injected by the emulator).")
             return
         op.data["response"] = {"@type": EMPTY_TYPE}
 

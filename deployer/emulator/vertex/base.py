@@ -6,23 +6,20 @@ them (and finishes them after a restart, at the time they were due), exactly as 
 
 from __future__ import annotations
 
-import base64
 import collections
 import copy
 import hashlib
-import os
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deployer.emulator.apierrors import RPC_CODES, exhausted, not_found
+from deployer.emulator.apierrors import exhausted, not_found
+from deployer.emulator.base import ApiHalf, now_iso
 from deployer.emulator.gcs import GcsReader
 from deployer.emulator.knobs import KnobBox
-from deployer.emulator.service import now_iso
 from deployer.emulator.store import Row, Store
 
 Json = dict[str, Any]
@@ -46,10 +43,6 @@ GENERIC = "GenericOperationMetadata"
 (endpoints.update's) [INF]."""
 
 
-def new_etag() -> str:
-    return base64.b64encode(os.urandom(8)).decode("ascii")
-
-
 def numeric_id(digits: int) -> str:
     """A server-assigned numeric ID with exactly `digits` digits and no leading zero."""
     low = 10 ** (digits - 1)
@@ -67,8 +60,11 @@ def location_name(project: str, location: str) -> str:
     return f"projects/{project}/locations/{location}"
 
 
-class VertexBase:
-    """State shared by the registry and endpoint halves; every public method is one API call."""
+class VertexBase(ApiHalf):
+    """State shared by the registry, endpoint and pool parts; every public method is one API
+    call."""
+
+    OPERATION_KIND = VOPERATION
 
     def __init__(
         self,
@@ -78,12 +74,7 @@ class VertexBase:
         reader: GcsReader,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
-        self.store = store
-        self.knobs = knobs
-        self.artifacts_dir = data_dir / "artifacts"
-        self.reader = reader
-        self.wake = wake
-        self.run_id = uuid.uuid4().hex
+        super().__init__(store, knobs, data_dir, reader, wake)
         self._submissions: dict[tuple[str, str], collections.deque[float]] = {}
         self._quota_lock = threading.Lock()
         self._ingest_lock = threading.Lock()
@@ -204,50 +195,27 @@ class VertexBase:
                 return current
             time.sleep(0.02)
 
-    @staticmethod
-    def _fail(op: Row, status: str, message: str) -> None:
-        op.data["error"] = {"code": RPC_CODES[status], "message": message}
+    def _prepare(self, endpoint: str, op: Row) -> str | None:
+        prepare = getattr(self, f"_prepare_{op.internal['type']}", None)
+        if prepare is None or op.internal.get("fail"):
+            return None
+        outcome: str | None = prepare(op)
+        return outcome
 
-    def due_operations(self, now: float) -> tuple[list[Row], float | None]:
-        due: list[Row] = []
-        upcoming: float | None = None
-        for row in self.store.pending_operations(kind=VOPERATION):
-            if row.due is None or row.due <= now:
-                due.append(row)
-            elif upcoming is None or row.due < upcoming:
-                upcoming = row.due
-        return due, upcoming
+    def _finish(self, endpoint: str, op: Row, outcome: str | None) -> None:
+        if op.internal.get("fail"):
+            self._fail(
+                op, "INTERNAL", "Internal error encountered (injected by the emulator's "
+                "op_failure_rate); nothing was changed.",
+            )  # fmt: skip
+            self._abandon(op)
+        else:
+            getattr(self, f"_finish_{op.internal['type']}")(op, outcome)
+        self._release(op)
 
-    def complete(self, endpoint: str, op_name: str) -> None:
-        """Finish one due operation: `_prepare_<type>` runs outside the store lock (reading an
-        artifact, loading TensorFlow), `_finish_<type>` inside one transaction."""
-        row = self.store.get(VOPERATION, endpoint, op_name)
-        if row is None or not row.pending:
-            return
-        op_type = row.internal["type"]
-        outcome: str | None = None
-        prepare = getattr(self, f"_prepare_{op_type}", None)
-        if prepare is not None and not row.internal.get("fail"):
-            outcome = prepare(row)
-        with self.store.transaction():
-            row = self.store.get(VOPERATION, endpoint, op_name)
-            if row is None or not row.pending:
-                return
-            if row.internal.get("fail"):
-                self._fail(
-                    row, "INTERNAL", "Internal error encountered (injected by the emulator's "
-                    "op_failure_rate); nothing was changed.",
-                )  # fmt: skip
-                self._abandon(row)
-            else:
-                getattr(self, f"_finish_{op_type}")(row, outcome)
-            self._release(row)
-            row.pending = False
-            row.due = None
-            row.data["done"] = True
-            metadata = row.data["metadata"]
-            metadata.get("genericMetadata", metadata)["updateTime"] = now_iso()
-            self.store.put(row)
+    def _stamp_done(self, op: Row, when: str) -> None:
+        metadata = op.data["metadata"]
+        metadata.get("genericMetadata", metadata)["updateTime"] = when
 
     def _abandon(self, op: Row) -> None:
         """Undo what submission reserved for an operation that ends in error (hook)."""

@@ -20,9 +20,9 @@ from deployer.emulator.apierrors import (
     not_found,
     precondition,
 )
+from deployer.emulator.base import new_etag, now_iso
 from deployer.emulator.listing import paginate
 from deployer.emulator.project import quotas
-from deployer.emulator.service import now_iso
 from deployer.emulator.store import Row
 from deployer.emulator.vertex import rules
 from deployer.emulator.vertex.base import (
@@ -37,7 +37,6 @@ from deployer.emulator.vertex.base import (
     VVERSION,
     Json,
     location_name,
-    new_etag,
     numeric_id,
     project_number,
 )

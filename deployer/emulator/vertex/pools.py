@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from deployer.emulator.apierrors import exists, invalid, not_found, precondition
+from deployer.emulator.base import now_iso
 from deployer.emulator.listing import paginate
-from deployer.emulator.service import now_iso
 from deployer.emulator.store import Row
 from deployer.emulator.vertex import rules
 from deployer.emulator.vertex.base import (

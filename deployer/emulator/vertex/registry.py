@@ -15,8 +15,8 @@ from pathlib import Path
 
 from deployer.emulator.apierrors import exists, invalid, not_found, precondition
 from deployer.emulator.artifacts import ArtifactError, copy_artifact
+from deployer.emulator.base import new_etag, now_iso
 from deployer.emulator.listing import paginate
-from deployer.emulator.service import now_iso
 from deployer.emulator.store import Row
 from deployer.emulator.vertex import rules
 from deployer.emulator.vertex.base import (
@@ -29,7 +29,6 @@ from deployer.emulator.vertex.base import (
     Json,
     VertexBase,
     location_name,
-    new_etag,
     numeric_id,
 )
 from deployer.providers.vertex import catalog as cv
