@@ -472,7 +472,9 @@ class Doctor:
             return [Finding("quota", False, f"cannot read the serving quotas: {exc}")]
         peaks = {r: f.after.at_max for r, f in wanted.regions.items()}
         findings = []
-        for check in check_quota(peaks, reading.limits, reading.used_by_others):
+        for check in check_quota(
+            peaks, self.provider.quota_demands, reading.limits, reading.used_by_others
+        ):
             if check.ok:
                 free = "unlimited" if check.free is None else f"{check.free:g} free"
                 findings.append(

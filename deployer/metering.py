@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from deployer.accounting.capabilities import Metered, QuotaReading, ServingQuota
 from deployer.accounting.changes import changes
 from deployer.accounting.prices import PriceBook
-from deployer.accounting.quota import demands
 from deployer.accounting.summary import account
 from deployer.core.errors import DeployerError
 from deployer.core.plan import Plan
@@ -62,20 +61,22 @@ def metered(
         return plan
     found = changes(plan, observed, provider.deployment)
     counted = account(provider.name, found.before, found.after, found.rollouts)
-    asking = [
-        region
-        for region, each in sorted(counted.footprint.regions.items())
-        if any(
-            asked > demands(each.before.at_max).get(metric, 0.0)
-            for metric, asked in demands(each.peak.at_max).items()
-        )
-    ]
-    checks_quota = isinstance(provider, ServingQuota) and bool(asking)
+    asking: list[str] = []
+    if isinstance(provider, ServingQuota):
+        demands = provider.quota_demands
+        asking = [
+            region
+            for region, each in sorted(counted.footprint.regions.items())
+            if any(
+                asked > demands(each.before.at_max).get(metric, 0.0)
+                for metric, asked in demands(each.peak.at_max).items()
+            )
+        ]
     with ThreadPoolExecutor(max_workers=2) as pool:
         book = pool.submit(prices, stack, provider)
         reading = (
             pool.submit(_quota, provider, asking, stack.name)
-            if checks_quota and isinstance(provider, ServingQuota)
+            if asking and isinstance(provider, ServingQuota)
             else None
         )
         priced = book.result()
@@ -92,6 +93,7 @@ def metered(
         found.rollouts,
         book=priced,
         limits=quota.limits if quota is not None else None,
+        demands=provider.quota_demands if isinstance(provider, ServingQuota) else None,
         used_by_others=quota.used_by_others if quota is not None else None,
     )
     for check in result.quota_failures:

@@ -18,9 +18,9 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from deployer.accounting.prices import PriceBook, book_from_skus
+from deployer.accounting.prices import PriceBook
 from deployer.core.errors import DeployerError
 
 CACHE_ENV = "DEPLOYER_CACHE_DIR"
@@ -29,6 +29,14 @@ CACHE_VERSION = 1
 
 Fetch = Callable[[str], tuple[list[dict[str, Any]], bool, str]]
 """currency -> (prediction SKUs, twin fixture?, the catalog's base URL)."""
+
+
+class Parse(Protocol):
+    """The provider's reading of its catalog's SKUs as a price book."""
+
+    def __call__(
+        self, skus: list[dict[str, Any]], *, currency: str, as_of: str, source: str, twin: bool
+    ) -> PriceBook: ...
 
 
 def cache_dir() -> Path:
@@ -88,7 +96,7 @@ def _write_cache(path: Path, doc: dict[str, Any]) -> None:
         pass  # a read-only home still plans; the next run fetches again
 
 
-def _book(doc: dict[str, Any], note: str = "") -> PriceBook:
+def _book(doc: dict[str, Any], parse: Parse, note: str = "") -> PriceBook:
     fetched = dt.datetime.fromisoformat(doc["fetched_at"])
     twin = bool(doc.get("twin"))
     source = f"Cloud Billing Catalog API at {doc['url']}, read {fetched:%Y-%m-%d %H:%M} UTC"
@@ -96,7 +104,7 @@ def _book(doc: dict[str, Any], note: str = "") -> PriceBook:
         source += " (the local twin's fixture prices, not Google's)"
     if note:
         source += f" ({note})"
-    return book_from_skus(
+    return parse(
         doc["skus"],
         currency=doc["currency"],
         as_of=fetched.date().isoformat(),
@@ -110,6 +118,7 @@ def catalog_prices(
     url: str,
     currency: str = "USD",
     *,
+    parse: Parse,
     root: Path | None = None,
     max_age_days: float = MAX_AGE_DAYS,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -120,12 +129,12 @@ def catalog_prices(
     if cached is not None and cached.get("currency") == currency:
         age = now() - dt.datetime.fromisoformat(cached["fetched_at"])
         if age <= dt.timedelta(days=max_age_days):
-            return _book(cached)
+            return _book(cached, parse)
     try:
         skus, twin, base = fetch(currency)
     except DeployerError as exc:
         if cached is not None:
-            return _book(cached, f"refresh failed: {exc}")
+            return _book(cached, parse, f"refresh failed: {exc}")
         return PriceBook(currency, f"no prices: the Cloud Billing Catalog API failed: {exc}", "")
     doc = {
         "version": CACHE_VERSION,
@@ -136,7 +145,7 @@ def catalog_prices(
         "skus": [_slim(s) for s in skus],
     }
     _write_cache(path, doc)
-    return _book(doc)
+    return _book(doc, parse)
 
 
 def provider_prices(provider: object, currency: str = "USD", **kwargs: Any) -> PriceBook:
@@ -158,4 +167,4 @@ def provider_prices(provider: object, currency: str = "USD", **kwargs: Any) -> P
         skus, twin = provider.price_skus(cur)
         return skus, twin, url
 
-    return catalog_prices(fetch, url, currency, **kwargs)
+    return catalog_prices(fetch, url, currency, parse=provider.price_book, **kwargs)

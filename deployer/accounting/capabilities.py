@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from deployer.accounting.footprint import Deployment, Resources
+from deployer.accounting.prices import PriceBook
 from deployer.accounting.quota import Limits
 from deployer.core.resources import ResourceKey
 
@@ -41,6 +42,10 @@ class ServingQuota(Protocol):
         """Limits and others' use in `regions`; a ProviderError when they cannot be read."""
         ...
 
+    def quota_demands(self, resources: Resources) -> Mapping[str, float]:
+        """What replicas holding `resources` ask of each of the service's quota metrics."""
+        ...
+
 
 @runtime_checkable
 class PriceCatalog(Protocol):
@@ -52,4 +57,10 @@ class PriceCatalog(Protocol):
 
     def price_skus(self, currency: str) -> tuple[list[dict[str, Any]], bool]:
         """The serving SKUs priced in `currency`, and whether they are the twin's fixture."""
+        ...
+
+    def price_book(
+        self, skus: list[dict[str, Any]], *, currency: str, as_of: str, source: str, twin: bool
+    ) -> PriceBook:
+        """The rates those SKUs give (read again from the on-disk cache)."""
         ...

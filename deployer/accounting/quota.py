@@ -1,63 +1,27 @@
-"""Whether a region's serving quota holds a plan's peak (Vertex AI).
+"""Whether a region's serving quota holds a plan's peak.
 
-Vertex AI charges "custom model serving" quota per project and region at `maxReplicaCount`
-(shared/VERTEX-API.md, [DOCS autoscaling]): the peak at max replicas must fit in what the quota
-leaves free once the deployments this stack does not manage are counted. Each check names the
-quota metric, the region, what is asked and what is free, so a plan can refuse before any write.
-
-Quota metrics (Service Usage `consumerQuotaMetrics` of `aiplatform.googleapis.com`, limit unit
-`1/{project}/{region}`): `custom_model_serving_cpus` for vCPUs, and one
-`custom_model_serving_nvidia_<gpu>_gpus` per GPU type, named as in a Vertex AI Model Garden
-notebook helper (`get_resource_id`: t4, v100, l4, a100, a100_80gb) and a billing write-up
-(h100). Sources for the rest [INF, same pattern]. Every vCPU counts against
-`custom_model_serving_cpus`, whatever the machine series [INF: the strictest reading; per-series
-serving CPU metrics, where a project has them, are not consulted].
+A service that charges serving quota per project and region (Vertex AI, at `maxReplicaCount`:
+shared/VERTEX-API.md, [DOCS autoscaling]) refuses a deploy whose replicas do not fit in what the
+quota leaves free once the deployments this stack does not manage are counted. The provider says
+which metrics a deployment draws on (`Demands`); this module checks each (metric, region) and
+names the metric, the region, what is asked and what is free, so a plan can refuse before any
+write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from deployer.accounting.footprint import Resources
 from deployer.core.errors import DeployerError
 
-SERVICE = "aiplatform.googleapis.com"
-SERVING_PREFIX = f"{SERVICE}/custom_model_serving_"
-CPUS = f"{SERVING_PREFIX}cpus"
-GPU_METRICS: dict[str, str] = {
-    "NVIDIA_TESLA_T4": f"{SERVING_PREFIX}nvidia_t4_gpus",
-    "NVIDIA_TESLA_V100": f"{SERVING_PREFIX}nvidia_v100_gpus",
-    "NVIDIA_TESLA_P100": f"{SERVING_PREFIX}nvidia_p100_gpus",
-    "NVIDIA_TESLA_P4": f"{SERVING_PREFIX}nvidia_p4_gpus",
-    "NVIDIA_TESLA_K80": f"{SERVING_PREFIX}nvidia_k80_gpus",
-    "NVIDIA_TESLA_A100": f"{SERVING_PREFIX}nvidia_a100_gpus",
-    "NVIDIA_A100_80GB": f"{SERVING_PREFIX}nvidia_a100_80gb_gpus",
-    "NVIDIA_L4": f"{SERVING_PREFIX}nvidia_l4_gpus",
-    "NVIDIA_H100_80GB": f"{SERVING_PREFIX}nvidia_h100_gpus",
-}
 QUOTAS_PAGE = "https://console.cloud.google.com/iam-admin/quotas"
 
 Limits = Mapping[tuple[str, str], int | None]
 """(metric, region) -> the effective limit; None: unlimited. A missing key: not known."""
-
-
-def full_metric(name: str) -> str:
-    """`custom_model_serving_cpus` -> `aiplatform.googleapis.com/custom_model_serving_cpus`."""
-    return name if "/" in name else f"{SERVICE}/{name}"
-
-
-def demands(resources: Resources) -> dict[str, float]:
-    """What `resources` asks of each quota metric (a GPU type without a known metric is asked
-    of `..._<type>_gpus`, which then has no limit to check against)."""
-    asked: dict[str, float] = {}
-    if resources.vcpus:
-        asked[CPUS] = resources.vcpus
-    for kind, count in resources.gpus.items():
-        if count:
-            metric = GPU_METRICS.get(kind, f"{SERVING_PREFIX}{kind.lower()}_gpus")
-            asked[metric] = asked.get(metric, 0) + count
-    return asked
+Demands = Callable[[Resources], Mapping[str, float]]
+"""What replicas holding `Resources` ask of each quota metric (the provider's mapping)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +54,7 @@ class QuotaCheck:
 
     @property
     def short_metric(self) -> str:
-        return self.metric.removeprefix(f"{SERVICE}/")
+        return self.metric.rsplit("/", 1)[-1]
 
     def problem(self, who: str = "the plan needs", when: str = "at its peak (max replicas)") -> str:
         return (
@@ -113,6 +77,7 @@ def _n(value: float) -> float | int:
 
 def check_quota(
     peaks: Mapping[str, Resources],
+    demands: Demands,
     limits: Limits,
     used_by_others: Mapping[str, Resources] | None = None,
     held: Mapping[str, Resources] | None = None,

@@ -20,7 +20,7 @@ from deployer.accounting.footprint import (
     footprint,
 )
 from deployer.accounting.prices import PriceBook
-from deployer.accounting.quota import Limits, QuotaCheck, check_quota
+from deployer.accounting.quota import Demands, Limits, QuotaCheck, check_quota
 from deployer.core import plan as record
 
 
@@ -128,18 +128,19 @@ def account(
     *,
     book: PriceBook | None = None,
     limits: Limits | None = None,
+    demands: Demands | None = None,
     used_by_others: Mapping[str, Resources] | None = None,
 ) -> Accounting:
-    """The plan's accounting. `limits` None: no quota check (e.g. `mlengine`); `book` None: no
-    cost. Quota is checked against the peak at max replicas, in the regions where the plan
-    asks for more than the stack holds."""
+    """The plan's accounting. `limits` or `demands` None: no quota check (e.g. `mlengine`);
+    `book` None: no cost. Quota is checked against the peak at max replicas, in the regions
+    where the plan asks for more than the stack holds."""
     old, new = list(before), list(after)
     plan = footprint(old, new, rollouts)
     checks: tuple[QuotaCheck, ...] = ()
-    if limits is not None:
+    if limits is not None and demands is not None:
         peaks = {r: f.peak.at_max for r, f in plan.regions.items()}
         held = {r: f.before.at_max for r, f in plan.regions.items()}
-        checks = tuple(check_quota(peaks, limits, used_by_others, held))
+        checks = tuple(check_quota(peaks, demands, limits, used_by_others, held))
     priced = cost(backend, old, new, book) if book is not None else None
     notes: tuple[str, ...] = ()
     if plan.unknown_machine_types:

@@ -15,10 +15,9 @@ from deployer.accounting.prices import (
     PriceError,
     Rate,
     book_from_file,
-    book_from_skus,
-    parse_sku,
 )
 from deployer.accounting.summary import account
+from deployer.providers.vertex.billing import book_from_skus, parse_sku
 from deployer.render.resources import cost_line, environments_total, money
 
 

@@ -10,8 +10,15 @@ from typing import Any
 
 import pytest
 
+from deployer import pricing
 from deployer.core.errors import DeployerError
-from deployer.pricing import catalog_prices
+from deployer.providers.vertex.billing import book_from_skus
+
+
+def catalog_prices(fetch: pricing.Fetch, url: str, **kwargs: Any) -> Any:
+    """Prices through the cache, the SKUs read as Vertex's (the parser its provider hands)."""
+    return pricing.catalog_prices(fetch, url, parse=book_from_skus, **kwargs)
+
 
 P = "Vertex AI: Online/Batch Prediction "
 URL = "https://cloudbilling.googleapis.com/"

@@ -3,18 +3,29 @@ not manage) is one error line naming the quota, the region, what is asked and wh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from deployer.accounting.footprint import Resources
 from deployer.accounting.quota import (
-    CPUS,
-    GPU_METRICS,
+    Limits,
+    QuotaCheck,
     QuotaExceeded,
     check_quota,
-    demands,
-    full_metric,
     require_quota,
 )
+from deployer.providers.vertex.quota import CPUS, GPU_METRICS, demands, full_metric
+
+
+def checked(
+    peaks: Mapping[str, Resources],
+    limits: Limits,
+    others: Mapping[str, Resources] | None = None,
+    held: Mapping[str, Resources] | None = None,
+) -> list[QuotaCheck]:
+    """Accounting's check over Vertex's metrics (the mapping the provider hands it)."""
+    return check_quota(peaks, demands, limits, others, held)
 
 
 def test_demands_map_vcpus_and_gpus_to_serving_metrics() -> None:
@@ -24,7 +35,7 @@ def test_demands_map_vcpus_and_gpus_to_serving_metrics() -> None:
 
 
 def test_a_peak_within_what_is_free_passes() -> None:
-    checks = check_quota(
+    checks = checked(
         {"us-central1": Resources(16, 60)},
         {(CPUS, "us-central1"): 24},
         {"us-central1": Resources(8, 30)},
@@ -35,7 +46,7 @@ def test_a_peak_within_what_is_free_passes() -> None:
 
 
 def test_a_peak_over_what_is_free_names_quota_region_asked_and_free() -> None:
-    checks = check_quota(
+    checks = checked(
         {"us-central1": Resources(24, 90), "europe-west4": Resources(4, 15)},
         {(CPUS, "us-central1"): 24, (CPUS, "europe-west4"): 100},
         {"us-central1": Resources(8, 30)},
@@ -51,7 +62,7 @@ def test_a_peak_over_what_is_free_names_quota_region_asked_and_free() -> None:
 
 def test_gpus_are_checked_per_type() -> None:
     t4 = GPU_METRICS["NVIDIA_TESLA_T4"]
-    checks = check_quota(
+    checks = checked(
         {"us-central1": Resources(8, 30, {"NVIDIA_TESLA_T4": 4})},
         {(CPUS, "us-central1"): 100, (t4, "us-central1"): 2},
     )
@@ -61,7 +72,7 @@ def test_gpus_are_checked_per_type() -> None:
 
 
 def test_unlimited_and_unknown_quotas_do_not_fail() -> None:
-    checks = check_quota(
+    checks = checked(
         {"us-central1": Resources(1000, 1, {"NVIDIA_L4": 9})},
         {(CPUS, "us-central1"): None},
     )
@@ -75,6 +86,6 @@ def test_a_plan_asking_no_more_than_the_stack_holds_needs_no_new_quota() -> None
     when the limit was lowered below what the stack already runs."""
     lowered = {(CPUS, "us-central1"): 4}
     held = {"us-central1": Resources(16, 60)}
-    assert all(c.ok for c in check_quota({"us-central1": Resources(16, 60)}, lowered, None, held))
-    (more,) = check_quota({"us-central1": Resources(20, 75)}, lowered, None, held)
+    assert all(c.ok for c in checked({"us-central1": Resources(16, 60)}, lowered, None, held))
+    (more,) = checked({"us-central1": Resources(20, 75)}, lowered, None, held)
     assert not more.ok and more.held == 16

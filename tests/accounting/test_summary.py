@@ -8,9 +8,10 @@ import pytest
 
 from deployer.accounting.footprint import Deployment, Resources, Rollout
 from deployer.accounting.prices import HOURS_PER_MONTH, book_from_file
-from deployer.accounting.quota import CPUS, QuotaExceeded, require_quota
+from deployer.accounting.quota import QuotaExceeded, require_quota
 from deployer.accounting.summary import account
 from deployer.core.plan import Plan
+from deployer.providers.vertex.quota import CPUS, demands
 from deployer.render.resources import cost_line, text_lines
 
 BOOK = book_from_file(
@@ -31,7 +32,8 @@ def v(version: str, machine: str = "n1-standard-4", low: int = 2, high: int = 4)
 def test_a_canary_shows_its_footprint_and_cost_delta() -> None:
     result = account(
         "vertex", [v("v1")], [v("v1"), v("v2", low=1, high=2)], book=BOOK,
-        limits={(CPUS, "us-central1"): 64}, used_by_others={"us-central1": Resources(8, 30)},
+        limits={(CPUS, "us-central1"): 64}, demands=demands,
+        used_by_others={"us-central1": Resources(8, 30)},
     )  # fmt: skip
     usage, cost = result.usage(), result.plan_cost()
     region = usage.regions["us-central1"]
@@ -60,7 +62,7 @@ def test_a_machine_change_shows_the_rollout_peak_and_quota_refuses_it() -> None:
     old, new = v("v1"), v("v1", machine="n1-standard-8")
     result = account(
         "vertex", [old], [new], {old.key: Rollout.CREATE_BEFORE_DESTROY},
-        limits={(CPUS, "us-central1"): 40},
+        limits={(CPUS, "us-central1"): 40}, demands=demands,
     )  # fmt: skip
     region = result.usage().regions["us-central1"]
     assert region.after.at_max.vcpus == 32

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from deployer.accounting.prices import book_from_skus
-from deployer.accounting.quota import CPUS, GPU_METRICS
 from deployer.emulator.project.service import project_number
 from deployer.emulator.project_knobs import from_flags
 from deployer.providers.errors import ProviderError
-from deployer.providers.project import billing, buckets, iam, quotas, services
+from deployer.providers.project import buckets, iam, quotas, services
 from deployer.providers.project.client import project_clients
+from deployer.providers.vertex import billing
+from deployer.providers.vertex.billing import book_from_skus
+from deployer.providers.vertex.quota import CPUS, GPU_METRICS, serving_quota_metrics
 from emulator.discovery_schema import DOCS_DIR
 
 
@@ -154,7 +155,7 @@ def test_a_disabled_api_refuses_its_calls_as_the_service_does(
 
 def test_quotas_default_per_region_and_follow_the_knob(clients: Any, twin_knobs: Any) -> None:
     regions = ["us-central1", "europe-west4"]
-    limits = quotas.limits_by_region(quotas.serving_quota_metrics(clients.quotas), regions)
+    limits = quotas.limits_by_region(serving_quota_metrics(clients.quotas), regions)
     assert limits[(CPUS, "us-central1")] == 1024
     assert limits[(GPU_METRICS["NVIDIA_TESLA_T4"], "europe-west4")] == 8
     twin_knobs(
@@ -163,7 +164,7 @@ def test_quotas_default_per_region_and_follow_the_knob(clients: Any, twin_knobs:
             GPU_METRICS["NVIDIA_L4"]: {"europe-west4": -1},
         }
     )
-    limits = quotas.limits_by_region(quotas.serving_quota_metrics(clients.quotas), regions)
+    limits = quotas.limits_by_region(serving_quota_metrics(clients.quotas), regions)
     assert limits[(CPUS, "us-central1")] == 24
     assert limits[(CPUS, "europe-west4")] == 100
     assert limits[(GPU_METRICS["NVIDIA_L4"], "europe-west4")] is None

@@ -99,9 +99,9 @@ def test_a_deploy_is_charged_against_the_limits_service_usage_reports(
 ) -> None:
     """Issue 23: one quota table. What Service Usage reports for a GPU metric in a region is
     what a deploy there is refused by (and another region keeps the default)."""
-    from deployer.accounting.quota import GPU_METRICS
     from deployer.providers.project.client import project_clients
-    from deployer.providers.project.quotas import limits_by_region, serving_quota_metrics
+    from deployer.providers.project.quotas import limits_by_region
+    from deployer.providers.vertex.quota import GPU_METRICS, serving_quota_metrics
 
     t4 = GPU_METRICS["NVIDIA_TESLA_T4"]
     twin_knobs(quotas={"custom_model_serving_nvidia_t4_gpus": {"us-central1": 2}})

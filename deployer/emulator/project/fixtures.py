@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer.accounting.prices import VERTEX_SERVICE_ID
-from deployer.accounting.quota import CPUS, GPU_METRICS
 from deployer.providers.vertex import catalog as catalog_vertex
+from deployer.providers.vertex.billing import VERTEX_SERVICE_ID
+from deployer.providers.vertex.quota import CPUS, GPU_METRICS
 
 DEFAULT_LIMITS: dict[str, int] = {CPUS: 1024, **{metric: 8 for metric in GPU_METRICS.values()}}
 """Per region, unless the `quotas` knob says otherwise [INF: the twin's choice]."""

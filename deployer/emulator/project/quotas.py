@@ -5,7 +5,7 @@ Limits per metric and region: the `quotas` knob's region, else its "*", else the
 (`fixtures.DEFAULT_LIMITS`; -1 means unlimited). Use is what a project's deployments in the
 region hold at `maxReplicaCount` ("Vertex AI charges quota against maxReplicaCount", shared/
 VERTEX-API.md [DOCS autoscaling]): vCPUs against `custom_model_serving_cpus`, GPUs against the
-metric of their type (`deployer.accounting.quota.demands`, the same mapping deployer's plan
+metric of their type (`deployer.providers.vertex.quota.demands`, the same mapping deployer's plan
 uses). A deploy or scale-up past a limit fails inside its operation with RESOURCE_EXHAUSTED,
 worded as the service words quota failures (vertex-ai-samples#700, #3479: "The following quota
 metrics exceed quota limits: aiplatform.googleapis.com/..."); the amounts after the metric are
@@ -18,11 +18,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from deployer.accounting.footprint import Deployment, Resources
-from deployer.accounting.quota import demands, full_metric
 from deployer.emulator.knobs import Knobs
 from deployer.emulator.project import fixtures
 from deployer.emulator.project_knobs import ANY_REGION
 from deployer.providers.vertex import footprint
+from deployer.providers.vertex.quota import demands, full_metric
 
 UNLIMITED = -1
 

@@ -31,11 +31,11 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from deployer.accounting.quota import SERVICE
 from deployer.emulator.apierrors import ApiError, invalid, not_found
 from deployer.emulator.knobs import KnobBox, Knobs
 from deployer.emulator.project import fixtures, quotas
 from deployer.emulator.project_knobs import ANY_REGION, PERMISSION_RE, REGIONS
+from deployer.providers.vertex.quota import SERVICE
 
 Json = dict[str, Any]
 DEFAULT_LOCATION = "US-CENTRAL1"

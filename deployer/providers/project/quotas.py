@@ -12,20 +12,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deployer.accounting.quota import SERVICE, SERVING_PREFIX
 from deployer.providers.discovery import all_pages
 from deployer.providers.project.client import ServiceUsageQuotas
 
 PAGE_SIZE = 500
 
 
-def serving_quota_metrics(client: ServiceUsageQuotas) -> list[dict[str, Any]]:
-    """Every `custom_model_serving_*` metric of Vertex AI in the project."""
-    parent = f"projects/{client.project}/services/{SERVICE}"
+def quota_metrics(client: ServiceUsageQuotas, service: str, prefix: str) -> list[dict[str, Any]]:
+    """Every quota metric of `service` (e.g. `aiplatform.googleapis.com`) in the project whose
+    name starts with `prefix`."""
+    parent = f"projects/{client.project}/services/{service}"
     metrics = all_pages(
         client,
         "",
-        f"read the Vertex AI quotas of project {client.project!r}",
+        f"read the {service} quotas of project {client.project!r}",
         "metrics",
         lambda r, token: (
             r.services()
@@ -33,7 +33,7 @@ def serving_quota_metrics(client: ServiceUsageQuotas) -> list[dict[str, Any]]:
             .list(parent=parent, view="BASIC", pageSize=PAGE_SIZE, pageToken=token)
         ),
     )
-    return [m for m in metrics if str(m.get("metric", "")).startswith(SERVING_PREFIX)]
+    return [m for m in metrics if str(m.get("metric", "")).startswith(prefix)]
 
 
 def limits_by_region(

@@ -26,7 +26,8 @@ from deployer.providers.vertex.writer import SETTLE_TIMEOUT, OnStage, VertexWrit
 
 if TYPE_CHECKING:
     from deployer.accounting.capabilities import QuotaReading
-    from deployer.accounting.footprint import Deployment
+    from deployer.accounting.footprint import Deployment, Resources
+    from deployer.accounting.prices import PriceBook
     from deployer.providers.project.client import Billing
 
 KINDS = ("model", "version", "endpoint", "deployment", "pool")
@@ -136,14 +137,26 @@ class VertexProvider(ImportsThrough):
         )
         return quota_reading(self.client, quotas, regions, stack)
 
+    def quota_demands(self, resources: Resources) -> dict[str, float]:
+        from deployer.providers.vertex.quota import demands
+
+        return demands(resources)
+
     def price_catalog_url(self) -> str:
         return self._billing().url()
 
     def price_skus(self, currency: str) -> tuple[list[dict[str, Any]], bool]:
         """Vertex AI's prediction SKUs from the Cloud Billing Catalog."""
-        from deployer.providers.project.billing import prediction_skus
+        from deployer.providers.vertex.billing import prediction_skus
 
         return prediction_skus(self._billing(), currency)
+
+    def price_book(
+        self, skus: list[dict[str, Any]], *, currency: str, as_of: str, source: str, twin: bool
+    ) -> PriceBook:
+        from deployer.providers.vertex.billing import book_from_skus
+
+        return book_from_skus(skus, currency=currency, as_of=as_of, source=source, twin=twin)
 
     def _billing(self) -> Billing:
         from deployer.providers.project.client import CHECK_TIMEOUT, DOCTOR_RETRY, Billing

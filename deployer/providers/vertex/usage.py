@@ -16,9 +16,10 @@ from deployer.accounting.footprint import Deployment, Resources
 from deployer.core import ownership
 from deployer.providers.discovery import all_pages
 from deployer.providers.project.client import ServiceUsageQuotas
-from deployer.providers.project.quotas import limits_by_region, serving_quota_metrics
+from deployer.providers.project.quotas import limits_by_region
 from deployer.providers.vertex import footprint
 from deployer.providers.vertex.client import VertexClient
+from deployer.providers.vertex.quota import serving_quota_metrics
 from deployer.providers.vertex.reader import PAGE_SIZE
 
 
