@@ -9,16 +9,9 @@ and, on Vertex, that each region's free serving quota holds the stack at max rep
 checks run concurrently, after the credentials (without them nothing else can answer) and the
 APIs (a disabled API skips the checks that need it: one problem, one line).
 
-Permission names: cloud.google.com/vertex-ai/docs/general/iam-permissions (upload ->
-aiplatform.models.upload, deploy -> aiplatform.endpoints.deploy, create endpoint ->
-aiplatform.endpoints.create; operations are read with the parent's `.get`); mutateDeployedModel
-and endpoints.patch -> aiplatform.endpoints.update, mergeVersionAliases -> aiplatform.models.update,
-deleteVersion -> aiplatform.models.delete [INF]. `ml` v1: cloud.google.com/iam/docs/
-roles-permissions/ml (ml.models.*, ml.versions.*, ml.operations.get).
-Serving agents: service-NUMBER@gcp-sa-aiplatform.iam.gserviceaccount.com (Vertex AI Service
-Agent), service-NUMBER@cloud-ml.google.com.iam.gserviceaccount.com (AI Platform) [INF: names as
-Google documents them; not read from the project]. A bucket of the project itself is readable by
-its agent through the agent's project role [INF]; any other must grant it a reader role.
+What each backend needs (API, permissions, roles, serving agent) is its `Backend.access`,
+with its sources in the backend's catalog. A bucket of the project itself is readable by its
+agent through the agent's project role [INF]; any other must grant it a reader role.
 """
 
 from __future__ import annotations
@@ -33,58 +26,15 @@ from deployer.accounting.capabilities import Metered, ServingQuota
 from deployer.accounting.footprint import Deployment, footprint
 from deployer.accounting.quota import check_quota
 from deployer.core.provider import Provider
+from deployer.providers import registry
 
 if TYPE_CHECKING:
     from deployer.core.stack import Stack
     from deployer.providers.project.client import ProjectClients
 
-VERTEX_PLAN = (
-    "aiplatform.endpoints.get",
-    "aiplatform.endpoints.list",
-    "aiplatform.models.get",
-    "aiplatform.models.list",
-)
-VERTEX_APPLY = (
-    *VERTEX_PLAN,
-    "aiplatform.endpoints.create",
-    "aiplatform.endpoints.delete",
-    "aiplatform.endpoints.deploy",
-    "aiplatform.endpoints.undeploy",
-    "aiplatform.endpoints.update",
-    "aiplatform.models.delete",
-    "aiplatform.models.update",
-    "aiplatform.models.upload",
-)
-ML_PLAN = ("ml.models.get", "ml.models.list", "ml.versions.get", "ml.versions.list")
-ML_APPLY = (
-    *ML_PLAN,
-    "ml.models.create",
-    "ml.models.delete",
-    "ml.models.update",
-    "ml.operations.get",
-    "ml.versions.create",
-    "ml.versions.delete",
-    "ml.versions.update",
-)
 STORAGE_PLAN = ("storage.objects.get", "storage.objects.list")
 STORAGE_APPLY = (*STORAGE_PLAN, "storage.objects.create", "storage.objects.delete")
 
-BACKENDS: dict[str, dict[str, Any]] = {
-    "vertex": {
-        "api": ("aiplatform.googleapis.com", "Vertex AI API"),
-        "plan": (VERTEX_PLAN, "roles/aiplatform.viewer"),
-        "apply": (VERTEX_APPLY, "roles/aiplatform.user"),
-        "predict": "aiplatform.endpoints.predict",
-        "agent": "service-{number}@gcp-sa-aiplatform.iam.gserviceaccount.com",
-    },
-    "mlengine": {
-        "api": ("ml.googleapis.com", "AI Platform Training & Prediction API"),
-        "plan": (ML_PLAN, "roles/ml.viewer"),
-        "apply": (ML_APPLY, "roles/ml.developer"),
-        "predict": "ml.versions.predict",
-        "agent": "service-{number}@cloud-ml.google.com.iam.gserviceaccount.com",
-    },
-}
 STORAGE_API = ("storage.googleapis.com", "Cloud Storage API")
 READER_ROLES = frozenset(
     {
@@ -229,7 +179,7 @@ class Doctor:
     ) -> None:
         self.stack = stack
         self.project = stack.project
-        self.backend = BACKENDS[stack.backend]
+        self.access = registry.backend(stack.backend).access
         self.clients = clients
         self.emulator = emulator
         self.provider = provider
@@ -285,7 +235,7 @@ class Doctor:
         from deployer.providers.project.services import service_state
 
         findings = []
-        for service, title in (self.backend["api"], STORAGE_API):
+        for service, title in ((self.access.api, self.access.api_title), STORAGE_API):
             try:
                 state = service_state(self.clients.services, service)
             except ProviderError as exc:
@@ -321,15 +271,19 @@ class Doctor:
         from deployer.providers.project.iam import missing_on_project
 
         smoke = any(v.smoke_test for m in self.stack.models for v in m.spec.versions)
-        extra = (self.backend["predict"],) if smoke else ()
-        wanted = {*self.backend["apply"][0], *extra}
+        extra = (self.access.predict,) if smoke else ()
+        wanted = {*self.access.apply, *extra}
         try:
             missing = set(missing_on_project(self.clients.projects, sorted(wanted)))
         except ProviderError as exc:
             return [Finding("permissions", False, f"cannot test the caller's permissions: {exc}")]
         findings = []
         for phase in ("plan", "apply"):
-            perms, role = self.backend[phase]
+            perms, role = (
+                (self.access.plan, self.access.plan_role)
+                if phase == "plan"
+                else (self.access.apply, self.access.apply_role)
+            )
             lacking = sorted(missing & {*perms, *(extra if phase == "apply" else ())})
             if not lacking:
                 findings.append(
@@ -436,7 +390,7 @@ class Doctor:
             policy = buckets.iam_policy(self.clients.storage, self.bucket)
         except ProviderError as exc:
             return Finding("bucket", False, f"cannot tell who may read gs://{self.bucket}: {exc}")
-        agent = self.backend["agent"].format(number=number)
+        agent = self.access.agent.format(number=number)
         if agent_can_read(policy, agent):
             return Finding("bucket", True, f"the serving agent {agent} may read gs://{self.bucket}")
         if str(found.get("projectNumber", "")) == number:
@@ -460,8 +414,8 @@ class Doctor:
         whose service charges one: `ServingQuota`)."""
         if not isinstance(self.provider, ServingQuota):
             return []
-        if self.backend["api"][0] in self.disabled:
-            return [_skip("quota", f"serving quota checks: {self.backend['api'][1]} is disabled")]
+        if self.access.api in self.disabled:
+            return [_skip("quota", f"serving quota checks: {self.access.api_title} is disabled")]
         from deployer.providers.errors import ProviderError
 
         regions = list(self.stack.regions())

@@ -1,7 +1,7 @@
 """What one replica (node) of each machine type holds: vCPUs, memory and GPUs, for both backends.
 
 Footprints, quota checks and prices multiply these by replica counts, so the numbers must be the
-service's own. Which machine types a backend *offers* stays in `catalog` / `catalog_vertex`
+service's own. Which machine types a backend *offers* stays in its `providers/<name>/catalog.py`
 (the validators' allow-lists); this module only says what a machine type is made of, and knows
 more types than either backend offers.
 

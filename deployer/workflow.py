@@ -52,7 +52,7 @@ def check_artifacts(stack: Stack) -> None:
     from deployer.artifacts.checks import check_stack
     from deployer.core.diagnostics import ManifestError
 
-    problems = check_stack(stack)
+    problems = check_stack(stack, registry.backend(stack.backend).artifact_limits)
     if problems:
         raise ManifestError(problems)
 

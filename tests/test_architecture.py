@@ -11,12 +11,23 @@ from pathlib import Path
 from deployer.providers import registry
 
 PACKAGE = Path(__file__).resolve().parents[1] / "deployer"
-NEUTRAL = ("plan", "apply", "render")
+NEUTRAL = ("plan", "apply", "render", "accounting", "artifacts")
+"""Packages that read what a backend declares and never name one."""
 
 
 def _sources(*packages: str) -> list[Path]:
     roots = [PACKAGE / p for p in packages] if packages else [PACKAGE]
     return sorted(p for root in roots for p in root.rglob("*.py"))
+
+
+def test_the_application_names_no_backend() -> None:
+    """doctor, metering and pricing ask the provider and the registry, never a backend by name."""
+    names = {n.lower() for n in registry.backends()}
+    found = {
+        name: sorted(names & _code_words(PACKAGE / name))
+        for name in ("doctor.py", "metering.py", "pricing.py", "workflow.py", "adopt.py")
+    }
+    assert {k: v for k, v in found.items() if v} == {}
 
 
 def test_no_module_imports_a_private_name_of_another() -> None:
@@ -35,16 +46,14 @@ def test_no_module_imports_a_private_name_of_another() -> None:
 def _code_words(path: Path) -> set[str]:
     """Names and string contents of a module, without its comments and docstrings."""
     words: set[str] = set()
-    docstrings = {
-        id(node.body[0].value)
-        for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.body
-        and isinstance(node.body[0], ast.Expr)
-        and isinstance(node.body[0].value, ast.Constant)
-        and isinstance(node.body[0].value.value, str)
-    }
     tree = ast.parse(path.read_text())
+    docstrings = {  # a string standing alone as a statement: a docstring of its module, class,
+        id(node.value)  # function or attribute
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if id(node) not in docstrings:
@@ -59,7 +68,7 @@ def _code_words(path: Path) -> set[str]:
     return words
 
 
-def test_plan_apply_and_render_name_no_backend() -> None:
+def test_the_neutral_packages_name_no_backend() -> None:
     names = {n.lower() for n in registry.backends()}
     named = {
         str(path.relative_to(PACKAGE.parent)): sorted(names & _code_words(path))

@@ -98,16 +98,14 @@ class PriceBook:
         return total, ""
 
 
-def book_from_file(
-    data: Any, where: str, backends: tuple[str, ...] = ("mlengine", "vertex")
-) -> PriceBook:
+def book_from_file(data: Any, where: str, backends: tuple[str, ...]) -> PriceBook:
     """Rates from a user's prices file (already parsed YAML); PriceError naming `where` and the
     key. `backends` are the names a file may price (the registry's).
 
     currency: USD
     as_of: "2026-01-15"
     source: negotiated rates      # optional
-    vertex:                       # or mlengine
+    BACKEND:                      # one of `backends`, e.g. vertex
       us-central1:                # a region, or "*" for every region
         machines: {n1-standard-4: 0.19}   # per replica-hour, GPUs excluded
         vcpu: {N1: 0.0316}                # per vCPU-hour, by series

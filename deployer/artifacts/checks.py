@@ -9,17 +9,16 @@ Each problem is one line at the version's `artifact` position: the file, what is
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deployer.artifacts import savedmodel
+from deployer.core.backend import ArtifactLimits as Limits
 from deployer.core.diagnostics import Diagnostic, Diagnostics, display_path
 from deployer.core.manifest import VersionSpec
 from deployer.core.stack import DeclaredModel, Stack
-from deployer.providers.mlengine import catalog
-from deployer.providers.vertex import catalog as catalog_vertex
 
 MODEL_FILES: dict[str, tuple[str, ...]] = {
     "scikit-learn": ("model.joblib", "model.pkl"),
@@ -39,17 +38,6 @@ class Files:
 
     def display(self, name: str) -> str:
         return f"{self.where.rstrip('/')}/{name}"
-
-
-@dataclass(frozen=True)
-class Limits:
-    size: int
-    size_owner: str
-    """Who imposes the size limit, e.g. "machine type mls1-c1-m2"; named in the message."""
-    files: int | None
-    size_fix: str = ""
-    one_model_file: bool = False
-    """Vertex's prebuilt scikit-learn/XGBoost servers load exactly one model file."""
 
 
 def local_files(path: Path) -> Files:
@@ -108,27 +96,6 @@ def _size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} bytes"
-
-
-def limits_for(backend: str, machine_types: Iterable[str]) -> Limits:
-    """The tightest limits over the machine types the version runs on."""
-    if backend == "vertex":
-        return Limits(
-            catalog_vertex.MAX_ARTIFACT_BYTES, "Vertex AI", None, "shrink the model", True
-        )
-    machines = sorted(set(machine_types)) or ["n1-standard-2"]
-    machine = min(machines, key=catalog.max_artifact_bytes)
-    fix = (
-        "use an n1-* machine type on a regional endpoint (up to 10 GB) or shrink the model"
-        if not catalog.is_n1(machine)
-        else "shrink the model"
-    )
-    return Limits(
-        catalog.max_artifact_bytes(machine),
-        f"machine type {machine}",
-        catalog.MAX_ARTIFACT_FILES,
-        fix,
-    )
 
 
 def tensorflow_problems(files: Files) -> list[str]:
@@ -209,25 +176,21 @@ def problems(files: Files, framework: str, limits: Limits) -> list[str]:
             )
         elif limits.one_model_file and len(present) > 1:
             found.append(
-                f"{files.where} holds {' and '.join(present)}: Vertex AI's prebuilt {framework} "
+                f"{files.where} holds {' and '.join(present)}: {limits.one_model_file}'s prebuilt "
+                f"{framework} "
                 "server needs exactly one model file (the upload fails FAILED_PRECONDITION): "
                 "keep one"
             )
     return found
 
 
-def _machine_types(backend: str, model: DeclaredModel, version: VersionSpec) -> list[str]:
-    if backend == "vertex":
-        return []
-    return [
-        version.machine_type
-        or catalog.DEFAULT_MACHINE_TYPE["global" if r == catalog.GLOBAL else "regional"]
-        for r in model.regions
-    ]
-
-
-def check_stack(stack: Stack, storage: Callable[[], Any] | None = None) -> list[Diagnostic]:
-    """A positioned error per problem of every declared artifact (each listed once).
+def check_stack(
+    stack: Stack,
+    limits_for: Callable[[DeclaredModel, VersionSpec], Limits],
+    storage: Callable[[], Any] | None = None,
+) -> list[Diagnostic]:
+    """A positioned error per problem of every declared artifact (each listed once), against
+    the limits the stack's backend sets (`Backend.artifact_limits`).
 
     `storage` makes a Cloud Storage client, called only when a gs:// artifact is declared."""
     from deployer.artifacts.gcs import storage_client
@@ -249,7 +212,7 @@ def check_stack(stack: Stack, storage: Callable[[], Any] | None = None) -> list[
                     listings[source] = gcs_files(client, source)
                 else:
                     listings[source] = local_files(Path(source))
-            limits = limits_for(stack.backend, _machine_types(stack.backend, model, version))
+            limits = limits_for(model, version)
             for problem in problems(listings[source], version.framework, limits):
                 diags.add(model.display_file, position, f"version '{version.name}': {problem}")
     return diags.sorted()

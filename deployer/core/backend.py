@@ -51,6 +51,37 @@ class ManifestRules(Protocol):
 
 
 @dataclass(frozen=True)
+class ProjectAccess:
+    """What a project must grant for a backend to work there, as `deployer doctor` checks it:
+    the API to enable, the permissions (with the predefined role holding them) that `plan` and
+    `apply` need, the one smoke tests add, and the serving agent that reads artifacts."""
+
+    api: str
+    api_title: str
+    plan: tuple[str, ...]
+    plan_role: str
+    apply: tuple[str, ...]
+    apply_role: str
+    predict: str
+    agent: str
+    """The serving agent's e-mail, `{number}` standing for the project number."""
+
+
+@dataclass(frozen=True)
+class ArtifactLimits:
+    """What the service accepts of one version's artifact."""
+
+    size: int
+    size_owner: str
+    """Who imposes the size limit, e.g. "machine type mls1-c1-m2"; named in the message."""
+    files: int | None
+    size_fix: str = ""
+    one_model_file: str = ""
+    """The service whose prebuilt scikit-learn/XGBoost server loads exactly one model file
+    ("" when any number is fine)."""
+
+
+@dataclass(frozen=True)
 class Backend:
     name: str
     title: str
@@ -62,6 +93,9 @@ class Backend:
     resources: ResourceModel
     provider: Callable[[str], Provider]
     """The provider for one project (built on demand: it brings the Google clients)."""
+    access: ProjectAccess
+    artifact_limits: Callable[[DeclaredModel, VersionSpec], ArtifactLimits]
+    """The tightest limits on a version's artifact, over every machine it runs on."""
     key_name: Callable[[str], str] = str
     """How a manifest version name appears in resource keys (a registry alias on Vertex)."""
     default: bool = False

@@ -20,6 +20,9 @@ from deployer.accounting.summary import account
 from deployer.providers.vertex.billing import book_from_skus, parse_sku
 from deployer.render.resources import cost_line, environments_total, money
 
+BACKENDS = ("mlengine", "vertex")
+"""The names a prices file may price (the registry's)."""
+
 
 def sku(description: str, price: float, unit: str = "h", regions=("us-central1",), **kw) -> Any:
     units, nanos = int(price), round((price - int(price)) * 1e9)
@@ -127,6 +130,7 @@ def test_unbounded_replicas_have_no_max_cost() -> None:
             "mlengine": {"*": {"machines": {"mls1-c1-m2": 0.05}}},
         },
         "prices.yaml",
+        BACKENDS,
     )
     free = Deployment("global", "m", "v1", "mls1-c1-m2", 1, None)
     result = cost("mlengine", [], [free], prices)
@@ -150,6 +154,7 @@ def test_price_file_machine_rates_win_and_gpus_add() -> None:
             },
         },
         "prices.yaml",
+        BACKENDS,
     )
     assert prices.replica_hourly("vertex", "europe-west4", "n1-standard-4", "NVIDIA_TESLA_T4", 2)[
         0
@@ -180,7 +185,7 @@ def test_price_file_machine_rates_win_and_gpus_add() -> None:
 )
 def test_a_bad_prices_file_is_one_line_naming_the_file(data: Any, says: str) -> None:
     with pytest.raises(PriceError) as caught:
-        book_from_file(data, "prices.yaml")
+        book_from_file(data, "prices.yaml", BACKENDS)
     assert str(caught.value).startswith("prices.yaml")
     assert says in str(caught.value)
     assert "\n" not in str(caught.value)

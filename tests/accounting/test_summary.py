@@ -14,6 +14,8 @@ from deployer.core.plan import Plan
 from deployer.providers.vertex.quota import CPUS, demands
 from deployer.render.resources import cost_line, text_lines
 
+BACKENDS = ("mlengine", "vertex")
+"""The names a prices file may price (the registry's)."""
 BOOK = book_from_file(
     {
         "currency": "USD",
@@ -21,6 +23,7 @@ BOOK = book_from_file(
         "vertex": {"*": {"vcpu": {"N1": 0.04}, "memory_gib": {"N1": 0.005}}},
     },
     "prices.yaml",
+    BACKENDS,
 )
 NODE4 = (4 * 0.04 + 15 * 0.005) * HOURS_PER_MONTH
 

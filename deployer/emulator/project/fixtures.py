@@ -104,7 +104,7 @@ def _sku(n: int, description: str, price: float, unit: str, family: str) -> dict
 
 
 def vertex_skus() -> list[dict[str, Any]]:
-    """Prediction SKUs named as Google names them (deployer/providers/vertex/billing.py), twin-priced."""
+    """Prediction SKUs named as Google names them (providers/vertex/billing.py), twin-priced."""
     prefix = "Vertex AI: Online/Batch Prediction"
     skus: list[dict[str, Any]] = []
     for series, (core, ram) in _SERIES.items():

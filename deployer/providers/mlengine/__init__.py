@@ -26,6 +26,8 @@ BACKEND = Backend(
     rules=manifest.RULES,
     resources=schemas.RESOURCES,
     provider=_provider,
+    access=catalog.ACCESS,
+    artifact_limits=manifest.artifact_limits,
     accelerators=catalog.ACCELERATOR_TYPES,
     default=True,
 )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from deployer.core.backend import ProjectAccess
+
 GLOBAL = "global"
 
 REGIONAL_ENDPOINTS: tuple[str, ...] = (
@@ -116,3 +118,30 @@ def python_versions_for(runtime_version: str) -> tuple[str, ...]:
 
 MAX_PREDICT_BYTES = 1_572_864
 """An online prediction request is at most 1.5 MiB as sent (ml v1 :predict)."""
+
+
+# ---- what a project grants (deployer doctor) ---------------------------------------------------
+# cloud.google.com/iam/docs/roles-permissions/ml (ml.models.*, ml.versions.*, ml.operations.get);
+# the serving agent is named as Google documents the AI Platform service agent [INF].
+
+PLAN_PERMISSIONS = ("ml.models.get", "ml.models.list", "ml.versions.get", "ml.versions.list")
+APPLY_PERMISSIONS = (
+    *PLAN_PERMISSIONS,
+    "ml.models.create",
+    "ml.models.delete",
+    "ml.models.update",
+    "ml.operations.get",
+    "ml.versions.create",
+    "ml.versions.delete",
+    "ml.versions.update",
+)
+ACCESS = ProjectAccess(
+    api="ml.googleapis.com",
+    api_title="AI Platform Training & Prediction API",
+    plan=PLAN_PERMISSIONS,
+    plan_role="roles/ml.viewer",
+    apply=APPLY_PERMISSIONS,
+    apply_role="roles/ml.developer",
+    predict="ml.versions.predict",
+    agent="service-{number}@cloud-ml.google.com.iam.gserviceaccount.com",
+)

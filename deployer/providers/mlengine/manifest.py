@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 
+from deployer.core.backend import ArtifactLimits
 from deployer.core.diagnostics import Checker, PathKey
 from deployer.core.manifest import AutoScaling, Settings, VersionSpec
 from deployer.core.stack import DeclaredModel
@@ -190,3 +191,26 @@ def _one_of(values: Iterable[str]) -> str:
     """`'a', 'b' or 'c'`, as pydantic words a Literal's choices."""
     quoted = [f"'{v}'" for v in values]
     return " or ".join([", ".join(quoted[:-1]), quoted[-1]]) if len(quoted) > 1 else quoted[0]
+
+
+def artifact_limits(model: DeclaredModel, version: VersionSpec) -> ArtifactLimits:
+    """The tightest limits over the machine types the version runs on (one per region)."""
+    machines = sorted(
+        {
+            version.machine_type
+            or catalog.DEFAULT_MACHINE_TYPE["global" if r == catalog.GLOBAL else "regional"]
+            for r in model.regions
+        }
+    ) or ["n1-standard-2"]
+    machine = min(machines, key=catalog.max_artifact_bytes)
+    fix = (
+        "use an n1-* machine type on a regional endpoint (up to 10 GB) or shrink the model"
+        if not catalog.is_n1(machine)
+        else "shrink the model"
+    )
+    return ArtifactLimits(
+        catalog.max_artifact_bytes(machine),
+        f"machine type {machine}",
+        catalog.MAX_ARTIFACT_FILES,
+        fix,
+    )

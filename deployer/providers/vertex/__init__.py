@@ -25,6 +25,8 @@ BACKEND = Backend(
     rules=manifest.RULES,
     resources=schemas.RESOURCES,
     provider=_provider,
+    access=catalog.ACCESS,
+    artifact_limits=manifest.artifact_limits,
     accelerators=catalog.ACCELERATOR_TYPES,
     key_name=catalog.alias,
 )

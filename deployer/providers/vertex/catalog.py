@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from deployer.core.backend import ProjectAccess
+
 REGIONS: tuple[str, ...] = (
     "africa-south1",
     "asia-east1",
@@ -428,3 +430,44 @@ def alias(version: str) -> str:
     if not text[:1].isalpha():
         text = "v" + text
     return text
+
+
+# ---- what a project grants (deployer doctor) ---------------------------------------------------
+# cloud.google.com/vertex-ai/docs/general/iam-permissions (upload -> aiplatform.models.upload,
+# deploy -> aiplatform.endpoints.deploy, create endpoint -> aiplatform.endpoints.create;
+# operations are read with the parent's `.get`); mutateDeployedModel and endpoints.patch ->
+# aiplatform.endpoints.update, mergeVersionAliases -> aiplatform.models.update, deleteVersion ->
+# aiplatform.models.delete [INF]; deploymentResourcePools.list -> aiplatform.deploymentResource
+# Pools.list (its REST reference, "IAM Permissions"), .create/.delete alike [INF]. The serving
+# agent is named as Google documents the Vertex AI Service Agent [INF: not read from the project].
+
+PLAN_PERMISSIONS = (
+    "aiplatform.deploymentResourcePools.list",
+    "aiplatform.endpoints.get",
+    "aiplatform.endpoints.list",
+    "aiplatform.models.get",
+    "aiplatform.models.list",
+)
+APPLY_PERMISSIONS = (
+    *PLAN_PERMISSIONS,
+    "aiplatform.deploymentResourcePools.create",
+    "aiplatform.deploymentResourcePools.delete",
+    "aiplatform.endpoints.create",
+    "aiplatform.endpoints.delete",
+    "aiplatform.endpoints.deploy",
+    "aiplatform.endpoints.undeploy",
+    "aiplatform.endpoints.update",
+    "aiplatform.models.delete",
+    "aiplatform.models.update",
+    "aiplatform.models.upload",
+)
+ACCESS = ProjectAccess(
+    api="aiplatform.googleapis.com",
+    api_title="Vertex AI API",
+    plan=PLAN_PERMISSIONS,
+    plan_role="roles/aiplatform.viewer",
+    apply=APPLY_PERMISSIONS,
+    apply_role="roles/aiplatform.user",
+    predict="aiplatform.endpoints.predict",
+    agent="service-{number}@gcp-sa-aiplatform.iam.gserviceaccount.com",
+)

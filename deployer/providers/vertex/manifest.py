@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from deployer.core import manifest, ownership
+from deployer.core.backend import ArtifactLimits
 from deployer.core.diagnostics import Checker, PathKey
 from deployer.core.manifest import (
     AutoScaling,
@@ -896,3 +897,10 @@ class Rules:
 
 
 RULES = Rules()
+
+
+def artifact_limits(model: DeclaredModel, version: VersionSpec) -> ArtifactLimits:
+    """One size for every machine; the prebuilt scikit-learn/XGBoost servers load one file."""
+    return ArtifactLimits(
+        catalog_vertex.MAX_ARTIFACT_BYTES, "Vertex AI", None, "shrink the model", "Vertex AI"
+    )
