@@ -32,14 +32,16 @@ def number(value: float) -> str:
 
 
 def amount_text(amount: Amount) -> str:
-    """`8 vCPUs, 30 GiB, 1 x NVIDIA_TESLA_T4`; `nothing` when empty."""
+    """`8 vCPUs, 30 GiB, 1 x NVIDIA_TESLA_T4`; `nothing` when empty; `no upper bound` when only
+    autoscaling without a maximum counts."""
     parts = []
     if amount.vcpus or amount.memory_gib:
         parts = [f"{number(amount.vcpus)} vCPUs", f"{number(amount.memory_gib)} GiB"]
     parts += [f"{n} x {kind}" for kind, n in sorted(amount.gpus.items()) if n]
-    text = ", ".join(parts) or "nothing"
+    text = ", ".join(parts)
     if amount.unbounded:
-        text += " (no upper bound)"
+        text = f"{text} (no upper bound)" if text else "no upper bound"
+    text = text or "nothing"
     if amount.unknown:
         text += f" (+ unknown machine types: {', '.join(amount.unknown)})"
     return text

@@ -8,7 +8,8 @@ import re
 import pytest
 from rich.console import Console
 
-from deployer.core.plan import Action, ActionKind, FieldChange, Ignored, Plan, note
+from deployer.core.plan import Action, ActionKind, Amount, FieldChange, Ignored, Plan, note
+from deployer.render.resources import amount_text
 from deployer.render.text import render_text, text_plain
 from render.plans import MODEL, golden, version
 
@@ -166,3 +167,9 @@ def test_markup_in_user_values_is_printed_literally(monkeypatch: pytest.MonkeyPa
     console, buf = _console(force_terminal=True, color_system="standard")
     render_text(plan, console)
     assert '"[bold]x[/bold]" -> ":smile: [red]y"' in ANSI.sub("", buf.getvalue())
+
+
+def test_a_footprint_that_only_autoscales_without_a_maximum_says_so_not_nothing() -> None:
+    assert amount_text(Amount(unbounded=True)) == "no upper bound"
+    assert amount_text(Amount(2, 7.5, unbounded=True)) == "2 vCPUs, 7.5 GiB (no upper bound)"
+    assert amount_text(Amount()) == "nothing"
