@@ -21,8 +21,11 @@ LABEL_SPEC = "deployer-spec"
 LABEL_PROTECT = "deployer-protect"
 LABEL_ARTIFACT = "deployer-artifact"
 """The content digest of a version's artifact, so changed bytes behind an unchanged URI show."""
+LABEL_ROUTE = "deployer-route"
+"""On a resource that routes (an endpoint's split): a short hash of the route deployer last
+set, which tells a manifest's new route from one changed by hand (drift)."""
 RESERVED_LABELS = frozenset({LABEL_MANAGED_BY, LABEL_STACK, LABEL_SPEC, LABEL_PROTECT})
-COMPUTED_LABELS = frozenset({LABEL_SPEC})
+COMPUTED_LABELS = frozenset({LABEL_SPEC, LABEL_ROUTE})
 """Labels derived from the others: never compared as a change."""
 
 
@@ -55,6 +58,15 @@ def spec_hash(resource: DesiredResource) -> str:
     """Short digest of the declared fields and labels, written as the `deployer-spec` label."""
     doc = {"fields": dict(resource.fields), "labels": compared_labels(resource.labels)}
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def route_hash(route: Mapping[str, int]) -> str:
+    """Short digest of a route as the planner reads it (target name -> weight; zero weights
+    left out; one target routed alone is `{name: 100}`), written as the `deployer-route`
+    label."""
+    doc = sorted((str(k), int(v)) for k, v in route.items() if int(v))
+    blob = json.dumps(doc, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

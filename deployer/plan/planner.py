@@ -1077,12 +1077,20 @@ class GroupPlanner:
                 if r.serves:
                     serving.append(reroute.action)
 
+    def route_drifted(self, router: Slot, before: Mapping[str, int]) -> bool:
+        """The live route is not the one deployer last set (its `deployer-route` record): it
+        was changed outside deployer. No record, nothing claimed."""
+        o = router.observed
+        record = o.labels.get(ownership.LABEL_ROUTE) if o is not None else None
+        return bool(record) and record != ownership.route_hash(before)
+
     def route(self, r: Routing, router: Slot, after_serving: list[str]) -> _Reroute | None:
         before = {} if self.replaced_first(router) else self.observed_route(r)
         after = self.desired_route(r)
+        drift = bool(before) and self.route_drifted(router, before)
         if after is None:
             if r.split and before and router.observed is not None:
-                return self.add_reroute(r, router.key, before, {}, [], Why.REROUTED)
+                return self.add_reroute(r, router.key, before, {}, [], Why.REROUTED, drift=drift)
             return None
         deps = [*after_serving, *self.router_ready(router)]
         if not r.split:
@@ -1096,7 +1104,7 @@ class GroupPlanner:
                 return None
             slot = self.g.get(r.target, want)
             assert slot is not None
-            return self.add_reroute(r, slot.key, before, after, deps, Why.REROUTED)
+            return self.add_reroute(r, slot.key, before, after, deps, Why.REROUTED, drift=drift)
         fresh = r.by_instance and any(
             x.fate in (Fate.CREATE, Fate.REPLACE)
             for x in (self.g.get(r.target, name) for name in after)
@@ -1106,7 +1114,7 @@ class GroupPlanner:
             return None
         if not self.bystanders_agree(r, router, before):
             return None
-        return self.add_reroute(r, router.key, before, after, deps, Why.REROUTED)
+        return self.add_reroute(r, router.key, before, after, deps, Why.REROUTED, drift=drift)
 
     def drain_all(self) -> None:
         """The old instance of a root replaced create-then-delete routes nothing before what it
@@ -1187,6 +1195,7 @@ class GroupPlanner:
         why: Why,
         suffix: str = "",
         subject: str = "",
+        drift: bool = False,
     ) -> _Reroute:
         wait_for, ordered = self.target_deps(r, after)
         was: Any
@@ -1203,11 +1212,12 @@ class GroupPlanner:
                 ActionKind.REROUTE,
                 key,
                 reason,
-                changes=(FieldChange(r.path, was, now),),
+                changes=(FieldChange(r.path, was, now, drift=drift),),
                 depends_on=tuple([*deps, *wait_for]),
                 ordered_after=tuple(ordered),
                 desired={r.path: dict(after) if r.split else now},
                 route=Route(r.path, r.name, split=r.split, serves=r.serves, target=r.target),
+                drift=drift,
             )
         )
         return _Reroute(r, action_id, dict(after))

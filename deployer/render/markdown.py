@@ -689,7 +689,8 @@ def _env_alert(plan: Plan) -> str:
     said = [f"{destroyed} to destroy"] if destroyed else []
     if check:
         said.append(f"check {event_text(check[0])}")
-    return ", ".join(said) + ", no downtime" if said else ""
+    text = ", ".join(said)
+    return text if not said or "no downtime" in text else f"{text}, no downtime"
 
 
 def _overview(plans: Sequence[Plan]) -> str:

@@ -350,7 +350,8 @@ class VertexSim:
                 for k in allowed[mask]:
                     ep.fields[k] = fields.get(k)
             if "labels" in masks:
-                ep.labels = {**labels, "deployer-spec": ep.labels.get("deployer-spec", "")}
+                kept = {k: v for k, v in ep.labels.items() if k == ownership.LABEL_ROUTE}
+                ep.labels = {**labels, "deployer-spec": ep.labels.get("deployer-spec", ""), **kept}
         elif key.kind == "deployment":
             dm = self._current_dm(g, key.version or "")
             if dm is None:
@@ -467,6 +468,7 @@ class VertexSim:
         if split and sum(split.values()) != 100:
             raise Refused(f"{a.key.address}: split sums to {sum(split.values())}")
         ep.traffic = split
+        ep.labels[ownership.LABEL_ROUTE] = ownership.route_hash(want)  # as the writer records it
 
     def snapshot(self) -> dict[tuple[str, str], _Group]:
         return copy.deepcopy(self.groups)

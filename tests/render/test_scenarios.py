@@ -168,8 +168,17 @@ def test_drift_under_more_traffic_is_called_out(tmp_path: Path, backend: str) ->
             "us-central1/iris: v2 gains traffic (50% -> 100%) while its capacity drops "
             "(scaling.min_nodes 4 -> 1)" in text
         )
+        # the endpoint records the split deployer set: the hand-made 50/50 is drift
+        assert (
+            "us-central1/iris: traffic v1 50%, v2 50% -> v2 100%, no downtime (undoes a change "
+            "made outside deployer)" in text
+        )
+        assert "traffic: v1 50%, v2 50% -> v2 100%  # set outside deployer" in text
+        (reroute,) = plan.drift
+        assert [c.name for c in reroute.drifted] == ["traffic"]
         # a deployed model carries no record of what deployer set (no labels): not claimed
-        assert plan.drift == ()
+        scaled = [a for a in plan.actions if a.key.part == "deployed"]
+        assert scaled and not any(a.drift for a in scaled)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -26,6 +26,7 @@ from deployer.core.manifest import (
 )
 from deployer.core.stack import DeclaredModel
 from deployer.providers.vertex import catalog as catalog_vertex
+from deployer.providers.vertex import observe
 
 PREBUILT_FRAMEWORKS = ("scikit-learn", "xgboost")
 """Frameworks whose prebuilt image is chosen by `framework_version` (TensorFlow: runtime)."""
@@ -894,6 +895,43 @@ class Rules:
         check_logging_tables(models, checker)
         if settings is not None:
             check_preview_and_pools(models, checker, settings)
+            check_endpoint_label_count(models, checker, settings)
+
+
+ENDPOINT_OWN_LABELS = len(
+    ownership.RESERVED_LABELS
+    | {catalog_vertex.LABEL_MODEL, observe.LABEL_REPLACES, ownership.LABEL_ROUTE}
+)
+"""Labels deployer adds to an endpoint at most: ownership, the model it serves, a replaced
+endpoint's successor mark, and the route record."""
+
+
+def check_endpoint_label_count(
+    models: Sequence[DeclaredModel], checker: Callable[[DeclaredModel], Checker], settings: Settings
+) -> None:
+    """An endpoint carries the settings', the model's and its own labels plus deployer's: the
+    service takes 64 at most ([DD] Endpoint.labels), so too many is refused here, not halfway
+    through an apply."""
+    for model in models:
+        spec = model.spec
+        own = spec.endpoint.labels if spec.endpoint is not None else {}
+        count = len({**settings.labels, **spec.labels, **own})
+        if count + ENDPOINT_OWN_LABELS > manifest.MAX_LABELS:
+            where: PathKey = (
+                ("models", model.index, "endpoint", "labels")
+                if own
+                else (
+                    "models",
+                    model.index,
+                    "labels",
+                )
+            )
+            checker(model).at(
+                where,
+                f"too many labels for {spec.name}'s endpoint: {count} from deployer.yaml, the "
+                f"model and its endpoint plus {ENDPOINT_OWN_LABELS} of deployer's exceed "
+                f"{manifest.MAX_LABELS}",
+            )
 
 
 RULES = Rules()

@@ -63,6 +63,13 @@ def _vid(body: Mapping[str, Any]) -> str:
     return str(body.get("versionId", ""))
 
 
+def _recorded(endpoint: Mapping[str, Any], route: str | None) -> dict[str, str]:
+    """The endpoint's labels with `deployer-route` set to `route` (dropped when None)."""
+    labels = {str(k): str(v) for k, v in (endpoint.get("labels") or {}).items()}
+    labels.pop(ownership.LABEL_ROUTE, None)
+    return {**labels, ownership.LABEL_ROUTE: route} if route else labels
+
+
 def _with_share(split: Mapping[str, int], target: str, share: int) -> dict[str, int]:
     """`split` scaled to 100 - share (largest remainders), with `share` for `target`."""
     rest = {k: v for k, v in split.items() if k != target and v}
@@ -663,9 +670,10 @@ class VertexWriter:
             }
 
             def kept(current: Json) -> Json:
-                """The successor mark stays (observe.LABEL_REPLACES)."""
-                mark = (current.get("labels") or {}).get(observe.LABEL_REPLACES)
-                marked = {observe.LABEL_REPLACES: mark} if mark else {}
+                """The successor mark and the route record stay."""
+                live = current.get("labels") or {}
+                marks = (observe.LABEL_REPLACES, ownership.LABEL_ROUTE)
+                marked = {k: str(live[k]) for k in marks if live.get(k)}
                 return {**values, "labels": {**values["labels"], **marked}}
 
             self._patch_endpoint(key, what, masks, kept)
@@ -707,16 +715,21 @@ class VertexWriter:
                 raise
 
     def set_traffic(self, key: ResourceKey, split: Mapping[str, int]) -> None:
-        """Route the endpoint's traffic by alias (or `ALIAS#dmId` / `@dmId`) in one patch."""
+        """Route the endpoint's traffic by alias (or `ALIAS#dmId` / `@dmId`) in one patch that
+        also records the route set (`deployer-route`), so a split changed by hand later shows
+        as drift."""
         what = f"set traffic on {key.address}"
 
         def values(current: Json) -> Json:
             view = self.view(key.endpoint, key.model)
             return {
-                "trafficSplit": {self._dm_for(view, name, what): pct for name, pct in split.items()}
+                "trafficSplit": {
+                    self._dm_for(view, name, what): pct for name, pct in split.items()
+                },
+                "labels": _recorded(current, ownership.route_hash(split)),
             }
 
-        self._patch_endpoint(key, what, ["trafficSplit"], values)
+        self._patch_endpoint(key, what, ["trafficSplit", "labels"], values)
 
     def canary(
         self,
@@ -740,11 +753,17 @@ class VertexWriter:
         before = {
             str(k): int(v) for k, v in ((view.endpoint or {}).get("trafficSplit") or {}).items()
         }
+        record = ((view.endpoint or {}).get("labels") or {}).get(ownership.LABEL_ROUTE)
+        # The canary's split is deployer's own but no declared route: its record is dropped
+        # (nothing claimed as drift) until the split is back or set as declared.
         self._patch_endpoint(
             key,
             what,
-            ["trafficSplit"],
-            lambda current: {"trafficSplit": _with_share(before, target, share)},
+            ["trafficSplit", "labels"],
+            lambda current: {
+                "trafficSplit": _with_share(before, target, share),
+                "labels": _recorded(current, None),
+            },
         )
         try:
             deadline = time.monotonic() + timeout
@@ -760,7 +779,10 @@ class VertexWriter:
                     )
         except BaseException:
             self._patch_endpoint(
-                key, what, ["trafficSplit"], lambda current: {"trafficSplit": before}
+                key,
+                what,
+                ["trafficSplit", "labels"],
+                lambda current: {"trafficSplit": before, "labels": _recorded(current, record)},
             )
             raise
 
