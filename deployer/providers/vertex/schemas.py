@@ -239,12 +239,28 @@ def _request_logging(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _reupload(value: Any) -> dict[str, Any]:
-    if value == DEPLOYMENT.references[0].renewed:
+    upload = DEPLOYMENT.references[0]
+    if value == upload.renewed:
         return {
             SENTENCE: "its version is uploaded again (artifact or container changed): the "
             "new upload is deployed in place of the current one"
         }
+    if value == upload.followed:
+        return {
+            SENTENCE: "its version is uploaded again (artifact or container changed): the "
+            "new upload is rolled onto this deployment's nodes in place, as its rollout: "
+            "declares (max_surge extra nodes up, max_unavailable down at a time); no second "
+            "full copy, the traffic stays on it"
+        }
     return {SENTENCE: "the current upload"}
+
+
+def _reendpoint(value: Any) -> dict[str, Any]:
+    """A deployment set up again because its endpoint is replaced (the value before is the
+    old endpoint's id)."""
+    if value == "(new endpoint)":
+        return {SENTENCE: "deployed again on the new endpoint, beside the current one"}
+    return {SENTENCE: "on the current endpoint"}
 
 
 def _deployment(fields: Mapping[str, Any]) -> tuple[str, str]:
@@ -295,6 +311,7 @@ VOCABULARY = Vocabulary(
             "enableAccessLogging": "online_prediction_logging",
             "disableContainerLogging": "console_logging",
             "registryVersion": "version",
+            "endpoint": "endpoint",
             "displayName": None,
             "model": None,
             "spot": "spot",
@@ -305,13 +322,14 @@ VOCABULARY = Vocabulary(
             "rolloutOptions": None,
         },
         "pool": {
-            "machineSpec": "machine",
+            "machineSpec": "machine_type",
             "minReplicaCount": "scaling.min_nodes",
             "maxReplicaCount": "scaling.max_nodes",
             "autoscalingMetricSpecs": "scaling.metrics",
         },
     },
     nouns={"version": "registry version", "pool": "resource pool"},
+    groups={"pool": "Resource pool"},
     verbs={"version": {"create": "upload"}, "deployment": {"delete": "undeploy"}},
     unserved={"deployment": "its version is declared with deployed: false"},
     words={
@@ -322,7 +340,9 @@ VOCABULARY = Vocabulary(
             "autoscalingMetricSpecs": _metrics,
             "disableContainerLogging": lambda off: {"console_logging": not off},
             "registryVersion": _reupload,
+            "endpoint": _reendpoint,
         },
+        "pool": {"machineSpec": _machine, "autoscalingMetricSpecs": _metrics},
     },
     merged={"deployment": {"scaling.nodes": ("minReplicaCount", "maxReplicaCount")}},
     describe={"deployment": _deployment, "version": _version},
