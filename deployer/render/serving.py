@@ -121,7 +121,7 @@ def events(plan: Plan) -> list[Event]:
 def _events(plan: Plan) -> list[Event]:
     out: list[Event] = []
     for model, actions in by_model(plan.actions):
-        found = _model_events(model, actions)
+        found = _model_events(model, actions, plan.warnings)
         out += sorted(found, key=lambda e: -e.level)
     return sorted(out, key=lambda e: -e.level)  # stable: models in plan order per level
 
@@ -285,7 +285,9 @@ def _renewed_roots(actions: Sequence[Action]) -> dict[Any, Action]:
     return {a.key: a for a in actions if a.key.version is None and a.create_first}
 
 
-def _model_events(model: str, actions: Sequence[Action]) -> list[Event]:
+def _model_events(
+    model: str, actions: Sequence[Action], warnings: Sequence[str] = ()
+) -> list[Event]:
     out: list[Event] = []
     roots = _renewed_roots(actions)
     moved = {a.key.kind for a in roots.values()}
@@ -294,13 +296,19 @@ def _model_events(model: str, actions: Sequence[Action]) -> list[Event]:
         split = next((s for s in actions if serves(s) and s.key == root.key), None)
         takes = f" ({percent_text(_split(split, 'after'))})" if split is not None else ""
         kind = root.key.kind
+        warned = any(w.startswith(f"{root.key.address} ") for w in warnings)
         out.append(
             Event(
                 model,
-                Level.SWITCH,
+                Level.WARN if warned else Level.SWITCH,
                 f"a new {kind} replaces the current one ({_forcing(actions, root)}): every "
                 f"version is set up on the new {kind} and takes the traffic there{takes} "
-                f"before the old {kind} stops serving and goes, no downtime",
+                f"before the old {kind} stops serving and goes, no downtime"
+                + (
+                    f"; its clients must move to the new {kind} (see the warnings)"
+                    if warned
+                    else ""
+                ),
             )
         )
     interim = {a.reason.subject: a for a in switches if a.reason.why is Why.INTERIM}

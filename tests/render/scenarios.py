@@ -316,7 +316,21 @@ def spot_canary(root: Path, backend: str) -> Plan:
     return scenario(root, backend, before, after)
 
 
+def scale_to_zero(root: Path, backend: str) -> Plan:
+    """A batch scorer called a few times a day lets go of its last node while idle (preview)."""
+    auto = {"mode": "auto", "min_nodes": 1, "max_nodes": 2}
+    zero = {
+        **auto,
+        "min_nodes": 0,
+        "scale_to_zero": {"idle_scaledown": "1800s", "initial_nodes": 1},
+    }
+    before = [m("batch_scorer", v("v1", backend, scaling=auto))]
+    after = [m("batch_scorer", v("v1", backend, scaling=zero))]
+    return scenario(root, backend, before, after, settings=(PREVIEW, PREVIEW))
+
+
 PRODUCTION: dict[str, Callable[[Path, str], Plan]] = {
+    "scale_to_zero": scale_to_zero,
     "pool_shared": pool_shared,
     "rolling_update": rolling_update,
     "endpoint_replacement": endpoint_replacement,

@@ -238,6 +238,13 @@ def _request_logging(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _scale_to_zero(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "scaling.scale_to_zero.idle_scaledown": spec.get("idleScaledownPeriod"),
+        "scaling.scale_to_zero.min_scaleup": spec.get("minScaleupPeriod"),
+    }
+
+
 def _reupload(value: Any) -> dict[str, Any]:
     upload = DEPLOYMENT.references[0]
     if value == upload.renewed:
@@ -248,9 +255,9 @@ def _reupload(value: Any) -> dict[str, Any]:
     if value == upload.followed:
         return {
             SENTENCE: "its version is uploaded again (artifact or container changed): the "
-            "new upload is rolled onto this deployment's nodes in place, as its rollout: "
-            "declares (max_surge extra nodes up, max_unavailable down at a time); no second "
-            "full copy, the traffic stays on it"
+            "new upload is rolled onto this deployment's running nodes in place, a few at a "
+            "time as declared under rollout (max_surge extra nodes up, max_unavailable down at "
+            "once); no second full copy, the traffic stays on it"
         }
     return {SENTENCE: "the current upload"}
 
@@ -341,6 +348,7 @@ VOCABULARY = Vocabulary(
             "disableContainerLogging": lambda off: {"console_logging": not off},
             "registryVersion": _reupload,
             "endpoint": _reendpoint,
+            "scaleToZeroSpec": _scale_to_zero,
         },
         "pool": {"machineSpec": _machine, "autoscalingMetricSpecs": _metrics},
     },
