@@ -142,7 +142,7 @@ DEPLOYMENT = ResourceKind(
             "(new upload)",
             follows=Condition("rolloutStrategy", ("rolling",)),
             mask="rolloutOptions",
-            followed="(new upload, rolled in place: rollout: rolling)",
+            followed="onto the new upload in place (rollout: rolling)",
         ),
         Reference("pool", "sharedResources", shared=True),
     ),
