@@ -221,6 +221,9 @@ class Vocabulary:
     merged: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
     """Per kind, a manifest key -> the field paths that all hold its value when the manifest
     writes that key (`scaling.nodes` -> the minimum and maximum replica counts)."""
+    groups: Mapping[str, str] | None = None
+    """Per kind that heads a group of actions of its own besides the model (a pool several
+    models share), how that group's heading names it (`Resource pool`)."""
     describe: Mapping[str, Callable[[Mapping[str, Any]], tuple[str, str]]] | None = None
     """Per kind, how people tell live instances apart from their fields: (its own name, if it
     has one, e.g. a display name; details, e.g. its machine), shown instead of the ids the

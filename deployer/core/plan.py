@@ -449,6 +449,9 @@ class Plan:
     targets: tuple[str, ...] = ()
     """The `--target` values the plan was limited to (`MODEL`, `MODEL/VERSION`); () when it
     covers everything. A targeted plan is partial: other changes may be pending."""
+    groups: Mapping[str, str] = field(default_factory=dict)
+    """How a group of actions on a resource of a kind other than a model is headed (`pool` ->
+    `Resource pool`), from the provider's vocabulary; every other group is a model's."""
 
     @property
     def summary(self) -> Summary:

@@ -73,7 +73,8 @@ def annotate(
         dataclasses.replace(i, title=i.title or names.address_title(i.address))
         for i in plan.ignored
     )
-    return dataclasses.replace(plan, actions=actions, ignored=ignored)
+    groups = dict(vocabulary.groups or {})
+    return dataclasses.replace(plan, actions=actions, ignored=ignored, groups=groups)
 
 
 class Names:
@@ -176,7 +177,8 @@ def _action(action: Action, vocabulary: Vocabulary, where: Manifest, names: Name
 
 def _old(action: Action) -> bool:
     """Whether the instance an action names is an old one (superseded or left over)."""
-    return action.reason.why in (Why.SUPERSEDED, Why.LEFTOVER)
+    drained = action.reroutes and bool(action.key.instance)  # the old root's traffic
+    return action.reason.why in (Why.SUPERSEDED, Why.LEFTOVER) or drained
 
 
 def _reason(reason: Reason, changes: list[FieldChange]) -> Reason:

@@ -52,6 +52,9 @@ def plan_to_json(plan: Plan) -> Json:
             doc[key] = getattr(plan, key)
     if plan.targets:
         doc["targets"] = list(plan.targets)
+    groups = {k: t for k, t in plan.groups.items() if any(a.key.kind == k for a in plan.actions)}
+    if groups:
+        doc["groups"] = dict(sorted(groups.items()))
     if plan.smoke_tests:
         doc["smoke_tests"] = {k: dict(v) for k, v in sorted(plan.smoke_tests.items())}
     if plan.resources is not None:
@@ -176,6 +179,7 @@ def plan_from_json(doc: Mapping[str, Any]) -> Plan:
             resources=usage_from_json(doc),
             cost=cost_from_json(doc),
             targets=tuple(_str(t) for t in doc.get("targets", ())),
+            groups={_str(k): _str(v) for k, v in _object(doc.get("groups", {})).items()},
         )
     except KeyError as exc:
         raise DeployerError(f"plan document is missing {exc}") from exc
@@ -411,3 +415,9 @@ def _str(value: Any) -> str:
 
 def _opt_str(value: Any) -> str | None:
     return None if value is None else _str(value)
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object, got {value!r}")
+    return value

@@ -40,7 +40,16 @@ from deployer.render.resources import (
     quota_text,
     region_cost,
 )
-from deployer.render.serving import DOWNTIME, Event, Level, by_model, events, grouped, serves
+from deployer.render.serving import (
+    DOWNTIME,
+    Event,
+    Level,
+    by_model,
+    events,
+    group_kind,
+    grouped,
+    serves,
+)
 from deployer.render.values import (
     CHANGE_INDENT,
     DRIFT_TITLE,
@@ -506,7 +515,15 @@ def _unchanged_regions(regions: Sequence[str]) -> str:
 
 
 def _model_section(plan: Plan, model: str, actions: Sequence[Action]) -> str:
-    summary = f"<code>{html_text(model)}</code>: {html_text(group_summary(plan, actions))}"
+    kind = group_kind(plan, actions)
+    if kind:  # a group of its own that is no model's (a resource pool)
+        key = actions[0].key
+        name = (
+            f"{html_text(plan.groups[kind])} <code>{html_text(key.model)}</code> ({key.endpoint})"
+        )
+    else:
+        name = f"<code>{html_text(model)}</code>"
+    summary = f"{name}: {html_text(group_summary(plan, actions))}"
     block = "\n".join(_block_lines(plan, actions))
     fence = "`" * max(3, _longest_backtick_run(block) + 1)
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{block}\n{fence}\n\n</details>\n"

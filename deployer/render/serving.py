@@ -67,6 +67,23 @@ def by_model(actions: Iterable[Action]) -> list[tuple[str, list[Action]]]:
     return list(groups.items())
 
 
+def group_kind(plan: Plan, actions: Sequence[Action]) -> str:
+    """The kind heading a group of actions of its own (a resource pool), from the provider's
+    data; "" for a model's group."""
+    kinds = {a.key.kind for a in actions}
+    kind = next(iter(kinds)) if len(kinds) == 1 else ""
+    return kind if kind in plan.groups else ""
+
+
+def group_heading(plan: Plan, address: str, actions: Sequence[Action]) -> str:
+    """`Model us-central1/iris`, `Resource pool small-cpu (us-central1)`."""
+    kind = group_kind(plan, actions)
+    if not kind:
+        return f"Model {address}"
+    key = actions[0].key
+    return f"{plan.groups[kind]} {key.model} ({key.endpoint})"
+
+
 _MEMO: dict[tuple[str, int], tuple[tuple[Action, ...], Any]] = {}
 """Per plan (by the identity of its actions), what renderers ask again and again."""
 
@@ -104,7 +121,7 @@ def events(plan: Plan) -> list[Event]:
 def _events(plan: Plan) -> list[Event]:
     out: list[Event] = []
     for model, actions in by_model(plan.actions):
-        found = _model_events(model, actions)
+        found = _model_events(model, actions, plan.warnings)
         out += sorted(found, key=lambda e: -e.level)
     return sorted(out, key=lambda e: -e.level)  # stable: models in plan order per level
 
@@ -126,13 +143,15 @@ def downtime(plan: Plan) -> list[Event]:
 
 def touches_serving(plan: Plan) -> bool:
     """Whether anything that serves requests is switched, replaced or deleted."""
-    return any(serves(a) or a.serving for a in plan.actions)
+    return any(serves(a) or a.serving for a in plan.actions) or bool(followed(plan.actions))
 
 
 # --- values as words ----------------------------------------------------------------------
 
 
 def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the manifest writes it
     return value if isinstance(value, str) else str(value)
 
 
@@ -180,7 +199,7 @@ def _forcing(actions: Sequence[Action], action: Action) -> str:
         for x in actions
         if x is not action and x.key.version == action.key.version and x.kind.replaces
     ]
-    sentence = ""
+    sentence = removed = ""
     for a in (action, *same):
         for c in a.changes:
             if not c.forces_replacement or c.hidden:
@@ -188,9 +207,12 @@ def _forcing(actions: Sequence[Action], action: Action) -> str:
             if c.before is None and c.after is None and c.shown:
                 sentence = sentence or c.shown
                 continue
+            if c.after is None and not c.shown:  # a key no longer set: said only if alone
+                removed = removed or f"no {c.name}"
+                continue
             value = c.shown.split(" -> ")[-1] if c.shown else _plain(c.after)
             return f"{c.name} {value}"
-    return sentence or "a new instance"
+    return sentence or removed or "a new instance"
 
 
 def shown_names(action: Action) -> dict[str, str]:
@@ -241,9 +263,54 @@ def left_by(action: Action) -> list[str]:
 # --- one model ------------------------------------------------------------------------------
 
 
-def _model_events(model: str, actions: Sequence[Action]) -> list[Event]:
+def followed(actions: Sequence[Action]) -> list[tuple[Action, Action]]:
+    """(update, replacement) pairs: an update that waits for the create-first replacement of
+    another resource of its version is the service moving it onto that replacement in place
+    (a rolling update), instead of a second copy of its own."""
+    by_id = {a.id: a for a in actions}
+    out = []
+    for a in actions:
+        if a.kind is not ActionKind.UPDATE or a.key.version is None:
+            continue
+        for dep in a.depends_on:
+            x = by_id.get(dep)
+            if x is not None and x.create_first and x.key.version == a.key.version:
+                out.append((a, x))
+                break
+    return out
+
+
+def _renewed_roots(actions: Sequence[Action]) -> dict[Any, Action]:
+    """The create-first replacements of a group's roots (an endpoint), by key."""
+    return {a.key: a for a in actions if a.key.version is None and a.create_first}
+
+
+def _model_events(
+    model: str, actions: Sequence[Action], warnings: Sequence[str] = ()
+) -> list[Event]:
     out: list[Event] = []
-    switches = [a for a in actions if serves(a)]
+    roots = _renewed_roots(actions)
+    moved = {a.key.kind for a in roots.values()}
+    switches = [a for a in actions if serves(a) and a.key.current not in roots]
+    for root in roots.values():
+        split = next((s for s in actions if serves(s) and s.key == root.key), None)
+        takes = f" ({percent_text(_split(split, 'after'))})" if split is not None else ""
+        kind = root.key.kind
+        warned = any(w.startswith(f"{root.key.address} ") for w in warnings)
+        out.append(
+            Event(
+                model,
+                Level.WARN if warned else Level.SWITCH,
+                f"a new {kind} replaces the current one ({_forcing(actions, root)}): every "
+                f"version is set up on the new {kind} and takes the traffic there{takes} "
+                f"before the old {kind} stops serving and goes, no downtime"
+                + (
+                    f"; its clients must move to the new {kind} (see the warnings)"
+                    if warned
+                    else ""
+                ),
+            )
+        )
     interim = {a.reason.subject: a for a in switches if a.reason.why is Why.INTERIM}
 
     def add(level: Level, text: str, tag: str = "") -> None:
@@ -302,11 +369,21 @@ def _model_events(model: str, actions: Sequence[Action]) -> list[Event]:
         if a.kind is ActionKind.CREATE_THEN_DELETE and a.serving and a.key.version
     }
     for name, a in rolling.items():
+        forced = {c.path for c in a.changes if c.forces_replacement}
+        if forced and forced <= moved:
+            continue  # set up again on its new root: said with the root
         share = next((_split(s, "before").get(name) for s in switches if s.split), None)
         keeps = f"keeps {share}% throughout" if share else "keeps serving throughout"
         add(
             Level.SWITCH,
             f"rolling {name} to {_forcing(actions, a)}, no downtime: {name} {keeps}",
+        )
+    for update, replacement in followed(actions):
+        name = update.key.version
+        add(
+            Level.SWITCH,
+            f"rolling {name} in place to {_forcing(actions, replacement)}, no downtime: its "
+            f"{update.key.kind} is updated onto the new one, no second copy",
         )
     for s in switches:
         if s.reason.why in (Why.INTERIM, Why.RESTORED) or (s is last and ends_empty):

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from deployer.core.plan import Action, ActionKind, Plan
 from deployer.render.resources import text_lines
-from deployer.render.serving import Event, Level, by_model, events, grouped
+from deployer.render.serving import Event, Level, by_model, events, group_heading, grouped
 from deployer.render.values import (
     CHANGE_INDENT,
     DRIFT_TITLE,
@@ -104,7 +104,7 @@ def _lines(plan: Plan) -> list[Line]:
                 ]
             )
     for model, actions in by_model(plan.actions):
-        out += [[], [(f"Model {model}", HEADING)]]
+        out += [[], [(group_heading(plan, model, actions), HEADING)]]
         for action in actions:
             out += _action_lines(plan, action)
     if plan.ignored:

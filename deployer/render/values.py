@@ -274,6 +274,12 @@ def reroute_text(plan: Plan, action: Action) -> str:
             f"move{'s' if len(renewed) == 1 else ''} to {'its' if len(renewed) == 1 else 'their'} "
             "replacement once it serves"
         )
+    renewing = next((a for a in model if a.create_first and a.key == action.key.current), None)
+    if renewing is not None:  # a root replaced create-first (a new endpoint)
+        kind = action.key.kind
+        if action.key.instance:
+            return f"{text}: the old {kind} stops serving once the new {kind} serves"
+        return f"{text}: the new {kind} takes the traffic once every version serves there"
     then = fates(model, left_by(action), shown_names(action))
     return text + (f"; then {then}" if then else "")
 

@@ -76,7 +76,8 @@ def test_a_rolling_update_replaces_the_nodes_in_place_without_an_error(
     write(repo, model("iris", [v("v1", "b", scaling=manual, rollout=rolling)]), preview=True)
     shown = repo.run("plan", "manifests")
     assert shown.returncode == 0, str(shown)
-    assert "rolled in place: rollout: rolling" in shown.stdout
+    assert "rolling v1 in place to artifact" in shown.stdout  # said in the manifest's words
+    assert "rolled onto this deployment's running nodes in place" in shown.stdout
     _, doc = repo.plan_json()
     assert [(a["kind"], a["address"].split("#")[0]) for a in doc["actions"]] == [
         ("create-then-delete", "us-central1/iris/v1"),

@@ -509,7 +509,7 @@ def test_a_rolling_version_is_rolled_in_place_and_says_so() -> None:
     upload, roll, retire = plan.actions
     assert roll.depends_on == (upload.id,) and retire.depends_on == (roll.id,)
     assert [(c.path, c.after, c.mask) for c in roll.changes] == [
-        ("registryVersion", "(new upload, rolled in place: rollout: rolling)", "rolloutOptions")
+        ("registryVersion", "onto the new upload in place (rollout: rolling)", "rolloutOptions")
     ]
     assert roll.desired is not None
     assert roll.desired["rolloutOptions"] == {"maxSurgeReplicas": 1, "maxUnavailableReplicas": 0}
@@ -521,7 +521,7 @@ def test_a_rolling_version_is_rolled_in_place_and_says_so() -> None:
     assert ("replace", "us-central1/m/v1:deployed") in kinds(plan)
     assert plan.warnings == (
         "us-central1/m/v1:deployed: machine_type cannot change in place, so it is replaced "
-        "beside the old one rather than moved (new upload, rolled in place: rollout: rolling)",
+        "beside the old one rather than moved onto the new upload in place (rollout: rolling)",
     )
 
 

@@ -35,6 +35,7 @@ CANARY = {"v1": 90, "v2": 10}
 V1 = {"default_version": "v1"}
 Models = list[dict[str, Any]]
 Edit = Callable[[Any], None]
+Settings = dict[str, Any]
 
 
 def v(name: str, backend: str, **spec: Any) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def m(name: str, *versions: dict[str, Any], **spec: Any) -> dict[str, Any]:
     return {"name": name, "versions": list(versions), **spec}
 
 
-def _stack(root: Path, backend: str, models: Models) -> Any:
+def _stack(root: Path, backend: str, models: Models, extra: Settings | None = None) -> Any:
     root.mkdir(parents=True, exist_ok=True)
     settings = {
         "stack": "vision",
@@ -64,6 +65,7 @@ def _stack(root: Path, backend: str, models: Models) -> Any:
         "backend": backend,
         "vars": {"project": "demo-project"},
         "environments": {"prod": {"vars": {"project": "demo-project"}}},
+        **(extra or {}),
     }
     (root / "deployer.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     (root / "models.yaml").write_text(yaml.safe_dump({"models": models}, sort_keys=False))
@@ -87,13 +89,15 @@ def scenario(
     after: Models,
     edit: Edit | None = None,
     extra: list[ObservedResource] | None = None,
+    settings: tuple[Settings, Settings] = ({}, {}),
     **options: Any,
 ) -> Plan:
     """The annotated plan of `after` against `before` as applied, edited by `edit` (the live
-    state of that backend), with `extra` live resources (someone else's)."""
+    state of that backend), with `extra` live resources (someone else's); `settings`: what
+    `deployer.yaml` adds before and after (preview, resource pools)."""
     resources = ml_schemas.RESOURCES if backend == "mlengine" else vx_schemas.RESOURCES
     opts = PlanOptions("vision", "demo-project", environment="prod", **options)
-    applied = _desired(_stack(root / "before", backend, before), backend)
+    applied = _desired(_stack(root / "before", backend, before, settings[0]), backend)
     if backend == "mlengine":
         live = helpers.Live.applied(applied)
         if edit is not None:
@@ -106,7 +110,7 @@ def scenario(
             edit(sim)
         observed = sim.observed()
     observed += extra or []
-    stack = _stack(root / "manifests", backend, after)
+    stack = _stack(root / "manifests", backend, after, settings[1])
     planned = plan(_desired(stack, backend), observed, resources, opts)
     planned = dataclasses.replace(
         planned, backend=backend, environment="prod", commit="0123abcd4567"
@@ -248,3 +252,88 @@ SCENARIOS: dict[str, Callable[[Path, str], Plan]] = {
     "errors": errors,
     "fleet": fleet,
 }
+
+
+# --- issue 24: Vertex AI in production (Vertex only) ----------------------------------------
+
+PREVIEW = {"preview": True}
+POOL = {
+    "name": "small-cpu",
+    "machine_type": "n1-standard-4",
+    "scaling": {"min_nodes": 1, "max_nodes": 3, "metrics": [{"name": "CPU_USAGE", "target": 70}]},
+}
+ROLLING = {"strategy": "rolling", "max_surge": 1, "max_unavailable": 0}
+REQUESTS = {
+    "mode": "auto",
+    "min_nodes": 2,
+    "max_nodes": 8,
+    "metrics": [{"name": "REQUEST_COUNT", "target": 600}],
+}
+
+
+def pooled(name: str) -> dict[str, Any]:
+    """A version on the shared pool: no machine or scaling of its own."""
+    return {
+        "name": name,
+        "artifact": f"gs://acme/{name}",
+        "runtime_version": "2.11",
+        "resource_pool": "small-cpu",
+    }
+
+
+def pool_shared(root: Path, backend: str) -> Plan:
+    """Two small models move from nodes of their own onto one pool they share."""
+    before = [m("spam_filter", v("v1", backend)), m("lang_id", v("v2", backend))]
+    after = [m("spam_filter", pooled("v1")), m("lang_id", pooled("v2"))]
+    pools = {"resource_pools": [POOL]}
+    return scenario(root, backend, before, after, settings=({}, pools))
+
+
+def rolling_update(root: Path, backend: str) -> Plan:
+    """A new upload of a version declared `rollout: rolling` (preview): rolled onto its nodes."""
+    ranker = v("v3", backend, machine_type="g2-standard-8", rollout=ROLLING)
+    ranker["accelerator"] = {"type": "NVIDIA_L4", "count": 1}
+    before = [m("ranker", ranker)]
+    after = [m("ranker", {**ranker, "artifact": "gs://acme/v3-retrained"})]
+    return scenario(root, backend, before, after, settings=(PREVIEW, PREVIEW))
+
+
+def endpoint_replacement(root: Path, backend: str) -> Plan:
+    """Private Service Connect turned on under a canary: a new endpoint, a new URL."""
+    two = (v("v1", backend), v("v2", backend))
+    before = [m("ranker", *two, traffic=CANARY, **V1)]
+    psc = {"private_service_connect": {"project_allowlist": ["acme-prod"]}}
+    after = [m("ranker", *two, traffic=CANARY, endpoint=psc, **V1)]
+    return scenario(root, backend, before, after)
+
+
+def spot_canary(root: Path, backend: str) -> Plan:
+    """The serving version scales on requests instead of CPU; a spot canary takes 10%."""
+    cpu = {**REQUESTS, "metrics": [{"name": "CPU_USAGE", "target": 60}]}
+    before = [m("ranker", v("v1", backend, scaling=cpu))]
+    canary_ = v("v2", backend, spot=True, scaling={**REQUESTS, "min_nodes": 1, "max_nodes": 2})
+    after = [m("ranker", v("v1", backend, scaling=REQUESTS), canary_, traffic=CANARY, **V1)]
+    return scenario(root, backend, before, after)
+
+
+def scale_to_zero(root: Path, backend: str) -> Plan:
+    """A batch scorer called a few times a day lets go of its last node while idle (preview)."""
+    auto = {"mode": "auto", "min_nodes": 1, "max_nodes": 2}
+    zero = {
+        **auto,
+        "min_nodes": 0,
+        "scale_to_zero": {"idle_scaledown": "1800s", "initial_nodes": 1},
+    }
+    before = [m("batch_scorer", v("v1", backend, scaling=auto))]
+    after = [m("batch_scorer", v("v1", backend, scaling=zero))]
+    return scenario(root, backend, before, after, settings=(PREVIEW, PREVIEW))
+
+
+PRODUCTION: dict[str, Callable[[Path, str], Plan]] = {
+    "scale_to_zero": scale_to_zero,
+    "pool_shared": pool_shared,
+    "rolling_update": rolling_update,
+    "endpoint_replacement": endpoint_replacement,
+    "spot_canary": spot_canary,
+}
+"""Issue 24's production plans, Vertex only (golden as `vertex_prod_NAME`)."""

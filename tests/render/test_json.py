@@ -198,6 +198,7 @@ def test_every_plan_field_is_carried() -> None:
         },
         resources=USAGE,
         cost=COST,
+        groups={"deployment": "Deployment"},  # written for kinds the actions hold
     )
     region = USAGE.regions["us-central1"]
     carried = (

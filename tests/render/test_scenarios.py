@@ -21,7 +21,7 @@ from deployer.render.jsonplan import dumps_plan, loads_plan
 from deployer.render.markdown import render_markdown, render_markdown_many
 from deployer.render.text import text_plain
 from render.plans import golden
-from render.scenarios import BACKENDS, SCENARIOS, canary, drift, fleet
+from render.scenarios import BACKENDS, PRODUCTION, SCENARIOS, canary, drift, fleet
 
 RENDERS = {"txt": text_plain, "md": render_markdown, "json": dumps_plan}
 API_WORDS = (
@@ -41,9 +41,28 @@ API_WORDS = (
     "autoScaling",
     "deploymentUri",
     "TENSORFLOW",
+    "dedicatedResources",
+    "autoscalingMetricSpecs",
+    "metricName",
+    "aiplatform.googleapis.com",
+    "sharedResources",
+    "privateServiceConnect",
+    "dedicatedEndpoint",
+    "clientConnectionConfig",
+    "scaleToZeroSpec",
+    "idleScaledownPeriod",
+    "initialReplicaCount",
+    "rolloutOptions",
+    "rolloutStrategy",
+    "maxSurgeReplicas",
+    "maxUnavailableReplicas",
+    "spot: True",
+    'endpoint: "',
 )
 """API field names and values a plan for people must not show (the manifest has its own)."""
 SERVICE_IDS = re.compile(r"[#@]\d{3,}|deployed#\d|/v\d+#\d")
+CAMEL = re.compile(r"\b[a-z]+[A-Z][A-Za-z]*\b")
+"""An API field path (`registryVersion`); the manifest's keys are snake_case."""
 
 
 @pytest.fixture(params=[(s, b) for s in SCENARIOS for b in BACKENDS], ids=lambda p: "-".join(p))
@@ -53,6 +72,39 @@ def case(
     monkeypatch.chdir(tmp_path)
     name, backend = request.param
     return name, backend, SCENARIOS[name](tmp_path, backend)
+
+
+@pytest.fixture(params=sorted(PRODUCTION))
+def production(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, Plan]:
+    """Issue 24's production plans (Vertex only)."""
+    monkeypatch.chdir(tmp_path)
+    return request.param, PRODUCTION[request.param](tmp_path, "vertex")
+
+
+@pytest.mark.parametrize("suffix", sorted(RENDERS))
+def test_production_golden(production: tuple[str, Plan], suffix: str) -> None:
+    name, plan = production
+    actual = RENDERS[suffix](plan)
+    assert actual == golden(f"scenarios/vertex_prod_{name}.{suffix}", actual)
+
+
+def test_production_plans_speak_the_manifest_not_the_api(production: tuple[str, Plan]) -> None:
+    """Issue 22 for issue 24's features: no API field path, camelCase or service id in a plan
+    for people, and a saved plan reads the same."""
+    _, plan = production
+    for out in (text_plain(plan), render_markdown(plan)):
+        for word in API_WORDS:
+            assert word not in out, word
+        words = re.sub(r"```mermaid\n.*?```", "", out, flags=re.S)  # the graph's syntax
+        assert not CAMEL.search(words), CAMEL.search(words)
+        assert not SERVICE_IDS.search(out), SERVICE_IDS.search(out)
+    restored = loads_plan(dumps_plan(plan))
+    assert text_plain(restored) == text_plain(plan)
+    assert render_markdown(restored) == render_markdown(plan)
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(render_markdown(plan))
+    assert html.count("<details>") == html.count("</details>")
 
 
 @pytest.mark.parametrize("suffix", sorted(RENDERS))

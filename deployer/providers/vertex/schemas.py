@@ -142,7 +142,7 @@ DEPLOYMENT = ResourceKind(
             "(new upload)",
             follows=Condition("rolloutStrategy", ("rolling",)),
             mask="rolloutOptions",
-            followed="(new upload, rolled in place: rollout: rolling)",
+            followed="onto the new upload in place (rollout: rolling)",
         ),
         Reference("pool", "sharedResources", shared=True),
     ),
@@ -238,13 +238,36 @@ def _request_logging(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _scale_to_zero(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "scaling.scale_to_zero.idle_scaledown": spec.get("idleScaledownPeriod"),
+        "scaling.scale_to_zero.min_scaleup": spec.get("minScaleupPeriod"),
+    }
+
+
 def _reupload(value: Any) -> dict[str, Any]:
-    if value == DEPLOYMENT.references[0].renewed:
+    upload = DEPLOYMENT.references[0]
+    if value == upload.renewed:
         return {
             SENTENCE: "its version is uploaded again (artifact or container changed): the "
             "new upload is deployed in place of the current one"
         }
+    if value == upload.followed:
+        return {
+            SENTENCE: "its version is uploaded again (artifact or container changed): the "
+            "new upload is rolled onto this deployment's running nodes in place, a few at a "
+            "time as declared under rollout (max_surge extra nodes up, max_unavailable down at "
+            "once); no second full copy, the traffic stays on it"
+        }
     return {SENTENCE: "the current upload"}
+
+
+def _reendpoint(value: Any) -> dict[str, Any]:
+    """A deployment set up again because its endpoint is replaced (the value before is the
+    old endpoint's id)."""
+    if value == "(new endpoint)":
+        return {SENTENCE: "deployed again on the new endpoint, beside the current one"}
+    return {SENTENCE: "on the current endpoint"}
 
 
 def _deployment(fields: Mapping[str, Any]) -> tuple[str, str]:
@@ -295,6 +318,7 @@ VOCABULARY = Vocabulary(
             "enableAccessLogging": "online_prediction_logging",
             "disableContainerLogging": "console_logging",
             "registryVersion": "version",
+            "endpoint": "endpoint",
             "displayName": None,
             "model": None,
             "spot": "spot",
@@ -305,13 +329,14 @@ VOCABULARY = Vocabulary(
             "rolloutOptions": None,
         },
         "pool": {
-            "machineSpec": "machine",
+            "machineSpec": "machine_type",
             "minReplicaCount": "scaling.min_nodes",
             "maxReplicaCount": "scaling.max_nodes",
             "autoscalingMetricSpecs": "scaling.metrics",
         },
     },
     nouns={"version": "registry version", "pool": "resource pool"},
+    groups={"pool": "Resource pool"},
     verbs={"version": {"create": "upload"}, "deployment": {"delete": "undeploy"}},
     unserved={"deployment": "its version is declared with deployed: false"},
     words={
@@ -322,7 +347,10 @@ VOCABULARY = Vocabulary(
             "autoscalingMetricSpecs": _metrics,
             "disableContainerLogging": lambda off: {"console_logging": not off},
             "registryVersion": _reupload,
+            "endpoint": _reendpoint,
+            "scaleToZeroSpec": _scale_to_zero,
         },
+        "pool": {"machineSpec": _machine, "autoscalingMetricSpecs": _metrics},
     },
     merged={"deployment": {"scaling.nodes": ("minReplicaCount", "maxReplicaCount")}},
     describe={"deployment": _deployment, "version": _version},
