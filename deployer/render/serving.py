@@ -376,7 +376,7 @@ def _model_events(
         keeps = f"keeps {share}% throughout" if share else "keeps serving throughout"
         add(
             Level.SWITCH,
-            f"rolling {name} to {_forcing(actions, a)}, no downtime: {name} {keeps}",
+            f"blue-green {name} to {_forcing(actions, a)}, no downtime: {name} {keeps}",
         )
     for update, replacement in followed(actions):
         name = update.key.version

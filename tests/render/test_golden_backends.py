@@ -246,7 +246,7 @@ def test_what_a_reviewer_needs_is_in_the_text(backend_plan: tuple[str, Plan, Pat
             "deleted, version deleted\n" in serving
         )
         assert (
-            "  us-central1/fashion: rolling v1 to machine_type n1-standard-4, no downtime: v1 "
+            "  us-central1/fashion: blue-green v1 to machine_type n1-standard-4, no downtime: v1 "
             "keeps 100% throughout\n" in serving
         )
         assert "registry default alias" not in serving  # it routes no request

@@ -151,7 +151,7 @@ def test_a_machine_change_says_downtime_or_not(tmp_path: Path, backend: str) -> 
         assert "[!CAUTION]" not in md and "DOWNTIME" not in md
         assert "> **What serves changes; no downtime.**" in md
         assert (
-            "us-central1/iris: rolling v1 to machine_type n1-standard-4, no downtime: v1 keeps "
+            "us-central1/iris: blue-green v1 to machine_type n1-standard-4, no downtime: v1 keeps "
             "100% throughout" in text
         )
         assert text.rstrip().endswith("to reroute. No downtime.")
@@ -325,7 +325,7 @@ def test_vertex_plans_speak_the_manifest(tmp_path: Path, monkeypatch: pytest.Mon
         and "request_logging.sampling_percentage: (none) -> 0.5" in text
     )
     assert (
-        "us-central1/iris: rolling v1 to artifact gs://acme/v1-retrained (digest 4aaa71…), no "
+        "us-central1/iris: blue-green v1 to artifact gs://acme/v1-retrained (digest 4aaa71…), no "
         "downtime: v1 keeps 100% throughout" in text
     )
     old = text[text.index("(old deployment, n1-standard-2)") :]
