@@ -50,8 +50,19 @@ def protected(labels: Mapping[str, str]) -> bool:
     return labels.get(LABEL_PROTECT) == "true"
 
 
+def child_record(ident: str) -> str:
+    """The label on a parent that holds the `deployer-spec` record of a child with no labels of
+    its own (a deployed model on its endpoint), by the child's id."""
+    return f"{LABEL_SPEC}-{ident}"
+
+
+def computed(key: str) -> bool:
+    """A label deployer derives (records), never compared as a change."""
+    return key in COMPUTED_LABELS or key.startswith(f"{LABEL_SPEC}-")
+
+
 def compared_labels(labels: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in sorted(labels.items()) if k not in COMPUTED_LABELS}
+    return {k: v for k, v in sorted(labels.items()) if not computed(k)}
 
 
 def spec_hash(resource: DesiredResource) -> str:

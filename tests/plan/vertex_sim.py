@@ -23,7 +23,7 @@ from deployer.core import ownership
 from deployer.core.ownership import spec_hash
 from deployer.core.plan import Action, ActionKind, Plan
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
-from deployer.providers.vertex import state
+from deployer.providers.vertex import observe, state
 
 
 class Refused(AssertionError):
@@ -168,11 +168,12 @@ class VertexSim:
                 )
             )
         for d in g.deployed.values():
+            who = observe.Identity(str(keys[d.dm].version), keys[d.dm].instance or "")
             out.append(
                 ObservedResource(
                     keys[d.dm],
                     {k: v for k, v in d.fields.items() if k not in _NOT_READ},
-                    dict(g.endpoints[d.ep].labels),
+                    observe.deployment_labels(g.endpoints[d.ep].labels, str(d.dm), who),
                     ident=str(d.dm),
                     ref=str(d.vid),
                     within="" if d.ep == current else str(d.ep),
@@ -281,13 +282,23 @@ class VertexSim:
             pool = wanted.get("sharedResources")
             if pool and self.groups.get((key.endpoint, pool), _Group()).pool is None:
                 raise Refused(f"{key.address}: resource pool {pool} does not exist")
-            if any(
-                d.vid == vid and d.ep == ep.eid and _same(d.fields, wanted)
+            same = [
+                d.dm
                 for d in g.deployed.values()
-            ):
-                return  # the writer adopts an identical deployment left by an interrupted run
+                if d.vid == vid and d.ep == ep.eid and _same(d.fields, wanted)
+            ]
+            if same:  # the writer adopts an identical deployment left by an interrupted run
+                self._record(g, same[0], spec)
+                return
             dm = self._new_dm()
             g.deployed[dm] = _Deployed(dm, vid, wanted, ep.eid)
+            self._record(g, dm, spec)
+
+    def _record(self, g: _Group, dm: int, spec: str) -> None:
+        """As the writer does: the deployment's spec record on its endpoint's labels."""
+        ep = g.endpoints[g.deployed[dm].ep]
+        on = [str(d.dm) for d in g.deployed.values() if d.ep == ep.eid]
+        ep.labels = observe.with_deployment_record(ep.labels, on, str(dm), spec)
 
     def _new_dm(self) -> int:
         taken = [d for grp in self.groups.values() for d in grp.deployed]
@@ -378,6 +389,7 @@ class VertexSim:
                 if mask not in allowed:
                     raise Refused(f"{key.address}: mutateDeployedModel cannot change {mask}")
                 g.deployed[dm].fields[allowed[mask]] = fields[allowed[mask]]
+            self._record(g, dm, spec_hash(DesiredResource(key, fields, labels)))
 
     def delete(self, a: Action) -> None:
         g, key = self.group(a.key), a.key

@@ -218,19 +218,25 @@ def test_drift_under_more_traffic_is_called_out(tmp_path: Path, backend: str) ->
     else:
         assert (
             "us-central1/iris: v2 gains traffic (50% -> 100%) while its capacity drops "
-            "(scaling.min_nodes 4 -> 1)" in text
+            "(scaling.min_nodes 4 (set outside deployer) -> 1)" in text
         )
-        # the endpoint records the split deployer set: the hand-made 50/50 is drift
+        # the endpoint records the split deployer set and each deployment's spec: the
+        # hand-made 50/50 and the nodes scaled by hand are drift, the description is not
         assert (
             "us-central1/iris: traffic v1 50%, v2 50% -> v2 100%, no downtime (undoes a change "
             "made outside deployer)" in text
         )
         assert "traffic: v1 50%, v2 50% -> v2 100%  # set outside deployer" in text
-        (reroute,) = plan.drift
-        assert [c.name for c in reroute.drifted] == ["traffic"]
-        # a deployed model carries no record of what deployer set (no labels): not claimed
-        scaled = [a for a in plan.actions if a.key.part == "deployed"]
-        assert scaled and not any(a.drift for a in scaled)
+        assert "scaling.min_nodes: 4 -> 1  # set outside deployer" in text
+        drifted = {a.key.address: [c.name for c in a.drifted] for a in plan.drift}
+        assert drifted == {
+            "us-central1/iris:endpoint": ["traffic"],
+            "us-central1/iris/v2:deployed": ["scaling.min_nodes", "scaling.max_nodes"],
+        }
+        described = [
+            a for a in plan.actions if a.kind.value == "update" and a.key.part == "endpoint"
+        ]
+        assert described and not any(a.drift for a in described)  # the pull request's own
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -902,8 +902,8 @@ ENDPOINT_OWN_LABELS = len(
     ownership.RESERVED_LABELS
     | {catalog_vertex.LABEL_MODEL, observe.LABEL_REPLACES, ownership.LABEL_ROUTE}
 )
-"""Labels deployer adds to an endpoint at most: ownership, the model it serves, a replaced
-endpoint's successor mark, and the route record."""
+"""Labels deployer adds to an endpoint besides one record per deployment: ownership, the model
+it serves, a replaced endpoint's successor mark, and the route record."""
 
 
 def check_endpoint_label_count(
@@ -916,7 +916,9 @@ def check_endpoint_label_count(
         spec = model.spec
         own = spec.endpoint.labels if spec.endpoint is not None else {}
         count = len({**settings.labels, **spec.labels, **own})
-        if count + ENDPOINT_OWN_LABELS > manifest.MAX_LABELS:
+        # a record per deployed version, and one more while a blue-green replacement runs
+        records = sum(1 for v in spec.versions if v.deployed) + 1
+        if count + ENDPOINT_OWN_LABELS + records > manifest.MAX_LABELS:
             where: PathKey = (
                 ("models", model.index, "endpoint", "labels")
                 if own
@@ -929,8 +931,8 @@ def check_endpoint_label_count(
             checker(model).at(
                 where,
                 f"too many labels for {spec.name}'s endpoint: {count} from deployer.yaml, the "
-                f"model and its endpoint plus {ENDPOINT_OWN_LABELS} of deployer's exceed "
-                f"{manifest.MAX_LABELS}",
+                f"model and its endpoint plus {ENDPOINT_OWN_LABELS + records} of deployer's "
+                f"exceed {manifest.MAX_LABELS}",
             )
 
 

@@ -403,6 +403,39 @@ def observe_endpoint(
     )
 
 
+def deployment_labels(
+    endpoint_labels: Mapping[str, str], dm_id: str, who: Identity
+) -> dict[str, str]:
+    """A deployed model has no labels: it carries its endpoint's ownership labels (not the
+    user's, so an endpoint's own label change leaves its record valid), and as its
+    `deployer-spec` the record deployer wrote for it on the endpoint. Only the current one's:
+    an old deployment of an earlier upload may hold the same fields, and must never pass for
+    the replacement an interrupted apply left (the planner's resume)."""
+    if not who.managed:
+        return {}
+    own = {
+        k: v
+        for k, v in endpoint_labels.items()
+        if ownership.own_label(k) and not ownership.computed(k) and k != LABEL_REPLACES
+    }
+    record = endpoint_labels.get(ownership.child_record(dm_id))
+    return {**own, ownership.LABEL_SPEC: record} if record and not who.instance else own
+
+
+def with_deployment_record(
+    labels: Mapping[str, Any], on_endpoint: Iterable[str], dm_id: str, spec: str
+) -> dict[str, str]:
+    """An endpoint's labels with `dm_id`'s record set to `spec`, and the records of deployed
+    models no longer on it dropped (labels are limited to 64)."""
+    there = {ownership.child_record(i) for i in on_endpoint}
+    kept = {
+        str(k): str(v)
+        for k, v in labels.items()
+        if not str(k).startswith(f"{ownership.LABEL_SPEC}-") or str(k) in there
+    }
+    return {**kept, ownership.child_record(dm_id): spec}
+
+
 def observe_deployment(
     region: str,
     model: str,
@@ -420,7 +453,7 @@ def observe_deployment(
             region, model, who.version, part=DEPLOYED, instance=who.instance, kind=DEPLOYMENT
         ),
         fields=fields,
-        labels=dict(endpoint_labels) if who.managed else {},
+        labels=deployment_labels(endpoint_labels, str(dm.get("id", "")), who),
         ident=str(dm.get("id", "")),
         ref=str(dm.get("modelVersionId", "")),
         within=within,

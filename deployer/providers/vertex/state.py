@@ -147,7 +147,7 @@ def _model_resources(
                 DesiredResource(
                     ResourceKey(region, spec.name, name, part=DEPLOYED, kind=DEPLOYMENT),
                     deployment_fields(spec, version, pool is not None),
-                    endpoint_labels,
+                    owned,
                 )
             )
     return out

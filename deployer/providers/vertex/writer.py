@@ -621,11 +621,17 @@ class VertexWriter:
         return body
 
     def _patch_endpoint(
-        self, key: ResourceKey, what: str, masks: list[str], values: Callable[[Json], Json]
+        self,
+        key: ResourceKey,
+        what: str,
+        masks: list[str],
+        values: Callable[[Json], Json],
+        name: str = "",
     ) -> None:
-        """`endpoints.patch` with the etag of a fresh GET; a concurrent change (409) re-reads."""
+        """`endpoints.patch` (of `name`, else the endpoint `key` names) with the etag of a fresh
+        GET; a concurrent change (409) re-reads."""
         c = self.client
-        name = str(self._endpoint_or_fail(key, what)["name"])
+        name = name or str(self._endpoint_or_fail(key, what)["name"])
         for attempt in range(ETAG_RETRIES):
             current = c.execute(
                 key.endpoint,
@@ -670,10 +676,14 @@ class VertexWriter:
             }
 
             def kept(current: Json) -> Json:
-                """The successor mark and the route record stay."""
+                """The successor mark and the records (route, deployments) stay."""
                 live = current.get("labels") or {}
-                marks = (observe.LABEL_REPLACES, ownership.LABEL_ROUTE)
-                marked = {k: str(live[k]) for k in marks if live.get(k)}
+                marked = {
+                    str(k): str(v)
+                    for k, v in live.items()
+                    if k == observe.LABEL_REPLACES
+                    or (ownership.computed(str(k)) and k != ownership.LABEL_SPEC)
+                }
                 return {**values, "labels": {**values["labels"], **marked}}
 
             self._patch_endpoint(key, what, masks, kept)
@@ -875,6 +885,8 @@ class VertexWriter:
                 and str(live.private.get("modelVersionId")) == vid
                 and all(live.fields.get(k) == v for k, v in wanted.items())
             ):
+                if live.labels.get(ownership.LABEL_SPEC) != spec:
+                    self._record(key, str(endpoint["name"]), live.ident, spec)
                 return live  # deployed by an earlier run
         stage = self._stage_reporter(key)
         name = str(endpoint["name"])
@@ -898,7 +910,20 @@ class VertexWriter:
                 retryable=exc.retryable,
             ) from None
         dm_id = str(((done.get("response") or {}).get("deployedModel") or {}).get("id", ""))
+        self._record(key, name, dm_id, spec)
         return self._deployment(key, dm_id, what)
+
+    def _record(self, key: ResourceKey, endpoint: str, dm_id: str, spec: str) -> None:
+        """Write what a deployment was last applied from on its endpoint (a DeployedModel has
+        no labels), so replicas scaled by hand later show as drift. Interrupted before this, the
+        deployment has no record and nothing is claimed."""
+
+        def values(current: Json) -> Json:
+            on = [str(d.get("id")) for d in current.get("deployedModels") or ()]
+            labels = current.get("labels") or {}
+            return {"labels": observe.with_deployment_record(labels, on, dm_id, spec)}
+
+        self._patch_endpoint(key, f"record {key.address}", ["labels"], values, name=endpoint)
 
     def _rolled(self, view: ModelView, key: ResourceKey) -> tuple[str, str] | None:
         """(endpoint name, deployed model id) of a rolling update done already: the current
@@ -1029,6 +1054,7 @@ class VertexWriter:
                 ),
                 self.operation_timeout,
             )  # fmt: skip
+        self._record(key, endpoint, dm_id, spec)
         return self._deployment(key, dm_id, what)
 
     def delete_deployment(self, key: ResourceKey) -> None:

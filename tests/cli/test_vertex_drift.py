@@ -1,6 +1,7 @@
 """Issue 22 item 1 on Vertex, through the CLI on the twin: a traffic split changed by hand (a
-canary ramped to 50/50 during an incident) is drift the plan marks with its live value, while a
-split deployer itself set, through a smoke-tested canary or a manifest change, never is."""
+canary ramped to 50/50 during an incident) and replicas scaled by hand are drift the plan marks
+with their live value, while what deployer itself set (a smoke-tested canary, a manifest change)
+never is."""
 
 from __future__ import annotations
 
@@ -74,3 +75,61 @@ def test_a_split_changed_by_hand_is_drift_and_one_deployer_set_is_not(
     result, doc = repo.plan_json()
     (reroute,) = _reroutes(doc)
     assert not reroute.get("drift") and not reroute["changes"][0].get("drift")
+
+
+def test_replicas_scaled_by_hand_are_drift_and_a_manifest_change_is_not(
+    repo: Repo, vertex_client: Any, wait_vertex: Any
+) -> None:
+    vlive = VertexLive(vertex_client, repo.project)
+    scaling = {"mode": "auto", "min_nodes": 1, "max_nodes": 2}
+    declared = version("v1", "a", machine_type="n1-standard-2", scaling=scaling)
+    repo.write([model("m", [declared])], backend="vertex")
+    assert repo.apply().returncode == 0
+    repo.assert_no_changes()
+
+    endpoint = vlive.endpoint_of("us-central1", "m")
+    (dm,) = endpoint["deployedModels"]
+    body = {
+        "deployedModel": {
+            "id": dm["id"],
+            "dedicatedResources": {"minReplicaCount": 3, "maxReplicaCount": 5},
+        },
+        "updateMask": "dedicatedResources.minReplicaCount,dedicatedResources.maxReplicaCount",
+    }
+    op = vlive.loc.endpoints().mutateDeployedModel(endpoint=endpoint["name"], body=body)
+    assert "error" not in wait_vertex(vertex_client, op.execute())
+
+    result, doc = repo.plan_json()
+    assert result.returncode == 0, str(result)
+    (update,) = doc["actions"]
+    assert update["address"] == "us-central1/m/v1:deployed" and update["drift"] is True
+    assert {c["path"]: (c["before"], c["drift"]) for c in update["changes"]} == {
+        "minReplicaCount": (3, True),
+        "maxReplicaCount": (5, True),
+    }
+    assert (
+        "scaling.min_nodes: 3 -> 1  # set outside deployer" in repo.run("plan", "manifests").stdout
+    )
+
+    assert repo.apply().returncode == 0
+    repo.assert_no_changes()
+    bigger = version("v1", "a", machine_type="n1-standard-2", scaling={**scaling, "max_nodes": 4})
+    repo.write(
+        [model("m", [bigger], description="relabelled", labels={"team": "x"})], backend="vertex"
+    )
+    result, doc = repo.plan_json()
+    (update,) = [a for a in doc["actions"] if a["address"] == "us-central1/m/v1:deployed"]
+    assert not update.get("drift") and not any(c.get("drift") for c in update["changes"])
+    assert repo.apply().returncode == 0
+    repo.assert_no_changes()  # the record follows each write
+
+    # a later patch of the endpoint's own labels keeps the deployment's record
+    repo.write([model("m", [bigger], description="again", labels={"team": "y"})], backend="vertex")
+    assert repo.apply().returncode == 0
+    repo.assert_no_changes()
+    endpoint = vlive.endpoint_of("us-central1", "m")
+    body["deployedModel"]["id"] = endpoint["deployedModels"][0]["id"]
+    op = vlive.loc.endpoints().mutateDeployedModel(endpoint=endpoint["name"], body=body)
+    assert "error" not in wait_vertex(vertex_client, op.execute())
+    _, doc = repo.plan_json()
+    assert [a["address"] for a in doc["actions"] if a["drift"]] == ["us-central1/m/v1:deployed"]
