@@ -15,7 +15,7 @@ from typing import Any
 
 from deployer.accounting.footprint import Deployment, Rollout
 from deployer.core import ownership
-from deployer.core.plan import ActionKind, Plan
+from deployer.core.plan import ActionKind, Plan, followed
 from deployer.core.resources import ObservedResource, ResourceKey
 
 DeploymentOf = Callable[[ResourceKey, Mapping[str, Any]], Deployment | None]
@@ -73,6 +73,7 @@ def changes(
             aliases[resource.key.with_instance(resource.ident)] = resource.key
     after = dict(before)
     rollouts: dict[tuple[str, str, str], Rollout] = {}
+    rolled = {update.id for update, _ in followed(plan.actions)}
     for action in plan.actions:
         if action.kind is ActionKind.DELETE:
             after.pop(aliases.get(action.key, action.key), None)
@@ -85,4 +86,6 @@ def changes(
         after[action.key.current] = found
         if action.kind in ROLLOUTS:
             rollouts[found.key] = ROLLOUTS[action.kind]
+        elif action.id in rolled:
+            rollouts[found.key] = Rollout.ROLLING
     return Changes(tuple(before.values()), tuple(after.values()), rollouts)

@@ -3,7 +3,8 @@ max replicas, before and after a plan, and at the peak while the plan is applied
 
 The peak is what quota must hold while the apply runs. A create-before-destroy replacement runs
 the old and the new deployment side by side; a delete-then-create one, or an in-place change,
-holds the larger of the two. A deleted deployment counts at the peak as well: deletions may run
+holds the larger of the two, and a rolling update the larger plus the surge nodes it may add.
+A deleted deployment counts at the peak as well: deletions may run
 after the creations (a version gives up its traffic before it is undeployed), so the peak is an
 upper bound that holds whatever order the executor picks.
 
@@ -27,6 +28,9 @@ class Rollout(StrEnum):
     IN_PLACE = "in-place"
     CREATE_BEFORE_DESTROY = "create-before-destroy"
     DELETE_THEN_CREATE = "delete-then-create"
+    ROLLING = "rolling"
+    """Moved onto a new upload by the service, node by node: the larger of the two plus the
+    surge nodes it may add (`Deployment.surge`)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ class Deployment:
     accelerator_count: int = 0
     spot: bool = False
     pool: str = ""
+    surge: int = 0
+    """Extra replicas a rolling update may add while it runs."""
+    surge_percent: int = 0
+    """The same as a percentage of the replica count (rounded up)."""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -72,6 +80,16 @@ class Deployment:
         if self.max_replicas is None:
             return Resources(unbounded=True, unknown=self.replica().unknown)
         return self.replica().times(self.max_replicas)
+
+    def surge_span(self) -> Span:
+        """The nodes a rolling update adds beside the running ones, at min and at max."""
+
+        def extra(replicas: int | None) -> int:
+            by_percent = -(-(replicas or 0) * self.surge_percent // 100)
+            return max(self.surge, by_percent)
+
+        one = self.replica()
+        return Span(one.times(extra(self.min_replicas)), one.times(extra(self.max_replicas)))
 
 
 @dataclass(frozen=True)
@@ -200,6 +218,8 @@ def change_footprint(
     old, new = span(before), span(after)
     if before is None or after is None or rollout is Rollout.CREATE_BEFORE_DESTROY:
         peak = old + new
+    elif rollout is Rollout.ROLLING:
+        peak = old.larger(new) + after.surge_span()
     else:
         peak = old.larger(new)
     return Footprint(old, new, peak)

@@ -8,7 +8,7 @@ data and the executor dispatches on the action's kind alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -396,6 +396,23 @@ class Cost:
     """What could not be priced: `REGION/MODEL/VERSION: why`."""
     twin: bool = False
     """Priced with the local twin's fixture prices, not Google's."""
+
+
+def followed(actions: Sequence[Action]) -> list[tuple[Action, Action]]:
+    """(update, replacement) pairs: an update that waits for the create-first replacement of
+    another resource of its version is the service moving it onto that replacement in place
+    (a rolling update), instead of a second copy of its own."""
+    by_id = {a.id: a for a in actions}
+    out = []
+    for a in actions:
+        if a.kind is not ActionKind.UPDATE or a.key.version is None:
+            continue
+        for dep in a.depends_on:
+            x = by_id.get(dep)
+            if x is not None and x.create_first and x.key.version == a.key.version:
+                out.append((a, x))
+                break
+    return out
 
 
 def summarize(actions: Iterable[Action]) -> Summary:

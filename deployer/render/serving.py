@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Why
+from deployer.core.plan import Action, ActionKind, FieldChange, Plan, Why, followed
 
 
 class Level(IntEnum):
@@ -261,23 +261,6 @@ def left_by(action: Action) -> list[str]:
 
 
 # --- one model ------------------------------------------------------------------------------
-
-
-def followed(actions: Sequence[Action]) -> list[tuple[Action, Action]]:
-    """(update, replacement) pairs: an update that waits for the create-first replacement of
-    another resource of its version is the service moving it onto that replacement in place
-    (a rolling update), instead of a second copy of its own."""
-    by_id = {a.id: a for a in actions}
-    out = []
-    for a in actions:
-        if a.kind is not ActionKind.UPDATE or a.key.version is None:
-            continue
-        for dep in a.depends_on:
-            x = by_id.get(dep)
-            if x is not None and x.create_first and x.key.version == a.key.version:
-                out.append((a, x))
-                break
-    return out
 
 
 def _renewed_roots(actions: Sequence[Action]) -> dict[Any, Action]:

@@ -41,6 +41,18 @@ def test_delete_then_create_and_in_place_hold_the_larger() -> None:
         assert peak.at_max.memory_gib == 30
 
 
+def test_a_rolling_update_holds_the_running_nodes_plus_its_surge_not_a_second_copy() -> None:
+    old = dep("v1", machine="n1-standard-8", low=4, high=8)
+    by_count = dep("v1", machine="n1-standard-8", low=4, high=8, surge=1)
+    peak = footprint([old], [by_count], {old.key: Rollout.ROLLING}).regions["us-central1"].peak
+    assert (peak.at_min.vcpus, peak.at_max.vcpus) == (5 * 8, 9 * 8)
+    by_percent = dep("v1", machine="n1-standard-8", low=4, high=8, surge_percent=25)
+    peak = footprint([old], [by_percent], {old.key: Rollout.ROLLING}).regions["us-central1"].peak
+    assert (peak.at_min.vcpus, peak.at_max.vcpus) == (5 * 8, 10 * 8)  # 25% of 4 and of 8
+    copy = footprint([old], [old], {old.key: Rollout.CREATE_BEFORE_DESTROY})
+    assert copy.regions["us-central1"].peak.at_max.vcpus == 16 * 8
+
+
 def test_a_deleted_deployment_counts_at_the_peak() -> None:
     kept, gone, added = dep("v1"), dep("v2"), dep("v3")
     region = footprint([kept, gone], [kept, added]).regions["us-central1"]

@@ -84,6 +84,9 @@ def test_a_rolling_update_replaces_the_nodes_in_place_without_an_error(
         ("update", "us-central1/iris/v1:deployed"),
         ("delete", "us-central1/iris/v1"),
     ]
+    held = doc["resources"][REGION]
+    # quota must hold the two running nodes and the one surge node, not a second copy
+    assert held["peak"]["max"]["vcpus"] == held["before"]["max"]["vcpus"] * 3 / 2
     with Prober(lambda: vlive.predict(REGION, "iris", INSTANCES)) as probe:
         wait_until(lambda: probe.answers, 30, "a first answer")
         result = repo.apply()

@@ -1,6 +1,7 @@
 """A Vertex deployment as accounting data, from the deployment fields the provider already
 builds (`state.deployment_fields`, desired) and reads (`observe.deployment_fields`, live): both
-hold `machineSpec`, `minReplicaCount` and `maxReplicaCount` (which defaults to the min)."""
+hold `machineSpec`, `minReplicaCount` and `maxReplicaCount` (which defaults to the min); a
+rolling version's `rolloutOptions` says how many nodes its updates add beside the running ones."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def deployment(
     spec = fields.get("machineSpec") or {}
     low = _int(fields.get("minReplicaCount"), 1)
     high = _int(fields.get("maxReplicaCount")) or low
+    rollout = fields.get("rolloutOptions") or {}
     accelerator = spec.get("acceleratorType")
     if accelerator == "ACCELERATOR_TYPE_UNSPECIFIED":
         accelerator = None
@@ -41,6 +43,8 @@ def deployment(
         accelerator_count=_int(spec.get("acceleratorCount")) if accelerator else 0,
         spot=bool(fields.get("spot")),
         pool=pool,
+        surge=_int(rollout.get("maxSurgeReplicas")),
+        surge_percent=_int(rollout.get("maxSurgePercentage")),
     )
 
 
