@@ -1509,7 +1509,7 @@ def _link_shared(b: Builder, observed: list[ObservedResource]) -> None:
                         for a in users
                     )
                     if removal is None or (gone.kind is ActionKind.DELETE_THEN_CREATE and again):
-                        b.error(gone.key, _shared_refusal(gone, o))
+                        b.error(gone.key, _shared_refusal(gone, o, b))
                         refused.add(gone.id)
                         break
                     extra.setdefault(gone.id, set()).add(removal.id)
@@ -1539,9 +1539,9 @@ def _removal_of(o: ObservedResource, actions: Iterable[Action]) -> Action | None
     return None
 
 
-def _shared_refusal(gone: Action, user: ObservedResource) -> str:
+def _shared_refusal(gone: Action, user: ObservedResource, b: Builder) -> str:
     if gone.kind is ActionKind.DELETE_THEN_CREATE:
-        forcing = ", ".join(c.path for c in gone.changes if c.forces_replacement)
+        forcing = b.forcing(b.model.kind(gone.key.kind), gone.changes)
         return (
             f"{gone.address} must be replaced ({forcing} cannot change in place) while "
             f"{user.key.address} uses it: declare the new settings under another name, move "

@@ -556,7 +556,7 @@ def test_a_pool_in_use_cannot_change_and_says_what_to_do() -> None:
     bigger = [{**POOLS[0], "machine_type": "n1-standard-8"}]
     plan = plan_for(declare(shared, pools=bigger), sim.observed())
     assert plan.errors == (
-        "us-central1/small-cpu:pool must be replaced (machineSpec cannot change in place) while "
+        "us-central1/small-cpu:pool must be replaced (machine_type cannot change in place) while "
         "us-central1/a/v1:deployed uses it: declare the new settings under another name, move "
         "what uses it there, then remove the old one",
     )
