@@ -237,9 +237,12 @@ def show_plans(
 
         print(render_markdown_many(plans))
         return
-    from deployer.render.text import render_text
+    from deployer.render.text import render_text, total_line
 
     for i, saved in enumerate(plans):
         if i:
             print()
         render_text(saved)
+    total = total_line(plans)
+    if total:
+        print(f"\n{total}")

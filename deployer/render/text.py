@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.text import Text
 
 from deployer.core.plan import Action, ActionKind, Plan
-from deployer.render.resources import text_lines
+from deployer.render.resources import cost_line, environments_total, text_lines
 from deployer.render.serving import Event, Level, by_model, events, group_heading, grouped
 from deployer.render.values import (
     CHANGE_INDENT,
@@ -60,6 +61,16 @@ def render_text(plan: Plan, console: Console | None = None) -> None:
         for content, style in line:
             text.append(content, style=style if styled else None)
         console.print(text, soft_wrap=True, highlight=False)
+
+
+def total_line(plans: Sequence[Plan]) -> str:
+    """After several environments' plans: their serving cost together ("" when none is
+    priced or there is one plan)."""
+    total = environments_total(plans) if len(plans) > 1 else None
+    if total is None:
+        return ""
+    priced = sum(1 for p in plans if p.cost is not None)
+    return f"All environments: {cost_line(total)} (over {priced} environments)"
 
 
 def text_plain(plan: Plan) -> str:

@@ -234,6 +234,9 @@ def test_show_plans_says_the_cost_per_environment_and_in_total(repo: Repo) -> No
     assert lines[0].endswith("(over 2 environments)")
     assert "| environment | serving cost |" in comment
     assert comment.count("| `staging` | serving cost: ") == 1
+    text = repo.run("show-plans", *files, "--format", "text").stdout.rstrip().splitlines()
+    assert text[-1].startswith(f"All environments: serving cost: $0.00/mo -> ${both:,.2f}/mo")
+    assert text[-1].endswith("(over 2 environments)")
 
 
 def test_an_ml_v1_plan_counts_nodes_and_has_no_catalog_price(repo: Repo) -> None:
