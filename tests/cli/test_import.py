@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 
 from cli.helpers import Live, Repo, labels_of
@@ -112,5 +113,64 @@ def test_import_vertex_model_with_its_endpoint_then_plan_is_empty(
     assert entry["traffic"] == {"v1": 80, "canary": 20}
     assert vlive.endpoint_of("us-central1", "legacy")["labels"]["deployer-stack"] == repo.stack
 
+    _adopt_into(repo, result.stdout)
+    repo.assert_no_changes()
+
+
+@pytest.mark.parametrize(
+    ("endpoint_body", "settings"),
+    [
+        (
+            {
+                "dedicatedEndpointEnabled": True,
+                "clientConnectionConfig": {"inferenceTimeout": "120s"},
+            },
+            {"dedicated": True, "inference_timeout": "120s"},
+        ),
+        (
+            {
+                "privateServiceConnectConfig": {
+                    "enablePrivateServiceConnect": True,
+                    "projectAllowlist": ["acme-prod"],
+                }
+            },
+            {"private_service_connect": {"project_allowlist": ["acme-prod"]}},
+        ),
+    ],
+    ids=["dedicated", "private-service-connect"],
+)
+def test_import_keeps_endpoint_settings_and_spot_then_plan_is_empty(
+    repo: Repo,
+    vertex_client: Any,
+    wait_vertex: Any,
+    upload_dir: Any,
+    pristine: Any,
+    endpoint_body: dict[str, Any],
+    settings: dict[str, Any],
+) -> None:
+    """A production-shaped model (issue 24's keys) is adopted as it runs, not as a plan that
+    would replace its endpoint or redeploy it off spot nodes."""
+    from emulator import vertex_support as vs
+
+    uri = upload_dir(pristine["a"], repo.bucket, "hand-made/a")
+    first = vs.upload(
+        vertex_client, wait_vertex, repo.project, "ranker", image=vs.TF_IMAGE, uri=uri
+    )
+    endpoint = vs.create_endpoint(
+        vertex_client, wait_vertex, repo.project, displayName="ranker", **endpoint_body
+    )["name"]
+    spot = {**vs.CPU, "spot": True}
+    done = vs.deploy(
+        vertex_client, wait_vertex, endpoint, f"{first['response']['model']}@1", {"0": 100},
+        dedicatedResources=spot,
+    )  # fmt: skip
+    assert "error" not in done, done
+    repo.write([], backend="vertex")
+
+    result = repo.run("import", "ranker")
+    assert result.returncode == 0, str(result)
+    (entry,) = yaml.safe_load(result.stdout)["models"]
+    assert entry["endpoint"] == settings
+    assert entry["versions"][0]["spot"] is True
     _adopt_into(repo, result.stdout)
     repo.assert_no_changes()

@@ -225,3 +225,61 @@ def test_a_model_whose_labels_cannot_be_written_is_refused_before_any_label(
     result = repo.run("import", "old", "--region", "global")
     assert_one_line_error(result, "cannot import global/old", "fixes labels at creation")
     assert live.snapshot() == before
+
+
+def test_a_model_on_a_vpc_peered_endpoint_is_refused_in_one_line(
+    repo: Repo, vertex_client: Any, wait_vertex: Any, upload_dir: Any, pristine: Any
+) -> None:
+    """deployer serves no model on a VPC-peered endpoint (one model, no split): import says so
+    before it writes any label, instead of a manifest the validator rejects."""
+    from cli.vertex_live import VertexLive
+    from emulator import vertex_support as vs
+
+    uri = upload_dir(pristine["a"], repo.bucket, "hand-made/a")
+    done = vs.upload(vertex_client, wait_vertex, repo.project, "peered", image=vs.TF_IMAGE, uri=uri)
+    network = "projects/123456789012/global/networks/default"
+    endpoint = vs.create_endpoint(vertex_client, wait_vertex, repo.project, network=network)
+    deployed = vs.deploy(
+        vertex_client, wait_vertex, endpoint["name"], f"{done['response']['model']}@1"
+    )
+    assert "error" not in deployed, deployed
+    repo.write([], backend="vertex")
+    vlive = VertexLive(vertex_client, repo.project)
+    before = _strip(vlive.snapshot())
+    line = assert_one_line_error(repo.run("import", "peered"), "us-central1/peered", "VPC-peered")
+    assert "Private Service Connect" in line
+    assert _strip(vlive.snapshot()) == before
+
+
+def test_a_model_on_someone_elses_resource_pool_is_refused_in_one_line(
+    repo: Repo, vertex_client: Any, wait_vertex: Any, upload_dir: Any, pristine: Any
+) -> None:
+    """Pools carry no labels, so deployer names its own (`NAME--TAG`): a version co-hosted on a
+    pool made by hand cannot be adopted as it runs, and import says how to move it."""
+    from cli.vertex_live import VertexLive
+    from emulator import vertex_support as vs
+
+    pools = vertex_client.projects().locations().deploymentResourcePools()
+    body = {
+        "deploymentResourcePoolId": "hand-made",
+        "deploymentResourcePool": {"dedicatedResources": vs.CPU},
+    }
+    made = wait_vertex(
+        vertex_client, pools.create(parent=vs.parent(repo.project), body=body).execute()
+    )
+    assert "error" not in made, made
+    uri = upload_dir(pristine["a"], repo.bucket, "hand-made/a")
+    done = vs.upload(vertex_client, wait_vertex, repo.project, "pooled", image=vs.TF_IMAGE, uri=uri)
+    endpoint = vs.create_endpoint(vertex_client, wait_vertex, repo.project)
+    pool = f"{vs.parent(repo.project)}/deploymentResourcePools/hand-made"
+    deployed = vs.deploy(
+        vertex_client, wait_vertex, endpoint["name"], f"{done['response']['model']}@1",
+        {"0": 100}, sharedResources=pool, dedicatedResources=None,
+    )  # fmt: skip
+    assert "error" not in deployed, deployed
+    repo.write([], backend="vertex")
+    vlive = VertexLive(vertex_client, repo.project)
+    before = _strip(vlive.snapshot())
+    line = assert_one_line_error(repo.run("import", "pooled"), "us-central1/pooled", "hand-made")
+    assert "resource_pools" in line
+    assert _strip(vlive.snapshot()) == before

@@ -18,6 +18,7 @@ from deployer.core.errors import AdoptionError
 from deployer.core.provider import Imported
 from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
 from deployer.providers.vertex import catalog as catalog_vertex
+from deployer.providers.vertex import observe
 
 INTERNAL = ownership.RESERVED_LABELS | {
     catalog_vertex.LABEL_MODEL,
@@ -162,6 +163,13 @@ def manifest_entry(
         deployed_model = by_vid.get(vid)
         if deployed_model is None:
             item["deployed"] = False
+        elif deployed_model.private.get("sharedResources"):
+            raise AdoptionError(
+                f"{model.key.address}: version {name} serves from the shared resource pool "
+                f"{observe.last_segment(str(deployed_model.private['sharedResources']))}, which "
+                "deployer cannot adopt (it names pools itself): deploy the version on its own "
+                "resources first, or declare a pool under resource_pools and redeploy there"
+            )
         else:
             spec = deployed_model.fields.get("machineSpec") or {}
             item["machine_type"] = spec.get("machineType")
@@ -171,6 +179,8 @@ def manifest_entry(
                     "count": spec.get("acceleratorCount", 1),
                 }
             item["scaling"] = _scaling(dict(deployed_model.fields))
+            if deployed_model.fields.get("spot"):
+                item["spot"] = True
             if deployed_model.fields.get("serviceAccount"):
                 item["service_account"] = deployed_model.fields["serviceAccount"]
         out_versions.append(item)
@@ -181,8 +191,35 @@ def manifest_entry(
             "bigquery_table": table.removeprefix("bq://"),
             "sampling_percentage": logging.get("samplingRate", 0.0),
         }
+    settings = _endpoint_settings(endpoint.fields if endpoint is not None else {}, model)
+    if settings:
+        entry["endpoint"] = settings
     entry["versions"] = out_versions
     return Imported(entry, notes, origin)
+
+
+def _endpoint_settings(fields: Mapping[str, Any], model: ObservedResource) -> dict[str, Any]:
+    """The `endpoint:` block of what the live endpoint is (shared public endpoints need none).
+    A VPC-peered one is refused: deployer serves no model there (one model per endpoint, no
+    split, so no zero-downtime rollout)."""
+    if fields.get("network"):
+        raise AdoptionError(
+            f"{model.key.address} is served by a VPC-peered endpoint ({fields['network']}), "
+            "which deployer does not manage: use Private Service Connect instead"
+        )
+    out: dict[str, Any] = {}
+    if fields.get("dedicatedEndpointEnabled"):
+        out["dedicated"] = True
+    timeout = (fields.get("clientConnectionConfig") or {}).get("inferenceTimeout")
+    if timeout:
+        out["inference_timeout"] = str(timeout)
+    if fields.get("privateServiceConnect"):
+        allowed = list(fields.get("privateServiceConnectConfig.projectAllowlist") or [])
+        out["private_service_connect"] = {"project_allowlist": allowed} if allowed else {}
+    name = fields.get("displayName")
+    if name and name != model.key.model:
+        out["display_name"] = name
+    return out
 
 
 # ---- adopting: what it leaves, and undoing it -------------------------------------------------
