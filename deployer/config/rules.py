@@ -58,8 +58,11 @@ class Checker:
 
     def labels(self, path: PathKey, labels: Mapping[str, str], extra: int = 0) -> None:
         for key, value in labels.items():
-            if key in ownership.RESERVED_LABELS:
-                self.at_key((*path, key), f"label '{key}' is reserved for deployer's own use")
+            if ownership.own_label(key):
+                self.at_key(
+                    (*path, key),
+                    f"label '{key}' is reserved for deployer's own use (managed-by, deployer-*)",
+                )
             elif not manifest.LABEL_KEY_RE.match(key):
                 self.at_key(
                     (*path, key),

@@ -17,7 +17,7 @@ API_FRAMEWORKS = {v: k for k, v in catalog.FRAMEWORKS.items()}
 
 
 def user_labels(labels: dict[str, str] | Any) -> dict[str, str]:
-    return {k: v for k, v in dict(labels).items() if k not in ownership.RESERVED_LABELS}
+    return {k: v for k, v in dict(labels).items() if not ownership.own_label(k)}
 
 
 def manifest_entry(

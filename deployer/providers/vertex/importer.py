@@ -29,7 +29,11 @@ METRIC_NAMES = {v: k for k, v in catalog_vertex.METRICS.items()}
 
 
 def _user(labels: Any) -> dict[str, str]:
-    return {k: v for k, v in dict(labels or {}).items() if k not in INTERNAL}
+    return {
+        k: v
+        for k, v in dict(labels or {}).items()
+        if k not in INTERNAL and not ownership.own_label(k)
+    }
 
 
 def version_name(body: dict[str, Any]) -> str:

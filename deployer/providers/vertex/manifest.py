@@ -625,8 +625,11 @@ def _check_private_limits(c: Checker, base: PathKey, model: DeclaredModel, what:
 
 def _check_labels(c: Checker, path: PathKey, labels: Mapping[str, str]) -> None:
     for key, value in labels.items():
-        if key in ownership.RESERVED_LABELS:
-            c.at_key((*path, key), f"label '{key}' is reserved for deployer's own use")
+        if ownership.own_label(key):
+            c.at_key(
+                (*path, key),
+                f"label '{key}' is reserved for deployer's own use (managed-by, deployer-*)",
+            )
         elif not manifest.LABEL_KEY_RE.match(key):
             c.at_key(
                 (*path, key),
