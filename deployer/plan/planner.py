@@ -1198,6 +1198,9 @@ class GroupPlanner:
         drift: bool = False,
     ) -> _Reroute:
         wait_for, ordered = self.target_deps(r, after)
+        router = self.g.get(r.router, None)
+        if router is not None and router.updated and not key.instance:
+            ordered.append(router.updated)  # both write the router: one after the other
         was: Any
         now: Any
         if r.split:

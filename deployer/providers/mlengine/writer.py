@@ -198,11 +198,16 @@ class MLEngineWriter:
         the global endpoint, where the service fixes them at creation)."""
         c = self.client
         what = f"update model {key.address}"
+        written = written_labels(labels, spec)
         if key.endpoint == catalog.GLOBAL:
             paths = [p for p in _unique(changes_mask) if p != "labels"]
         else:
             paths = _unique(changes_mask, "labels")
-        body = patch_body(paths, {**fields, "labels": written_labels(labels, spec)})
+            live = self.get_model(key)
+            route = live.labels.get(ownership.LABEL_ROUTE) if live is not None else None
+            if route:  # the record of the default version deployer set stays
+                written[ownership.LABEL_ROUTE] = route
+        body = patch_body(paths, {**fields, "labels": written})
         operation = c.execute(
             key.endpoint,
             what,
@@ -377,13 +382,36 @@ class MLEngineWriter:
         self.wait_operation(key.endpoint, operation, what, timeout)
 
     def set_default(self, key: ResourceKey) -> ObservedResource:
-        """Make a READY version its model's default (synchronous)."""
+        """Make a READY version its model's default (synchronous), then record it on the model
+        (`deployer-route`), so a default moved by hand later shows as drift. Not on the global
+        endpoint, whose labels are fixed at creation: there nothing is claimed."""
         c = self.client
+        what = f"set default version {key.address}"
         body = c.execute(
             key.endpoint,
-            f"set default version {key.address}",
+            what,
             lambda r: (
                 r.projects().models().versions().setDefault(name=c.version_name(key), body={})
             ),
         )
+        if key.endpoint != catalog.GLOBAL:
+            self._record_default(key, what)
         return state.observe_version(key.endpoint, key.model, body)
+
+    def _record_default(self, key: ResourceKey, what: str) -> None:
+        c = self.client
+        live = self.get_model(key)
+        if live is None:
+            raise ProviderError(f"{what}: the model disappeared")
+        route = ownership.route_hash({str(key.version): 100})
+        if live.labels.get(ownership.LABEL_ROUTE) == route:
+            return
+        body = {"labels": {**live.labels, ownership.LABEL_ROUTE: route}}
+        operation = c.execute(
+            key.endpoint,
+            f"{what} (record)",
+            lambda r: (
+                r.projects().models().patch(name=c.model_name(key), updateMask="labels", body=body)
+            ),
+        )
+        self.wait_operation(key.endpoint, operation, what)

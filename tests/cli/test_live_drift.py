@@ -1,7 +1,7 @@
-"""Issue 22 item 1 on Vertex, through the CLI on the twin: a traffic split changed by hand (a
-canary ramped to 50/50 during an incident) and replicas scaled by hand are drift the plan marks
-with their live value, while what deployer itself set (a smoke-tested canary, a manifest change)
-never is."""
+"""Issue 22 item 1, through the CLI on the twin: a traffic split changed by hand (a canary ramped
+to 50/50 during an incident), replicas scaled by hand (Vertex) and a default version moved by
+hand (ml v1) are drift the plan marks with their live value, while what deployer itself set (a
+smoke-tested canary, a manifest change) never is."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cli.helpers import Repo, model, version
+from cli.helpers import Live, Repo, model, version
 from cli.vertex_live import VertexLive
 
 ROWS = [[0.1, 0.2, 0.3, 0.4], [1.0, -1.0, 0.5, 2.0]]
@@ -133,3 +133,33 @@ def test_replicas_scaled_by_hand_are_drift_and_a_manifest_change_is_not(
     assert "error" not in wait_vertex(vertex_client, op.execute())
     _, doc = repo.plan_json()
     assert [a["address"] for a in doc["actions"] if a["drift"]] == ["us-central1/m/v1:deployed"]
+
+
+def test_a_default_version_moved_by_hand_on_ml_v1_is_drift(repo: Repo, live: Live) -> None:
+    versions = [version("v1", "a"), version("v2", "b")]
+    repo.write([model("iris", versions, regions=["us-central1"], default_version="v1")])
+    assert repo.apply().returncode == 0
+    repo.write([model("iris", versions, regions=["us-central1"], default_version="v2")])
+    result, doc = repo.plan_json()
+    (switch,) = doc["actions"]
+    assert switch["kind"] == "reroute" and not switch.get("drift")  # the pull request's own
+    assert repo.apply().returncode == 0
+    repo.assert_no_changes()
+    described = model(
+        "iris", versions, regions=["us-central1"], default_version="v2", description="kept"
+    )
+    repo.write([described])  # a later model patch keeps the record
+    assert repo.apply().returncode == 0
+    repo.assert_no_changes()
+
+    name = f"projects/{repo.project}/models/iris/versions/v1"  # on-call, during an incident
+    live.clients["us-central1"].projects().models().versions().setDefault(
+        name=name, body={}
+    ).execute()
+    result, doc = repo.plan_json()
+    assert result.returncode == 0, str(result)
+    (switch,) = doc["actions"]
+    assert switch["kind"] == "reroute" and switch["drift"] is True
+    assert switch["changes"][0]["before"] == "v1" and switch["changes"][0]["drift"] is True
+    assert repo.apply().returncode == 0
+    repo.assert_no_changes()
