@@ -23,7 +23,7 @@ from deployer.core.model import ResourceKind
 from deployer.core.ownership import spec_hash
 from deployer.core.plan import Action, ActionKind, Plan
 from deployer.core.provider import Provider
-from deployer.core.resources import DesiredResource
+from deployer.core.resources import DesiredResource, ObservedResource, ResourceKey
 
 
 class Status(StrEnum):
@@ -105,11 +105,12 @@ def _quiet(_: str) -> None:
     return None
 
 
-def perform(provider: Provider, action: Action, detail: Detail = _quiet) -> None:
+def perform(provider: Provider, action: Action, detail: Detail = _quiet) -> ObservedResource | None:
     """One action's calls, in the order the service needs them: from its kind alone.
 
-    A create-then-delete only creates here: the plan holds a separate delete of the superseded
-    instance, ordered after whatever must move off it first.
+    A create-then-delete only creates here (and returns what it created or found): the plan
+    holds a separate delete of the superseded instance, ordered after whatever must move off it
+    first.
     """
     key, fields, labels = action.key, action.desired or {}, action.labels or {}
     kind = action.kind
@@ -131,11 +132,12 @@ def perform(provider: Provider, action: Action, detail: Detail = _quiet) -> None
         provider.create(key, fields, labels, _spec(action))
     elif kind is ActionKind.CREATE_THEN_DELETE:
         detail("creating the new one; the old one goes once nothing uses it")
-        provider.create(key, fields, labels, _spec(action))
+        return provider.create(key, fields, labels, _spec(action))
     elif kind is ActionKind.CREATE:
         provider.create(key, fields, labels, _spec(action))
     else:  # pragma: no cover - exhaustive over ActionKind
         raise ValueError(f"unknown action kind {kind}")
+    return None
 
 
 def execute(
@@ -161,6 +163,9 @@ def execute(
     }
     lanes: dict[object, threading.Lock] = {}
     lanes_guard = threading.Lock()
+    kept: set[tuple[ResourceKey, str]] = set()
+    """Instances a create-then-delete found already as declared and took as the new one (the
+    live state changed since the plan, e.g. another action's write): never deleted."""
 
     def lane(action: Action) -> threading.Lock | None:
         """The lock serializing this action with its model's other serial writes, if any."""
@@ -195,7 +200,14 @@ def execute(
                 quota = quotas.get(action.key.kind)
                 if quota is not None and action.kind in _LIMITED:
                     held.enter_context(quota)
-                perform(provider, action, lambda text: tell(action, text))
+                instance = (action.key.current, action.key.instance)
+                if action.kind is ActionKind.DELETE and action.key.instance and instance in kept:
+                    tell(action, "kept: its replacement found it as declared and took it")
+                else:
+                    made = perform(provider, action, lambda text: tell(action, text))
+                    if action.kind is ActionKind.CREATE_THEN_DELETE and made and made.ident:
+                        with lanes_guard:
+                            kept.add((action.key.current, made.ident))
             outcome = Outcome(action, Status.DONE, time.monotonic() - started)
         except Exception as exc:  # every failure is reported at the end, none stops the rest
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
