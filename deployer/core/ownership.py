@@ -50,15 +50,28 @@ def protected(labels: Mapping[str, str]) -> bool:
     return labels.get(LABEL_PROTECT) == "true"
 
 
+CHILD_RECORD_PREFIX = f"{LABEL_SPEC}-"
+
+
 def child_record(ident: str) -> str:
     """The label on a parent that holds the `deployer-spec` record of a child with no labels of
     its own (a deployed model on its endpoint), by the child's id."""
-    return f"{LABEL_SPEC}-{ident}"
+    return f"{CHILD_RECORD_PREFIX}{ident}"
+
+
+def is_child_record(key: str) -> bool:
+    return key.startswith(CHILD_RECORD_PREFIX)
 
 
 def computed(key: str) -> bool:
     """A label deployer derives (records), never compared as a change."""
-    return key in COMPUTED_LABELS or key.startswith(f"{LABEL_SPEC}-")
+    return key in COMPUTED_LABELS or is_child_record(key)
+
+
+def kept_records(labels: Mapping[str, object]) -> dict[str, str]:
+    """The records on a live resource that a rewrite of its own labels (and `deployer-spec`)
+    must carry over: the route deployer set and its children's specs."""
+    return {str(k): str(v) for k, v in labels.items() if computed(str(k)) and k != LABEL_SPEC}
 
 
 def compared_labels(labels: Mapping[str, str]) -> dict[str, str]:
@@ -68,6 +81,11 @@ def compared_labels(labels: Mapping[str, str]) -> dict[str, str]:
 def spec_hash(resource: DesiredResource) -> str:
     """Short digest of the declared fields and labels, written as the `deployer-spec` label."""
     doc = {"fields": dict(resource.fields), "labels": compared_labels(resource.labels)}
+    return _short_digest(doc)
+
+
+def _short_digest(doc: object) -> str:
+    """16 hex digits of the SHA-256 of `doc` as compact, key-sorted JSON: a label value."""
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -76,9 +94,7 @@ def route_hash(route: Mapping[str, int]) -> str:
     """Short digest of a route as the planner reads it (target name -> weight; zero weights
     left out; one target routed alone is `{name: 100}`), written as the `deployer-route`
     label."""
-    doc = sorted((str(k), int(v)) for k, v in route.items() if int(v))
-    blob = json.dumps(doc, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return _short_digest(sorted((str(k), int(v)) for k, v in route.items() if int(v)))
 
 
 def last_applied(observed: ObservedResource, desired: DesiredResource) -> bool:

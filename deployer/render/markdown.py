@@ -35,7 +35,7 @@ from deployer.render.resources import (
     change_text,
     cost_change,
     cost_line,
-    environments_total,
+    environments_line,
     models_in,
     quota_text,
     region_cost,
@@ -796,11 +796,8 @@ def _cost_top(plan: Plan) -> str:
 
 
 def _cost_top_many(plans: Sequence[Plan]) -> str:
-    total = environments_total(plans)
-    if total is None:
-        return ""
-    priced = sum(1 for p in plans if p.cost is not None)
-    return f"{cost_text(total)} (over {priced} environments)\n\n"
+    said = environments_line(plans, cost_text)
+    return f"{said}\n\n" if said else ""
 
 
 def _cost_by_environment(plans: Sequence[Plan]) -> str:

@@ -171,6 +171,16 @@ def environments_total(plans: Sequence[Plan]) -> Cost | None:
     )
 
 
+def environments_line(plans: Sequence[Plan], line: Callable[[Cost], str] = cost_line) -> str:
+    """`serving cost: ... (over N environments)` for several plans, each cost said by `line`
+    (the text's or the Markdown's); "" when none is priced."""
+    total = environments_total(plans)
+    if total is None:
+        return ""
+    priced = sum(1 for p in plans if p.cost is not None)
+    return f"{line(total)} (over {priced} environments)"
+
+
 # ---- text ------------------------------------------------------------------------------------
 
 

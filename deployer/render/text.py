@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from deployer.core.plan import Action, ActionKind, Plan
-from deployer.render.resources import cost_line, environments_total, text_lines
+from deployer.render.resources import environments_line, text_lines
 from deployer.render.serving import Event, Level, by_model, events, group_heading, grouped
 from deployer.render.values import (
     CHANGE_INDENT,
@@ -66,11 +66,8 @@ def render_text(plan: Plan, console: Console | None = None) -> None:
 def total_line(plans: Sequence[Plan]) -> str:
     """After several environments' plans: their serving cost together ("" when none is
     priced or there is one plan)."""
-    total = environments_total(plans) if len(plans) > 1 else None
-    if total is None:
-        return ""
-    priced = sum(1 for p in plans if p.cost is not None)
-    return f"All environments: {cost_line(total)} (over {priced} environments)"
+    said = environments_line(plans) if len(plans) > 1 else ""
+    return f"All environments: {said}" if said else ""
 
 
 def text_plain(plan: Plan) -> str:

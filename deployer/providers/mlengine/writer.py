@@ -203,10 +203,8 @@ class MLEngineWriter:
             paths = [p for p in _unique(changes_mask) if p != "labels"]
         else:
             paths = _unique(changes_mask, "labels")
-            live = self.get_model(key)
-            route = live.labels.get(ownership.LABEL_ROUTE) if live is not None else None
-            if route:  # the record of the default version deployer set stays
-                written[ownership.LABEL_ROUTE] = route
+            live = self.get_model(key)  # the record of the default deployer set stays
+            written.update(ownership.kept_records(live.labels) if live is not None else {})
         body = patch_body(paths, {**fields, "labels": written})
         operation = c.execute(
             key.endpoint,

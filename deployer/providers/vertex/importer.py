@@ -231,7 +231,6 @@ def _endpoint_settings(fields: Mapping[str, Any], model: ObservedResource) -> di
 
 def _version_level(d: DesiredResource, spec: str) -> dict[str, str]:
     """The labels `adopt` writes on a registry version (VertexWriter.version_labels)."""
-    from deployer.providers.vertex import observe
     from deployer.providers.vertex.writer import label_values
 
     labels = {
@@ -256,7 +255,6 @@ def adopted(
     """The model, its versions, endpoint and deployments as a read will show them once `adopt`
     has written its labels, aliases and the endpoint's name (model and version labels merge
     on read, the version's winning)."""
-    from deployer.providers.vertex import observe
     from deployer.providers.vertex.writer import VertexWriter, label_values
 
     region = model.key.endpoint

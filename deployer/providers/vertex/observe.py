@@ -431,7 +431,7 @@ def with_deployment_record(
     kept = {
         str(k): str(v)
         for k, v in labels.items()
-        if not str(k).startswith(f"{ownership.LABEL_SPEC}-") or str(k) in there
+        if not ownership.is_child_record(str(k)) or str(k) in there
     }
     return {**kept, ownership.child_record(dm_id): spec}
 

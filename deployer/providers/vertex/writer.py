@@ -678,13 +678,10 @@ class VertexWriter:
             def kept(current: Json) -> Json:
                 """The successor mark and the records (route, deployments) stay."""
                 live = current.get("labels") or {}
-                marked = {
-                    str(k): str(v)
-                    for k, v in live.items()
-                    if k == observe.LABEL_REPLACES
-                    or (ownership.computed(str(k)) and k != ownership.LABEL_SPEC)
-                }
-                return {**values, "labels": {**values["labels"], **marked}}
+                mark = live.get(observe.LABEL_REPLACES)
+                marked = {observe.LABEL_REPLACES: str(mark)} if mark else {}
+                records = ownership.kept_records(live)
+                return {**values, "labels": {**values["labels"], **marked, **records}}
 
             self._patch_endpoint(key, what, masks, kept)
         return self._must(key.current, what)
